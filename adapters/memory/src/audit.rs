@@ -1,0 +1,169 @@
+//! Audit events in a sorted map, newest-first iteration by (timestamp, id).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
+use datastorage_domain::audit::{
+    AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, EventTimestamp, NewAuditEvent,
+    PagePosition,
+};
+
+type SortKey = (EventTimestamp, EventId);
+
+struct Stored {
+    event: AuditEvent,
+    content_hash: [u8; 32],
+}
+
+#[derive(Default)]
+struct State {
+    events: BTreeMap<SortKey, Stored>,
+    by_id: HashMap<EventId, SortKey>,
+}
+
+impl State {
+    /// What inserting `new` would do, without doing it.
+    fn check(&self, new: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
+        let Some(key) = self.by_id.get(&new.event.event_id) else {
+            return Ok(InsertOutcome::Created);
+        };
+        let same = self
+            .events
+            .get(key)
+            .is_some_and(|s| s.content_hash == new.event.content_hash());
+        if same {
+            Ok(InsertOutcome::AlreadyExists)
+        } else {
+            Err(RepositoryError::Conflict {
+                event_id: new.event.event_id,
+            })
+        }
+    }
+
+    fn put(&mut self, new: &NewAuditEvent) {
+        let key = new.event.sort_key();
+        self.by_id.insert(new.event.event_id, key);
+        self.events.insert(
+            key,
+            Stored {
+                event: new.event.clone(),
+                content_hash: new.event.content_hash(),
+            },
+        );
+    }
+}
+
+/// Audit events kept in process memory.
+#[derive(Default)]
+pub struct MemoryAuditEventRepository {
+    state: RwLock<State>,
+}
+
+impl MemoryAuditEventRepository {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // A panic while holding the lock cannot leave a half-written event (every write checks
+    // first, then mutates), so a poisoned lock is safe to keep using.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl AuditEventRepository for MemoryAuditEventRepository {
+    async fn insert(&self, event: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
+        let mut state = self.write();
+        let outcome = state.check(event)?;
+        if outcome == InsertOutcome::Created {
+            state.put(event);
+        }
+        Ok(outcome)
+    }
+
+    async fn insert_batch(
+        &self,
+        events: &[NewAuditEvent],
+    ) -> Result<Vec<InsertOutcome>, RepositoryError> {
+        let mut state = self.write();
+        let outcomes = events
+            .iter()
+            .map(|e| state.check(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (event, outcome) in events.iter().zip(&outcomes) {
+            if *outcome == InsertOutcome::Created {
+                state.put(event);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
+        let state = self.read();
+        Ok(state
+            .by_id
+            .get(&id)
+            .and_then(|key| state.events.get(key))
+            .map(|s| s.event.clone()))
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, RepositoryError> {
+        let state = self.read();
+        let upper = match query.position {
+            PagePosition::After(cursor) => {
+                Bound::Excluded((cursor.event_timestamp, cursor.event_id))
+            }
+            PagePosition::Offset(_) => Bound::Unbounded,
+        };
+        let skip = match query.position {
+            PagePosition::Offset(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            PagePosition::After(_) => 0,
+        };
+        let wanted = query.limit.get() as usize + 1;
+        let events: Vec<AuditEvent> = state
+            .events
+            .range((Bound::Unbounded, upper))
+            .rev()
+            .map(|(_, s)| &s.event)
+            .filter(|e| query.filter.matches(e))
+            .skip(skip)
+            .take(wanted)
+            .cloned()
+            .collect();
+        let total = query.include_total.then(|| {
+            state
+                .events
+                .values()
+                .filter(|s| query.filter.matches(&s.event))
+                .count() as u64
+        });
+        Ok(AuditPage::from_overfetch(events, query.limit, total))
+    }
+
+    async fn correlation(
+        &self,
+        correlation_id: &CorrelationId,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        let state = self.read();
+        Ok(state
+            .events
+            .values()
+            .filter(|s| &s.event.correlation_id == correlation_id)
+            .take(limit as usize)
+            .map(|s| s.event.clone())
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Use-case: query audit events with filters and pagination.
+
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::audit::*;
+
+use super::AuditService;
+use crate::error::AuditError;
+
+/// Query parameters as the client wrote them. Parsing happens here rather than at the edge
+/// because relative times (`since=24h`) need the service's clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQueryInput {
+    pub correlation_id: Option<String>,
+    pub event_type: Option<String>,
+    pub event_category: Option<String>,
+    pub event_outcome: Option<String>,
+    pub severity: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub detail_key: Option<String>,
+    pub detail_value: Option<String>,
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+    pub cursor: Option<String>,
+    pub include_total: Option<String>,
+}
+
+impl AuditService {
+    pub async fn query(&self, input: AuditQueryInput) -> Result<AuditPage, AuditError> {
+        let query = self.parse_query(input)?;
+        Ok(self.repository.query(&query).await?)
+    }
+
+    fn parse_query(&self, input: AuditQueryInput) -> Result<AuditQuery, ValidationErrors> {
+        let now = self.clock.now();
+        let mut errors = ValidationErrors::new();
+        // An empty parameter (`?severity=`) means "no filter", as most clients send it.
+        let given = |v: Option<String>| v.filter(|s| !s.is_empty());
+
+        let mut filter = AuditFilter::default();
+        filter.correlation_id =
+            errors.collect(given(input.correlation_id).map(CorrelationId::parse).transpose()).flatten();
+        filter.event_type =
+            errors.collect(given(input.event_type).map(EventType::parse).transpose()).flatten();
+        filter.event_category = errors
+            .collect(given(input.event_category).map(|v| EventCategory::parse(&v)).transpose())
+            .flatten();
+        filter.event_outcome = errors
+            .collect(given(input.event_outcome).map(|v| EventOutcome::parse(&v)).transpose())
+            .flatten();
+        filter.severity =
+            errors.collect(given(input.severity).map(Severity::parse).transpose()).flatten();
+        filter.resource_type = errors
+            .collect(given(input.resource_type).map(ResourceType::parse).transpose())
+            .flatten();
+        filter.resource_id =
+            errors.collect(given(input.resource_id).map(ResourceId::parse).transpose()).flatten();
+        filter.actor_id =
+            errors.collect(given(input.actor_id).map(ActorId::parse).transpose()).flatten();
+        filter.since = errors
+            .collect(given(input.since).map(|v| parse_time_bound("since", &v, now)).transpose())
+            .flatten();
+        filter.until = errors
+            .collect(given(input.until).map(|v| parse_time_bound("until", &v, now)).transpose())
+            .flatten();
+        if let (Some(since), Some(until)) = (filter.since, filter.until) {
+            if since > until {
+                errors.push("until", "must not be earlier than since");
+            }
+        }
+        filter.detail = match (given(input.detail_key), input.detail_value) {
+            (None, None) => None,
+            (Some(key), Some(value)) => errors.collect(DetailMatch::parse(key, value)),
+            (None, Some(_)) => {
+                errors.push("detail_key", "is required when detail_value is given");
+                None
+            }
+            (Some(_), None) => {
+                errors.push("detail_value", "is required when detail_key is given");
+                None
+            }
+        };
+
+        let limit = match given(input.limit) {
+            None => Some(PageLimit::DEFAULT),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) => errors.collect(PageLimit::parse(n)),
+                Err(_) => {
+                    errors.push(
+                        "limit",
+                        format!("must be an integer between 1 and {MAX_PAGE_LIMIT} (got {v:?})"),
+                    );
+                    None
+                }
+            },
+        };
+        let offset = match given(input.offset) {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= i64::MAX as u64 => Some(n),
+                _ => {
+                    errors.push("offset", format!("must be a non-negative integer (got {v:?})"));
+                    None
+                }
+            },
+        };
+        let cursor = errors
+            .collect(given(input.cursor).map(|v| Cursor::decode(&v)).transpose())
+            .flatten();
+        let position = match (offset, cursor) {
+            (Some(_), Some(_)) => {
+                errors.push("cursor", "cannot be combined with offset; use one or the other");
+                None
+            }
+            (_, Some(cursor)) => Some(PagePosition::After(cursor)),
+            (offset, None) => Some(PagePosition::Offset(offset.unwrap_or(0))),
+        };
+        let include_total = match given(input.include_total).as_deref() {
+            None | Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                errors.push("include_total", format!("must be true or false (got {other:?})"));
+                None
+            }
+        };
+
+        errors.into_result()?;
+        match (limit, position, include_total) {
+            (Some(limit), Some(position), Some(include_total)) => Ok(AuditQuery {
+                filter,
+                limit,
+                position,
+                include_total,
+            }),
+            _ => Err(ValidationErrors::single("query", "is invalid")),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Use-case: record a batch of audit events, all or nothing.
+
+use std::collections::HashMap;
+
+use datastorage_domain::audit::{AuditEventDraft, EventId, NewAuditEvent};
+
+use super::{AuditService, BatchRecorded, Recorded};
+use crate::error::AuditError;
+use crate::ports::InsertOutcome;
+
+impl AuditService {
+    /// Validates the whole batch first (the first bad item is reported with its index and
+    /// nothing is written), then stores it in one transaction.
+    pub async fn record_batch(
+        &self,
+        drafts: Vec<AuditEventDraft>,
+    ) -> Result<BatchRecorded, AuditError> {
+        let max = self.settings.max_batch;
+        if drafts.is_empty() || drafts.len() > max {
+            return Err(AuditError::BatchSize {
+                max,
+                got: drafts.len(),
+            });
+        }
+        let now = self.clock.now();
+        let mut events = Vec::with_capacity(drafts.len());
+        for (index, draft) in drafts.into_iter().enumerate() {
+            let new = draft
+                .validate(&self.settings.rules, now, self.fresh_id())
+                .map_err(|errors| AuditError::InvalidBatchItem { index, errors })?;
+            events.push(new);
+        }
+
+        // The port takes distinct ids: a repeated id inside the batch is resolved here.
+        let (unique, first_of) = dedupe(&events)?;
+        let stored = self.repository.insert_batch(&unique).await?;
+        let outcomes: HashMap<EventId, InsertOutcome> = unique
+            .iter()
+            .map(|n| n.event.event_id)
+            .zip(stored)
+            .collect();
+
+        let recorded = events
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let id = n.event.event_id;
+                let outcome = match outcomes.get(&id) {
+                    Some(o) if first_of.get(&id) == Some(&i) => *o,
+                    _ => InsertOutcome::AlreadyExists,
+                };
+                Recorded {
+                    event_id: id,
+                    event_timestamp: n.event.event_timestamp,
+                    outcome,
+                }
+            })
+            .collect();
+        Ok(BatchRecorded { events: recorded })
+    }
+}
+
+/// Keeps the first event of each id; a later one with other content is a conflict.
+fn dedupe(
+    events: &[NewAuditEvent],
+) -> Result<(Vec<NewAuditEvent>, HashMap<EventId, usize>), AuditError> {
+    let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
+    let mut unique = Vec::with_capacity(events.len());
+    for (i, new) in events.iter().enumerate() {
+        let id = new.event.event_id;
+        match first_of.get(&id) {
+            None => {
+                first_of.insert(id, i);
+                unique.push(new.clone());
+            }
+            Some(&first) => {
+                if events[first].event.content_hash() != new.event.content_hash() {
+                    return Err(AuditError::Conflict { event_id: id });
+                }
+            }
+        }
+    }
+    Ok((unique, first_of))
+}

@@ -1,0 +1,53 @@
+//! The errors a caller of the audit use-cases can act on.
+
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::audit::EventId;
+
+use crate::ports::RepositoryError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The input broke one or more rules; nothing was written.
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
+    /// One event of a batch broke rules; nothing of the batch was written.
+    #[error("event at index {index}: {errors}")]
+    InvalidBatchItem {
+        index: usize,
+        errors: ValidationErrors,
+    },
+    /// The batch is empty or larger than allowed.
+    #[error("a batch must hold between 1 and {max} events (got {got})")]
+    BatchSize { max: usize, got: usize },
+    /// The event id is already stored with different content.
+    #[error("event {event_id} already exists with different content")]
+    Conflict { event_id: EventId },
+    #[error("audit event {0} not found")]
+    NotFound(EventId),
+    /// The store refused the data for good.
+    #[error("the store rejected the event: {0}")]
+    Rejected(String),
+    /// The store is unreachable; the client may retry.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    /// Something that should not happen did; details are for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepositoryError> for AuditError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::Conflict { event_id } => AuditError::Conflict { event_id },
+            RepositoryError::Rejected(why) => AuditError::Rejected(why),
+            RepositoryError::Unavailable(why) => AuditError::Unavailable(why),
+            RepositoryError::Corrupt(why) => AuditError::Internal(why),
+        }
+    }
+}
+
+impl From<ValidationErrors> for AuditError {
+    fn from(e: ValidationErrors) -> Self {
+        AuditError::Invalid(e)
+    }
+}

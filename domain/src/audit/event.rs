@@ -1,0 +1,483 @@
+//! The audit event aggregate: an unvalidated draft, the rules it must meet, and the validated
+//! event that every adapter stores.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::fields::*;
+use crate::ValidationErrors;
+
+/// Retention applied when the client does not say (seven years, the original contract's).
+pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
+
+/// An audit event as the client sent it: typed, but not yet checked against any rule.
+/// Inbound adapters build it; [`AuditEventDraft::validate`] is the only way to an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEventDraft {
+    pub event_id: Option<uuid::Uuid>,
+    pub version: String,
+    pub event_type: String,
+    pub event_timestamp: DateTime<Utc>,
+    pub event_category: String,
+    pub event_action: String,
+    pub event_outcome: String,
+    pub actor_type: Option<String>,
+    pub actor_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub resource_name: Option<String>,
+    pub correlation_id: String,
+    pub parent_event_id: Option<uuid::Uuid>,
+    pub parent_event_date: Option<NaiveDate>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub namespace: Option<String>,
+    pub cluster_name: Option<String>,
+    pub severity: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub event_data: Value,
+    pub retention_days: Option<i64>,
+    pub is_sensitive: Option<bool>,
+}
+
+/// Rules that depend on configuration rather than on the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRules {
+    /// How far in the past an `event_timestamp` may lie.
+    pub max_age: Duration,
+    /// How far in the future an `event_timestamp` may lie (clock skew allowance).
+    pub max_skew_ahead: Duration,
+}
+
+impl Default for EventRules {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::days(7),
+            max_skew_ahead: Duration::minutes(60),
+        }
+    }
+}
+
+/// Who assigned the event id. Client ids must be checked for idempotent re-sends; server
+/// ids (UUIDv7) are fresh by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventIdOrigin {
+    Client,
+    Server,
+}
+
+/// A validated audit event. Every field obeys the contract; stored and read back unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub event_id: EventId,
+    pub version: SchemaVersion,
+    pub event_type: EventType,
+    pub event_timestamp: EventTimestamp,
+    pub event_category: EventCategory,
+    pub event_action: EventAction,
+    pub event_outcome: EventOutcome,
+    pub actor_type: Option<ActorType>,
+    pub actor_id: Option<ActorId>,
+    pub resource_type: Option<ResourceType>,
+    pub resource_id: Option<ResourceId>,
+    pub resource_name: Option<ResourceName>,
+    pub correlation_id: CorrelationId,
+    pub parent_event_id: Option<EventId>,
+    pub parent_event_date: Option<NaiveDate>,
+    pub trace_id: Option<TraceId>,
+    pub span_id: Option<SpanId>,
+    pub namespace: Option<Namespace>,
+    pub cluster_name: Option<ClusterName>,
+    pub severity: Option<Severity>,
+    pub duration_ms: Option<DurationMs>,
+    pub error_code: Option<ErrorCode>,
+    pub error_message: Option<ErrorMessage>,
+    pub event_data: EventData,
+    pub retention_days: RetentionDays,
+    pub is_sensitive: bool,
+}
+
+/// An event ready to be written, with where its id came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEvent {
+    pub event: AuditEvent,
+    pub id_origin: EventIdOrigin,
+}
+
+impl AuditEventDraft {
+    /// Checks every rule and reports every broken one. `fresh_id` is used when the client sent
+    /// no `event_id`; `now` bounds the accepted `event_timestamp` window.
+    pub fn validate(
+        self,
+        rules: &EventRules,
+        now: DateTime<Utc>,
+        fresh_id: EventId,
+    ) -> Result<NewAuditEvent, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let (event_id, id_origin) = match self.event_id {
+            Some(id) => (EventId::from_uuid(id), EventIdOrigin::Client),
+            None => (fresh_id, EventIdOrigin::Server),
+        };
+
+        let event_timestamp = EventTimestamp::new(self.event_timestamp);
+        let earliest = now - rules.max_age;
+        let latest = now + rules.max_skew_ahead;
+        if *event_timestamp.as_datetime() < earliest || *event_timestamp.as_datetime() > latest {
+            errors.push(
+                "event_timestamp",
+                format!(
+                    "must lie between {} and {} (at most {} hours old and {} minutes ahead)",
+                    earliest.to_rfc3339(),
+                    latest.to_rfc3339(),
+                    rules.max_age.num_hours(),
+                    rules.max_skew_ahead.num_minutes()
+                ),
+            );
+        }
+
+        let parent_event_id = self.parent_event_id.map(EventId::from_uuid);
+        if parent_event_id == Some(event_id) {
+            errors.push("parent_event_id", "an event cannot be its own parent");
+        }
+
+        let version = errors.collect(SchemaVersion::parse(self.version));
+        let event_type = errors.collect(EventType::parse(self.event_type));
+        let event_category = errors.collect(EventCategory::parse(&self.event_category));
+        let event_action = errors.collect(EventAction::parse(self.event_action));
+        let event_outcome = errors.collect(EventOutcome::parse(&self.event_outcome));
+        let actor_type = errors.collect(ActorType::parse_optional(self.actor_type));
+        let actor_id = errors.collect(ActorId::parse_optional(self.actor_id));
+        let resource_type = errors.collect(ResourceType::parse_optional(self.resource_type));
+        let resource_id = errors.collect(ResourceId::parse_optional(self.resource_id));
+        let resource_name = errors.collect(ResourceName::parse_optional(self.resource_name));
+        let correlation_id = errors.collect(CorrelationId::parse(self.correlation_id));
+        let trace_id = errors.collect(TraceId::parse_optional(self.trace_id));
+        let span_id = errors.collect(SpanId::parse_optional(self.span_id));
+        let namespace = errors.collect(Namespace::parse_optional(self.namespace));
+        let cluster_name = errors.collect(ClusterName::parse_optional(self.cluster_name));
+        let severity = errors.collect(Severity::parse_optional(self.severity));
+        let duration_ms = errors.collect(self.duration_ms.map(DurationMs::parse).transpose());
+        let error_code = errors.collect(ErrorCode::parse_optional(self.error_code));
+        let error_message = errors.collect(ErrorMessage::parse_optional(self.error_message));
+        let event_data = errors.collect(EventData::parse(self.event_data));
+        let retention_days = errors.collect(RetentionDays::parse(
+            self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+        ));
+
+        match (
+            version,
+            event_type,
+            event_category,
+            event_action,
+            event_outcome,
+            actor_type,
+            actor_id,
+            resource_type,
+            resource_id,
+            resource_name,
+            correlation_id,
+            trace_id,
+            span_id,
+            namespace,
+            cluster_name,
+            severity,
+            duration_ms,
+            error_code,
+            error_message,
+            event_data,
+            retention_days,
+        ) {
+            (
+                Some(version),
+                Some(event_type),
+                Some(event_category),
+                Some(event_action),
+                Some(event_outcome),
+                Some(actor_type),
+                Some(actor_id),
+                Some(resource_type),
+                Some(resource_id),
+                Some(resource_name),
+                Some(correlation_id),
+                Some(trace_id),
+                Some(span_id),
+                Some(namespace),
+                Some(cluster_name),
+                Some(severity),
+                Some(duration_ms),
+                Some(error_code),
+                Some(error_message),
+                Some(event_data),
+                Some(retention_days),
+            ) if errors.is_empty() => Ok(NewAuditEvent {
+                event: AuditEvent {
+                    event_id,
+                    version,
+                    event_type,
+                    event_timestamp,
+                    event_category,
+                    event_action,
+                    event_outcome,
+                    actor_type,
+                    actor_id,
+                    resource_type,
+                    resource_id,
+                    resource_name,
+                    correlation_id,
+                    parent_event_id,
+                    parent_event_date: self.parent_event_date,
+                    trace_id,
+                    span_id,
+                    namespace,
+                    cluster_name,
+                    severity,
+                    duration_ms,
+                    error_code,
+                    error_message,
+                    event_data,
+                    retention_days,
+                    is_sensitive: self.is_sensitive.unwrap_or(false),
+                },
+                id_origin,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl AuditEvent {
+    /// The partition the event belongs to.
+    pub fn event_date(&self) -> NaiveDate {
+        self.event_timestamp.partition_date()
+    }
+
+    /// Newest first: the order of every audit listing.
+    pub fn sort_key(&self) -> (EventTimestamp, EventId) {
+        (self.event_timestamp, self.event_id)
+    }
+
+    /// SHA-256 of a canonical form of every field (object keys sorted). Two sends of an event
+    /// with the same id are "the same content" exactly when their hashes are equal.
+    pub fn content_hash(&self) -> [u8; 32] {
+        let mut canonical = String::with_capacity(512);
+        let opt = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
+        let fields: [(&str, Value); 25] = [
+            ("event_id", Value::String(self.event_id.to_string())),
+            ("version", Value::String(self.version.to_string())),
+            ("event_type", Value::String(self.event_type.to_string())),
+            (
+                "event_timestamp",
+                Value::String(
+                    self.event_timestamp
+                        .as_datetime()
+                        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                        .to_string(),
+                ),
+            ),
+            ("event_category", Value::String(self.event_category.to_string())),
+            ("event_action", Value::String(self.event_action.to_string())),
+            ("event_outcome", Value::String(self.event_outcome.to_string())),
+            ("actor_type", opt(self.actor_type.as_ref().map(|v| v.as_str()))),
+            ("actor_id", opt(self.actor_id.as_ref().map(|v| v.as_str()))),
+            ("resource_type", opt(self.resource_type.as_ref().map(|v| v.as_str()))),
+            ("resource_id", opt(self.resource_id.as_ref().map(|v| v.as_str()))),
+            ("resource_name", opt(self.resource_name.as_ref().map(|v| v.as_str()))),
+            ("correlation_id", Value::String(self.correlation_id.to_string())),
+            (
+                "parent_event_id",
+                opt(self.parent_event_id.map(|v| v.to_string()).as_deref()),
+            ),
+            (
+                "parent_event_date",
+                opt(self.parent_event_date.map(|v| v.to_string()).as_deref()),
+            ),
+            ("trace_id", opt(self.trace_id.as_ref().map(|v| v.as_str()))),
+            ("span_id", opt(self.span_id.as_ref().map(|v| v.as_str()))),
+            ("namespace", opt(self.namespace.as_ref().map(|v| v.as_str()))),
+            ("cluster_name", opt(self.cluster_name.as_ref().map(|v| v.as_str()))),
+            ("severity", opt(self.severity.as_ref().map(|v| v.as_str()))),
+            (
+                "duration_ms",
+                self.duration_ms.map_or(Value::Null, |d| Value::from(d.get())),
+            ),
+            ("error_code", opt(self.error_code.as_ref().map(|v| v.as_str()))),
+            ("error_message", opt(self.error_message.as_ref().map(|v| v.as_str()))),
+            ("retention_days", Value::from(self.retention_days.get())),
+            ("is_sensitive", Value::Bool(self.is_sensitive)),
+        ];
+        for (name, value) in &fields {
+            canonical.push_str(name);
+            canonical.push('=');
+            write_canonical(&mut canonical, value);
+            canonical.push('\n');
+        }
+        canonical.push_str("event_data=");
+        write_canonical_map(&mut canonical, self.event_data.as_map());
+        Sha256::digest(canonical.as_bytes()).into()
+    }
+}
+
+/// JSON with object keys sorted, whatever map type serde_json was built with.
+fn write_canonical(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => write_canonical_map(out, map),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn write_canonical_map(out: &mut String, map: &serde_json::Map<String, Value>) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    out.push('{');
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        if let Some(v) = map.get(key) {
+            write_canonical(out, v);
+        }
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn draft() -> AuditEventDraft {
+        AuditEventDraft {
+            event_id: None,
+            version: "1.0".into(),
+            event_type: "gateway.signal.received".into(),
+            event_timestamp: now(),
+            event_category: "gateway".into(),
+            event_action: "received".into(),
+            event_outcome: "success".into(),
+            actor_type: Some("service".into()),
+            actor_id: Some("gateway".into()),
+            resource_type: None,
+            resource_id: None,
+            resource_name: None,
+            correlation_id: "rr-1".into(),
+            parent_event_id: None,
+            parent_event_date: None,
+            trace_id: None,
+            span_id: None,
+            namespace: None,
+            cluster_name: None,
+            severity: None,
+            duration_ms: None,
+            error_code: None,
+            error_message: None,
+            event_data: json!({"k": "v"}),
+            retention_days: None,
+            is_sensitive: None,
+        }
+    }
+
+    fn fresh() -> EventId {
+        EventId::from_uuid(uuid::Uuid::nil())
+    }
+
+    #[test]
+    fn a_valid_draft_becomes_an_event_with_defaults() {
+        let new = draft()
+            .validate(&EventRules::default(), now(), fresh())
+            .unwrap();
+        assert_eq!(new.id_origin, EventIdOrigin::Server);
+        assert_eq!(new.event.retention_days.get(), DEFAULT_RETENTION_DAYS as i32);
+        assert!(!new.event.is_sensitive);
+        assert_eq!(new.event.event_date().to_string(), "2026-11-26");
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_at_once() {
+        let mut d = draft();
+        d.version = String::new();
+        d.event_category = "billing".into();
+        d.correlation_id = "x".repeat(256);
+        d.event_data = json!([1]);
+        let errors = d
+            .validate(&EventRules::default(), now(), fresh())
+            .unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["version", "event_category", "correlation_id", "event_data"]
+        );
+    }
+
+    #[test]
+    fn empty_optional_strings_mean_absent() {
+        let mut d = draft();
+        d.actor_type = Some(String::new());
+        let new = d.validate(&EventRules::default(), now(), fresh()).unwrap();
+        assert_eq!(new.event.actor_type, None);
+    }
+
+    #[test]
+    fn an_event_cannot_be_its_own_parent() {
+        let id = uuid::Uuid::now_v7();
+        let mut d = draft();
+        d.event_id = Some(id);
+        d.parent_event_id = Some(id);
+        assert!(d.validate(&EventRules::default(), now(), fresh()).is_err());
+    }
+
+    #[test]
+    fn content_hash_ignores_key_order_but_not_values() {
+        let mut a = draft();
+        a.event_data = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        let mut b = draft();
+        b.event_data = json!({"b": {"d": 3, "c": 2}, "a": 1});
+        let rules = EventRules::default();
+        let ha = a.clone().validate(&rules, now(), fresh()).unwrap().event.content_hash();
+        let hb = b.validate(&rules, now(), fresh()).unwrap().event.content_hash();
+        assert_eq!(ha, hb);
+        a.event_data = json!({"a": 2, "b": {"c": 2, "d": 3}});
+        let hc = a.validate(&rules, now(), fresh()).unwrap().event.content_hash();
+        assert_ne!(ha, hc);
+    }
+
+    proptest! {
+        #[test]
+        fn timestamp_window_is_enforced(offset_minutes in -20_000i64..200) {
+            let mut d = draft();
+            d.event_timestamp = now() + Duration::minutes(offset_minutes);
+            let ok = d.validate(&EventRules::default(), now(), fresh()).is_ok();
+            prop_assert_eq!(ok, (-7 * 24 * 60..=60).contains(&offset_minutes));
+        }
+
+        #[test]
+        fn partition_date_follows_the_event_timestamp(offset_minutes in -10_000i64..60) {
+            let mut d = draft();
+            let at = now() + Duration::minutes(offset_minutes);
+            d.event_timestamp = at;
+            let new = d.validate(&EventRules::default(), now(), fresh()).unwrap();
+            prop_assert_eq!(new.event.event_date(), at.date_naive());
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Audit events: what happened, who did it, to which resource, linked by a correlation id.
+
+mod event;
+mod fields;
+mod query;
+mod trail;
+
+pub use event::{
+    AuditEvent, AuditEventDraft, DEFAULT_RETENTION_DAYS, EventIdOrigin, EventRules, NewAuditEvent,
+};
+pub use fields::{
+    ActorId, ActorType, ClusterName, CorrelationId, DurationMs, ErrorCode, ErrorMessage,
+    EventAction, EventCategory, EventData, EventId, EventOutcome, EventTimestamp, EventType,
+    Namespace, ResourceId, ResourceName, ResourceType, RetentionDays, SchemaVersion, Severity,
+    SpanId, TraceId,
+};
+pub use query::{
+    AuditFilter, AuditPage, AuditQuery, Cursor, DetailMatch, MAX_PAGE_LIMIT, PageLimit,
+    PagePosition, parse_time_bound,
+};
+pub use trail::{TrailNode, build_trail};

@@ -1,0 +1,11 @@
+//! The domain of the Data Storage Service: pure types and rules.
+//!
+//! Owns what an audit event *is* (its fields, their limits, how it is identified and
+//! partitioned) and how audit queries are expressed. Knows nothing of HTTP, SQL, Redis or the
+//! async runtime: no I/O crate may be added here (`cargo tree -p datastorage-domain` stays tiny).
+//! Every value that leaves this crate has been validated by a smart constructor.
+
+pub mod audit;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};
