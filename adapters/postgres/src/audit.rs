@@ -1,0 +1,472 @@
+//! `PgAuditEventRepository`: audit events in the partitioned `audit_events` table.
+//!
+//! Writes go through one UNNEST insert (a batch is one statement). A client-supplied event id
+//! is checked for an earlier copy inside the same transaction, under an advisory lock on the
+//! id, because a partitioned table cannot enforce a unique `event_id` across partitions.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::audit::*;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::error::{is_missing_partition, to_repository_error};
+use crate::partitions::ensure_audit_partitions;
+
+/// Audit events stored in PostgreSQL.
+#[derive(Clone)]
+pub struct PgAuditEventRepository {
+    pool: PgPool,
+}
+
+impl PgAuditEventRepository {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Writes, creating missing monthly partitions once if the first attempt needs them.
+    async fn write(&self, events: &[NewAuditEvent]) -> Result<Vec<InsertOutcome>, RepositoryError> {
+        match self.try_write(events).await {
+            Err(WriteError::Sql(e)) if is_missing_partition(&e) => {
+                ensure_audit_partitions(&self.pool, events.iter().map(|e| e.event.event_date()))
+                    .await
+                    .map_err(to_repository_error)?;
+                self.try_write(events).await
+            }
+            other => other,
+        }
+        .map_err(|e| match e {
+            WriteError::Sql(e) => to_repository_error(e),
+            WriteError::Conflict(event_id) => RepositoryError::Conflict { event_id },
+        })
+    }
+
+    async fn try_write(&self, events: &[NewAuditEvent]) -> Result<Vec<InsertOutcome>, WriteError> {
+        let client_ids: Vec<Uuid> = events
+            .iter()
+            .filter(|e| e.id_origin == EventIdOrigin::Client)
+            .map(|e| *e.event.event_id.as_uuid())
+            .collect();
+        if client_ids.is_empty() && events.len() == 1 {
+            // A fresh server id cannot exist yet: one auto-committed statement suffices.
+            insert_rows(&self.pool, events.iter().map(|e| &e.event)).await?;
+            return Ok(vec![InsertOutcome::Created]);
+        }
+
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = vec![InsertOutcome::Created; events.len()];
+        if !client_ids.is_empty() {
+            let mut keys: Vec<i64> = client_ids.iter().map(lock_key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            // Sorted so that two batches locking overlapping ids cannot deadlock.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM UNNEST($1::int8[]) AS k ORDER BY k) AS keys",
+            )
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await?;
+            let stored: HashMap<Uuid, Vec<u8>> = sqlx::query!(
+                "SELECT event_id, content_hash FROM audit_events WHERE event_id = ANY($1)",
+                &client_ids
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| (r.event_id, r.content_hash))
+            .collect();
+            for (new, outcome) in events.iter().zip(outcomes.iter_mut()) {
+                if let Some(hash) = stored.get(new.event.event_id.as_uuid()) {
+                    if hash.as_slice() != new.event.content_hash() {
+                        return Err(WriteError::Conflict(new.event.event_id));
+                    }
+                    *outcome = InsertOutcome::AlreadyExists;
+                }
+            }
+        }
+        let fresh = events
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| **o == InsertOutcome::Created)
+            .map(|(e, _)| &e.event);
+        insert_rows(&mut *tx, fresh).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+enum WriteError {
+    Sql(sqlx::Error),
+    Conflict(EventId),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        WriteError::Sql(e)
+    }
+}
+
+/// Advisory-lock key of an event id.
+fn lock_key(id: &Uuid) -> i64 {
+    let (hi, lo) = id.as_u64_pair();
+    (hi ^ lo) as i64
+}
+
+/// The insert's input, one array per column.
+#[derive(Default)]
+struct Columns {
+    event_id: Vec<Uuid>,
+    event_date: Vec<NaiveDate>,
+    event_timestamp: Vec<DateTime<Utc>>,
+    version: Vec<String>,
+    event_type: Vec<String>,
+    event_category: Vec<String>,
+    event_action: Vec<String>,
+    event_outcome: Vec<String>,
+    actor_type: Vec<Option<String>>,
+    actor_id: Vec<Option<String>>,
+    resource_type: Vec<Option<String>>,
+    resource_id: Vec<Option<String>>,
+    resource_name: Vec<Option<String>>,
+    correlation_id: Vec<String>,
+    parent_event_id: Vec<Option<Uuid>>,
+    parent_event_date: Vec<Option<NaiveDate>>,
+    trace_id: Vec<Option<String>>,
+    span_id: Vec<Option<String>>,
+    namespace: Vec<Option<String>>,
+    cluster_name: Vec<Option<String>>,
+    severity: Vec<Option<String>>,
+    duration_ms: Vec<Option<i64>>,
+    error_code: Vec<Option<String>>,
+    error_message: Vec<Option<String>>,
+    event_data: Vec<serde_json::Value>,
+    retention_days: Vec<i32>,
+    is_sensitive: Vec<bool>,
+    content_hash: Vec<Vec<u8>>,
+}
+
+fn text<T: AsRef<str>>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(|s| s.as_ref().to_owned())
+}
+
+impl Columns {
+    fn push(&mut self, e: &AuditEvent) {
+        self.event_id.push(*e.event_id.as_uuid());
+        self.event_date.push(e.event_date());
+        self.event_timestamp.push(*e.event_timestamp.as_datetime());
+        self.version.push(e.version.to_string());
+        self.event_type.push(e.event_type.to_string());
+        self.event_category.push(e.event_category.to_string());
+        self.event_action.push(e.event_action.to_string());
+        self.event_outcome.push(e.event_outcome.to_string());
+        self.actor_type.push(text(&e.actor_type));
+        self.actor_id.push(text(&e.actor_id));
+        self.resource_type.push(text(&e.resource_type));
+        self.resource_id.push(text(&e.resource_id));
+        self.resource_name.push(text(&e.resource_name));
+        self.correlation_id.push(e.correlation_id.to_string());
+        self.parent_event_id.push(e.parent_event_id.map(|p| *p.as_uuid()));
+        self.parent_event_date.push(e.parent_event_date);
+        self.trace_id.push(text(&e.trace_id));
+        self.span_id.push(text(&e.span_id));
+        self.namespace.push(text(&e.namespace));
+        self.cluster_name.push(text(&e.cluster_name));
+        self.severity.push(text(&e.severity));
+        self.duration_ms.push(e.duration_ms.map(|d| d.get()));
+        self.error_code.push(text(&e.error_code));
+        self.error_message.push(text(&e.error_message));
+        self.event_data.push(e.event_data.to_value());
+        self.retention_days.push(e.retention_days.get());
+        self.is_sensitive.push(e.is_sensitive);
+        self.content_hash.push(e.content_hash().to_vec());
+    }
+}
+
+async fn insert_rows<'e, 'a, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    events: impl Iterator<Item = &'a AuditEvent>,
+) -> Result<(), sqlx::Error> {
+    let mut c = Columns::default();
+    for e in events {
+        c.push(e);
+    }
+    if c.event_id.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        r#"
+        INSERT INTO audit_events (
+            event_id, event_date, event_timestamp, version, event_type, event_category,
+            event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
+            resource_name, correlation_id, parent_event_id, parent_event_date, trace_id, span_id,
+            namespace, cluster_name, severity, duration_ms, error_code, error_message, event_data,
+            retention_days, is_sensitive, content_hash)
+        SELECT * FROM UNNEST(
+            $1::uuid[], $2::date[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::text[], $15::uuid[], $16::date[], $17::text[], $18::text[],
+            $19::text[], $20::text[], $21::text[], $22::int8[], $23::text[], $24::text[],
+            $25::jsonb[], $26::int4[], $27::bool[], $28::bytea[])
+        "#,
+        &c.event_id,
+        &c.event_date,
+        &c.event_timestamp,
+        &c.version,
+        &c.event_type,
+        &c.event_category,
+        &c.event_action,
+        &c.event_outcome,
+        &c.actor_type as &[Option<String>],
+        &c.actor_id as &[Option<String>],
+        &c.resource_type as &[Option<String>],
+        &c.resource_id as &[Option<String>],
+        &c.resource_name as &[Option<String>],
+        &c.correlation_id,
+        &c.parent_event_id as &[Option<Uuid>],
+        &c.parent_event_date as &[Option<NaiveDate>],
+        &c.trace_id as &[Option<String>],
+        &c.span_id as &[Option<String>],
+        &c.namespace as &[Option<String>],
+        &c.cluster_name as &[Option<String>],
+        &c.severity as &[Option<String>],
+        &c.duration_ms as &[Option<i64>],
+        &c.error_code as &[Option<String>],
+        &c.error_message as &[Option<String>],
+        &c.event_data,
+        &c.retention_days,
+        &c.is_sensitive,
+        &c.content_hash,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A row of `audit_events` as read; becomes an [`AuditEvent`] only through the domain's
+/// constructors, so a corrupt row is reported instead of served.
+#[derive(sqlx::FromRow)]
+struct AuditEventRow {
+    event_id: Uuid,
+    event_timestamp: DateTime<Utc>,
+    version: String,
+    event_type: String,
+    event_category: String,
+    event_action: String,
+    event_outcome: String,
+    actor_type: Option<String>,
+    actor_id: Option<String>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    resource_name: Option<String>,
+    correlation_id: String,
+    parent_event_id: Option<Uuid>,
+    parent_event_date: Option<NaiveDate>,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    namespace: Option<String>,
+    cluster_name: Option<String>,
+    severity: Option<String>,
+    duration_ms: Option<i64>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    event_data: serde_json::Value,
+    retention_days: i32,
+    is_sensitive: bool,
+}
+
+impl TryFrom<AuditEventRow> for AuditEvent {
+    type Error = RepositoryError;
+
+    fn try_from(r: AuditEventRow) -> Result<Self, Self::Error> {
+        let corrupt =
+            |e: ValidationErrors| RepositoryError::Corrupt(format!("audit event {}: {e}", r.event_id));
+        let parse = || -> Result<AuditEvent, ValidationErrors> {
+            Ok(AuditEvent {
+                event_id: EventId::from_uuid(r.event_id),
+                version: SchemaVersion::parse(r.version.clone())?,
+                event_type: EventType::parse(r.event_type.clone())?,
+                event_timestamp: EventTimestamp::new(r.event_timestamp),
+                event_category: EventCategory::parse(&r.event_category)?,
+                event_action: EventAction::parse(r.event_action.clone())?,
+                event_outcome: EventOutcome::parse(&r.event_outcome)?,
+                actor_type: ActorType::parse_optional(r.actor_type.clone())?,
+                actor_id: ActorId::parse_optional(r.actor_id.clone())?,
+                resource_type: ResourceType::parse_optional(r.resource_type.clone())?,
+                resource_id: ResourceId::parse_optional(r.resource_id.clone())?,
+                resource_name: ResourceName::parse_optional(r.resource_name.clone())?,
+                correlation_id: CorrelationId::parse(r.correlation_id.clone())?,
+                parent_event_id: r.parent_event_id.map(EventId::from_uuid),
+                parent_event_date: r.parent_event_date,
+                trace_id: TraceId::parse_optional(r.trace_id.clone())?,
+                span_id: SpanId::parse_optional(r.span_id.clone())?,
+                namespace: Namespace::parse_optional(r.namespace.clone())?,
+                cluster_name: ClusterName::parse_optional(r.cluster_name.clone())?,
+                severity: Severity::parse_optional(r.severity.clone())?,
+                duration_ms: r.duration_ms.map(DurationMs::parse).transpose()?,
+                error_code: ErrorCode::parse_optional(r.error_code.clone())?,
+                error_message: ErrorMessage::parse_optional(r.error_message.clone())?,
+                event_data: EventData::parse(r.event_data.clone())?,
+                retention_days: RetentionDays::parse(i64::from(r.retention_days))?,
+                is_sensitive: r.is_sensitive,
+            })
+        };
+        parse().map_err(corrupt)
+    }
+}
+
+fn into_events(rows: Vec<AuditEventRow>) -> Result<Vec<AuditEvent>, RepositoryError> {
+    rows.into_iter().map(AuditEvent::try_from).collect()
+}
+
+const COLUMNS: &str = "event_id, event_timestamp, version, event_type, event_category, \
+    event_action, event_outcome, actor_type, actor_id, resource_type, resource_id, \
+    resource_name, correlation_id, parent_event_id, parent_event_date, trace_id, span_id, \
+    namespace, cluster_name, severity, duration_ms, error_code, error_message, event_data, \
+    retention_days, is_sensitive";
+
+/// Appends ` AND ...` for every filter that is set.
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
+    fn eq<'a>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, value: Option<String>) {
+        if let Some(v) = value {
+            qb.push(format_args!(" AND {column} = ")).push_bind(v);
+        }
+    }
+    eq(qb, "correlation_id", text(&f.correlation_id));
+    eq(qb, "event_type", text(&f.event_type));
+    eq(qb, "event_category", f.event_category.map(|c| c.to_string()));
+    eq(qb, "event_outcome", f.event_outcome.map(|o| o.to_string()));
+    eq(qb, "severity", text(&f.severity));
+    eq(qb, "resource_type", text(&f.resource_type));
+    eq(qb, "resource_id", text(&f.resource_id));
+    eq(qb, "actor_id", text(&f.actor_id));
+    if let Some(since) = f.since {
+        qb.push(" AND event_timestamp >= ").push_bind(since);
+    }
+    if let Some(until) = f.until {
+        qb.push(" AND event_timestamp <= ").push_bind(until);
+    }
+    if let Some(detail) = &f.detail {
+        // `@>` with jsonb_path_ops is served by the GIN index.
+        qb.push(" AND (");
+        for (i, candidate) in detail.candidates().into_iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            let mut probe = serde_json::Map::new();
+            probe.insert(detail.key().to_owned(), candidate);
+            qb.push("event_data @> ")
+                .push_bind(serde_json::Value::Object(probe))
+                .push("::jsonb");
+        }
+        qb.push(")");
+    }
+}
+
+#[async_trait]
+impl AuditEventRepository for PgAuditEventRepository {
+    async fn insert(&self, event: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
+        let outcomes = self.write(std::slice::from_ref(event)).await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| RepositoryError::Corrupt("insert returned no outcome".into()))
+    }
+
+    async fn insert_batch(
+        &self,
+        events: &[NewAuditEvent],
+    ) -> Result<Vec<InsertOutcome>, RepositoryError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(events).await
+    }
+
+    async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
+        let row = sqlx::query_as!(
+            AuditEventRow,
+            r#"SELECT event_id, event_timestamp, version, event_type, event_category,
+                event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
+                resource_name, correlation_id, parent_event_id, parent_event_date, trace_id,
+                span_id, namespace, cluster_name, severity, duration_ms, error_code,
+                error_message, event_data, retention_days, is_sensitive
+            FROM audit_events WHERE event_id = $1 LIMIT 1"#,
+            id.as_uuid()
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(to_repository_error)?;
+        row.map(AuditEvent::try_from).transpose()
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, RepositoryError> {
+        let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events WHERE TRUE"));
+        push_filter(&mut qb, &query.filter);
+        if let PagePosition::After(cursor) = query.position {
+            qb.push(" AND (event_timestamp, event_id) < (")
+                .push_bind(*cursor.event_timestamp.as_datetime())
+                .push(", ")
+                .push_bind(*cursor.event_id.as_uuid())
+                .push(")");
+        }
+        qb.push(" ORDER BY event_timestamp DESC, event_id DESC LIMIT ")
+            .push_bind(i64::from(query.limit.get()) + 1);
+        if let PagePosition::Offset(offset) = query.position {
+            qb.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        }
+        let rows: Vec<AuditEventRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_repository_error)?;
+
+        let total = if query.include_total {
+            let mut count = QueryBuilder::new("SELECT count(*) FROM audit_events WHERE TRUE");
+            push_filter(&mut count, &query.filter);
+            let n: i64 = count
+                .build_query_scalar()
+                .fetch_one(&self.pool)
+                .await
+                .map_err(to_repository_error)?;
+            Some(u64::try_from(n).unwrap_or(0))
+        } else {
+            None
+        };
+        Ok(AuditPage::from_overfetch(into_events(rows)?, query.limit, total))
+    }
+
+    async fn correlation(
+        &self,
+        correlation_id: &CorrelationId,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        let rows = sqlx::query_as!(
+            AuditEventRow,
+            r#"SELECT event_id, event_timestamp, version, event_type, event_category,
+                event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
+                resource_name, correlation_id, parent_event_id, parent_event_date, trace_id,
+                span_id, namespace, cluster_name, severity, duration_ms, error_code,
+                error_message, event_data, retention_days, is_sensitive
+            FROM audit_events WHERE correlation_id = $1
+            ORDER BY event_timestamp, event_id LIMIT $2"#,
+            correlation_id.as_str(),
+            i64::from(limit)
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_repository_error)?;
+        into_events(rows)
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        sqlx::query_scalar!("SELECT 1 AS \"one!\"")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(to_repository_error)?;
+        Ok(())
+    }
+}

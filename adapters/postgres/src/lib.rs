@@ -1,0 +1,44 @@
+//! PostgreSQL outbound adapters (sqlx, PostgreSQL 16 + pgvector).
+//!
+//! Owns the SQL: the embedded migrations ([`MIGRATOR`]), partition upkeep, and the
+//! repositories that implement the application's ports. Translates every driver error into
+//! the port's error type here, so nothing above knows a SQLSTATE. Must not know HTTP.
+
+mod audit;
+mod error;
+mod partitions;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+pub use sqlx::PgPool;
+
+pub use audit::PgAuditEventRepository;
+pub use partitions::ensure_audit_partitions_around;
+
+/// Every migration of `migrations/`, embedded in the binary and run at start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// How the pool connects.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before the store counts as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+/// Connects a pool and brings the schema up to date.
+///
+/// # Errors
+/// The URL is invalid, the server is unreachable, or a migration fails.
+pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# Installs and starts the real backing services on free loopback ports: PostgreSQL 16 with
+# pgvector (from the `pgserver` PyPI wheel, since Debian has no pgvector) and Redis (Debian's
+# redis-server, AOF on with fsync always). Sourced by scripts/test.sh and scripts/bench.sh.
+#
+# After `ds_services_start`, these are exported:
+#   DS_TEST_DATABASE_URL  superuser URL of the running PostgreSQL (tests create databases)
+#   DS_TEST_REDIS_URL     URL of the running Redis
+#   DS_PG_BIN             directory of pg_ctl, psql, pgbench, ...
+#   DS_PGDATA             PostgreSQL data directory
+#   DS_PG_RUN_AS          prefix that runs a command as PostgreSQL's (non-root) owner
+#   DS_SERVICES_DIR       where data, sockets and logs live (removed by ds_services_stop)
+
+PGSERVER_VERSION="0.1.4"
+
+ds_log() { printf '[services] %s\n' "$*" >&2; }
+
+ds_tools_dir() {
+  if [ "$(id -u)" = 0 ]; then
+    # /root is not traversable by the unprivileged PostgreSQL user.
+    echo "${DS_TOOLS_DIR:-/opt/datastorage-tools}"
+  else
+    echo "${DS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datastorage-tools}"
+  fi
+}
+
+ds_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+ds_apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    ds_log "need $* but cannot apt-get install as a non-root user; install it and retry"
+    return 1
+  fi
+  ds_log "installing $* from Debian"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ds_install_postgres() {
+  local tools venv
+  tools="$(ds_tools_dir)"
+  venv="$tools/venv"
+  if ! "$venv/bin/python" -c "import importlib.util as u, sys; sys.exit(u.find_spec('pgserver') is None)" 2>/dev/null; then
+    ds_log "installing PostgreSQL 16 + pgvector (pgserver $PGSERVER_VERSION from PyPI) into $venv"
+    mkdir -p "$tools"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "pgserver==$PGSERVER_VERSION"
+  fi
+  # find_spec locates the package without importing it (its import has side effects).
+  DS_PG_BIN="$("$venv/bin/python" -c 'import importlib.util as u, os; print(os.path.join(u.find_spec("pgserver").submodule_search_locations[0], "pginstall", "bin"))')"
+  chmod -R a+rX "$tools"
+  export DS_PG_BIN
+}
+
+ds_install_redis() {
+  command -v redis-server >/dev/null || ds_apt_install redis-server
+  command -v redis-server >/dev/null
+}
+
+ds_start_postgres() {
+  local port owner
+  port="$(ds_free_port)"
+  export DS_PGDATA="$DS_SERVICES_DIR/pg"
+  mkdir -p "$DS_PGDATA" "$DS_SERVICES_DIR/pg-socket" "$DS_SERVICES_DIR/pg-log"
+  DS_PG_RUN_AS=""
+  if [ "$(id -u)" = 0 ]; then
+    # initdb refuses to run as root: PostgreSQL runs as an unprivileged system user.
+    owner="${DS_PG_USER:-datastorage-pg}"
+    id "$owner" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$owner"
+    chown -R "$owner" "$DS_PGDATA" "$DS_SERVICES_DIR/pg-socket" "$DS_SERVICES_DIR/pg-log"
+    DS_PG_RUN_AS="runuser -u $owner --"
+  fi
+  export DS_PG_RUN_AS
+  $DS_PG_RUN_AS "$DS_PG_BIN/initdb" -D "$DS_PGDATA" -U postgres --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 >"$DS_SERVICES_DIR/initdb.log" 2>&1 ||
+    { cat "$DS_SERVICES_DIR/initdb.log" >&2; return 1; }
+  cat >>"$DS_PGDATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$DS_SERVICES_DIR/pg-socket'
+max_connections = 300
+shared_buffers = 512MB
+CONF
+  $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -l "$DS_SERVICES_DIR/pg-log/postgres.log" -w -t 60 start >/dev/null ||
+    { cat "$DS_SERVICES_DIR/pg-log/postgres.log" >&2; return 1; }
+  export DS_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  ds_log "PostgreSQL 16 + pgvector on 127.0.0.1:$port (data $DS_PGDATA)"
+}
+
+ds_start_redis() {
+  local port
+  port="$(ds_free_port)"
+  mkdir -p "$DS_SERVICES_DIR/redis"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$DS_SERVICES_DIR/redis" \
+    --appendonly yes --appendfsync always --save "" --daemonize yes \
+    --pidfile "$DS_SERVICES_DIR/redis.pid" --logfile "$DS_SERVICES_DIR/redis.log"
+  local i
+  for i in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    [ "$i" = 100 ] && { cat "$DS_SERVICES_DIR/redis.log" >&2; return 1; }
+    sleep 0.1
+  done
+  export DS_TEST_REDIS_URL="redis://127.0.0.1:$port/"
+  ds_log "Redis on 127.0.0.1:$port (appendonly yes, appendfsync always)"
+}
+
+ds_services_start() {
+  ds_install_postgres
+  ds_install_redis
+  DS_SERVICES_DIR="$(mktemp -d /tmp/datastorage-services.XXXXXX)"
+  chmod 755 "$DS_SERVICES_DIR"
+  export DS_SERVICES_DIR
+  ds_start_postgres
+  ds_start_redis
+}
+
+ds_services_stop() {
+  [ -n "${DS_SERVICES_DIR:-}" ] || return 0
+  if [ -n "${DS_PGDATA:-}" ] && [ -f "$DS_PGDATA/postmaster.pid" ]; then
+    $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  if [ -f "$DS_SERVICES_DIR/redis.pid" ]; then
+    kill "$(cat "$DS_SERVICES_DIR/redis.pid")" 2>/dev/null || true
+  fi
+  rm -rf "$DS_SERVICES_DIR"
+}
