@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::ports::{AuditEventRepository, InsertOutcome};
 
 pub use correlation_trail::CorrelationTrail;
-pub use query_events::AuditQueryInput;
+pub use query_events::{AuditQueryInput, AuditQueryResult};
 
 /// Limits of the audit use-cases that operators may tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

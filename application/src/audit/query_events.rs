@@ -28,10 +28,23 @@ pub struct AuditQueryInput {
     pub include_total: Option<String>,
 }
 
+/// A page and the paging the query applied (defaults filled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditQueryResult {
+    pub page: AuditPage,
+    pub limit: PageLimit,
+    pub position: PagePosition,
+}
+
 impl AuditService {
-    pub async fn query(&self, input: AuditQueryInput) -> Result<AuditPage, AuditError> {
+    pub async fn query(&self, input: AuditQueryInput) -> Result<AuditQueryResult, AuditError> {
         let query = self.parse_query(input)?;
-        Ok(self.repository.query(&query).await?)
+        let page = self.repository.query(&query).await?;
+        Ok(AuditQueryResult {
+            page,
+            limit: query.limit,
+            position: query.position,
+        })
     }
 
     fn parse_query(&self, input: AuditQueryInput) -> Result<AuditQuery, ValidationErrors> {

@@ -15,10 +15,11 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
 /// Inbound adapters build it; [`AuditEventDraft::validate`] is the only way to an event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEventDraft {
-    pub event_id: Option<uuid::Uuid>,
+    pub event_id: Option<String>,
     pub version: String,
     pub event_type: String,
-    pub event_timestamp: DateTime<Utc>,
+    /// RFC 3339 with an offset, e.g. `2026-11-26T10:00:00Z`.
+    pub event_timestamp: String,
     pub event_category: String,
     pub event_action: String,
     pub event_outcome: String,
@@ -28,8 +29,9 @@ pub struct AuditEventDraft {
     pub resource_id: Option<String>,
     pub resource_name: Option<String>,
     pub correlation_id: String,
-    pub parent_event_id: Option<uuid::Uuid>,
-    pub parent_event_date: Option<NaiveDate>,
+    pub parent_event_id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub parent_event_date: Option<String>,
     pub trace_id: Option<String>,
     pub span_id: Option<String>,
     pub namespace: Option<String>,
@@ -117,15 +119,32 @@ impl AuditEventDraft {
         fresh_id: EventId,
     ) -> Result<NewAuditEvent, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let (event_id, id_origin) = match self.event_id {
-            Some(id) => (EventId::from_uuid(id), EventIdOrigin::Client),
+        let (event_id, id_origin) = match self.event_id.filter(|s| !s.is_empty()) {
+            Some(id) => match EventId::parse(&id) {
+                Ok(id) => (id, EventIdOrigin::Client),
+                Err(e) => {
+                    errors.collect::<()>(Err(e));
+                    (fresh_id, EventIdOrigin::Client)
+                }
+            },
             None => (fresh_id, EventIdOrigin::Server),
         };
 
-        let event_timestamp = EventTimestamp::new(self.event_timestamp);
+        let event_timestamp = match DateTime::parse_from_rfc3339(&self.event_timestamp) {
+            Ok(at) => EventTimestamp::new(at.with_timezone(&Utc)),
+            Err(_) => {
+                errors.push(
+                    "event_timestamp",
+                    "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-26T10:00:00Z",
+                );
+                EventTimestamp::new(now)
+            }
+        };
         let earliest = now - rules.max_age;
         let latest = now + rules.max_skew_ahead;
-        if *event_timestamp.as_datetime() < earliest || *event_timestamp.as_datetime() > latest {
+        let outside = *event_timestamp.as_datetime() < earliest
+            || *event_timestamp.as_datetime() > latest;
+        if outside && errors.errors().iter().all(|e| e.field != "event_timestamp") {
             errors.push(
                 "event_timestamp",
                 format!(
@@ -138,8 +157,34 @@ impl AuditEventDraft {
             );
         }
 
-        let parent_event_id = self.parent_event_id.map(EventId::from_uuid);
-        if parent_event_id == Some(event_id) {
+        let parent_event_id = errors
+            .collect(
+                self.parent_event_id
+                    .filter(|s| !s.is_empty())
+                    .map(|p| {
+                        EventId::parse(&p).map_err(|_| {
+                            ValidationErrors::single("parent_event_id", "must be a UUID")
+                        })
+                    })
+                    .transpose(),
+            )
+            .flatten();
+        let parent_event_date = errors
+            .collect(
+                self.parent_event_date
+                    .filter(|s| !s.is_empty())
+                    .map(|d| {
+                        NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                            ValidationErrors::single(
+                                "parent_event_date",
+                                "must be a date in the form YYYY-MM-DD",
+                            )
+                        })
+                    })
+                    .transpose(),
+            )
+            .flatten();
+        if parent_event_id.is_some() && parent_event_id == Some(event_id) {
             errors.push("parent_event_id", "an event cannot be its own parent");
         }
 
@@ -228,7 +273,7 @@ impl AuditEventDraft {
                     resource_name,
                     correlation_id,
                     parent_event_id,
-                    parent_event_date: self.parent_event_date,
+                    parent_event_date,
                     trace_id,
                     span_id,
                     namespace,
@@ -372,7 +417,7 @@ mod tests {
             event_id: None,
             version: "1.0".into(),
             event_type: "gateway.signal.received".into(),
-            event_timestamp: now(),
+            event_timestamp: now().to_rfc3339(),
             event_category: "gateway".into(),
             event_action: "received".into(),
             event_outcome: "success".into(),
@@ -431,6 +476,23 @@ mod tests {
     }
 
     #[test]
+    fn malformed_ids_dates_and_timestamps_are_field_errors() {
+        let mut d = draft();
+        d.event_id = Some("not-a-uuid".into());
+        d.parent_event_id = Some("nope".into());
+        d.parent_event_date = Some("26/11/2026".into());
+        d.event_timestamp = "2026-11-26 10:00".into();
+        let errors = d
+            .validate(&EventRules::default(), now(), fresh())
+            .unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["event_id", "event_timestamp", "parent_event_id", "parent_event_date"]
+        );
+    }
+
+    #[test]
     fn empty_optional_strings_mean_absent() {
         let mut d = draft();
         d.actor_type = Some(String::new());
@@ -440,9 +502,9 @@ mod tests {
 
     #[test]
     fn an_event_cannot_be_its_own_parent() {
-        let id = uuid::Uuid::now_v7();
+        let id = uuid::Uuid::now_v7().to_string();
         let mut d = draft();
-        d.event_id = Some(id);
+        d.event_id = Some(id.clone());
         d.parent_event_id = Some(id);
         assert!(d.validate(&EventRules::default(), now(), fresh()).is_err());
     }
@@ -466,7 +528,7 @@ mod tests {
         #[test]
         fn timestamp_window_is_enforced(offset_minutes in -20_000i64..200) {
             let mut d = draft();
-            d.event_timestamp = now() + Duration::minutes(offset_minutes);
+            d.event_timestamp = (now() + Duration::minutes(offset_minutes)).to_rfc3339();
             let ok = d.validate(&EventRules::default(), now(), fresh()).is_ok();
             prop_assert_eq!(ok, (-7 * 24 * 60..=60).contains(&offset_minutes));
         }
@@ -475,7 +537,7 @@ mod tests {
         fn partition_date_follows_the_event_timestamp(offset_minutes in -10_000i64..60) {
             let mut d = draft();
             let at = now() + Duration::minutes(offset_minutes);
-            d.event_timestamp = at;
+            d.event_timestamp = at.to_rfc3339();
             let new = d.validate(&EventRules::default(), now(), fresh()).unwrap();
             prop_assert_eq!(new.event.event_date(), at.date_naive());
         }

@@ -87,10 +87,10 @@ mod tests {
     fn event(n: u128, parent: Option<u128>, second: i64) -> AuditEvent {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
         AuditEventDraft {
-            event_id: Some(Uuid::from_u128(n)),
+            event_id: Some(Uuid::from_u128(n).to_string()),
             version: "1.0".into(),
             event_type: "t".into(),
-            event_timestamp: now + Duration::seconds(second),
+            event_timestamp: (now + Duration::seconds(second)).to_rfc3339(),
             event_category: "gateway".into(),
             event_action: "a".into(),
             event_outcome: "success".into(),
@@ -100,7 +100,7 @@ mod tests {
             resource_id: None,
             resource_name: None,
             correlation_id: "c".into(),
-            parent_event_id: parent.map(Uuid::from_u128),
+            parent_event_id: parent.map(|p| Uuid::from_u128(p).to_string()),
             parent_event_date: None,
             trace_id: None,
             span_id: None,

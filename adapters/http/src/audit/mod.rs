@@ -1,0 +1,182 @@
+//! `/api/v1/audit/*`: record, read and query audit events.
+
+pub mod dto;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use datastorage_application::ports::InsertOutcome;
+use datastorage_domain::audit::{AuditEventDraft, EventId, PagePosition};
+
+use crate::AppState;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::problem::{ApiError, Problem};
+use dto::*;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/audit/events", post(create_event).get(query_events))
+        .route("/audit/events/batch", post(create_batch))
+        .route("/audit/events/{event_id}", get(get_event))
+        .route("/audit/correlations/{correlation_id}", get(correlation_trail))
+}
+
+/// Record one audit event.
+///
+/// 201: committed to storage. 200: an identical event with this `event_id` was already
+/// stored (idempotent re-send; nothing written). 409: the `event_id` is stored with other
+/// content. 202: storage was unavailable and the event is durably queued for replay (only
+/// with a dead-letter queue configured). 503: nothing could take the event; retry.
+#[utoipa::path(
+    post, path = "/api/v1/audit/events", tag = "Audit Write API",
+    operation_id = "createAuditEvent",
+    request_body(content = AuditEventRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Audit event created", body = AuditEventResponse),
+        (status = 200, description = "Identical event already stored (idempotent re-send)", body = AuditEventResponse),
+        (status = 202, description = "Storage unavailable; event durably queued for replay", body = AuditEventResponse),
+        (status = 400, description = "Validation error or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "event_id already stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_event(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<AuditEventRequest>,
+) -> Result<Response, ApiError> {
+    let recorded = state.audit.record(AuditEventDraft::from(request)).await?;
+    let (status, message) = match recorded.outcome {
+        InsertOutcome::Created => (StatusCode::CREATED, "audit event created"),
+        InsertOutcome::AlreadyExists => (StatusCode::OK, "audit event already recorded"),
+    };
+    let body = AuditEventResponse {
+        event_id: *recorded.event_id.as_uuid(),
+        event_timestamp: *recorded.event_timestamp.as_datetime(),
+        message: message.to_owned(),
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// Record a batch of audit events, all or nothing.
+///
+/// The whole batch is validated first: any bad item is a 400 naming `event at index i`, and
+/// nothing is written. Then one transaction stores every event.
+#[utoipa::path(
+    post, path = "/api/v1/audit/events/batch", tag = "Audit Write API",
+    operation_id = "createAuditEventsBatch",
+    request_body(content = Vec<AuditEventRequest>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Batch created", body = BatchAuditEventResponse),
+        (status = 200, description = "Every event was already stored (idempotent re-send)", body = BatchAuditEventResponse),
+        (status = 202, description = "Storage unavailable; batch durably queued for replay", body = BatchAuditEventResponse),
+        (status = 400, description = "Validation error (names the index), empty or oversized batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event_id is stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_batch(
+    State(state): State<AppState>,
+    ApiJson(requests): ApiJson<Vec<AuditEventRequest>>,
+) -> Result<Response, ApiError> {
+    let drafts = requests.into_iter().map(AuditEventDraft::from).collect();
+    let recorded = state.audit.record_batch(drafts).await?;
+    let created = recorded
+        .events
+        .iter()
+        .filter(|r| r.outcome == InsertOutcome::Created)
+        .count();
+    let status = if recorded.created_any() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let body = BatchAuditEventResponse {
+        event_ids: recorded.events.iter().map(|r| *r.event_id.as_uuid()).collect(),
+        message: format!(
+            "{created} audit events created, {} already recorded",
+            recorded.events.len() - created
+        ),
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// Query audit events, newest first.
+///
+/// Offset pagination (`offset`) as in the original contract, or keyset pagination (`cursor`
+/// from the previous page's `pagination.next_cursor`), which stays stable while events are
+/// being written. `include_total=false` skips counting every match.
+#[utoipa::path(
+    get, path = "/api/v1/audit/events", tag = "Audit Write API",
+    operation_id = "queryAuditEvents",
+    params(AuditEventsParams),
+    responses(
+        (status = 200, description = "Query results", body = AuditEventsQueryResponse),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn query_events(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AuditEventsParams>,
+) -> Result<Json<AuditEventsQueryResponse>, ApiError> {
+    let page = state.audit.query(params.into()).await?;
+    // The use-case validated these; read back what it applied.
+    let (limit, offset) = (page.limit.get(), match page.position {
+        PagePosition::Offset(n) => n,
+        PagePosition::After(_) => 0,
+    });
+    Ok(Json(AuditEventsQueryResponse::new(&page.page, limit, offset)))
+}
+
+/// Get one audit event by id.
+#[utoipa::path(
+    get, path = "/api/v1/audit/events/{event_id}", tag = "Audit Write API",
+    operation_id = "getAuditEvent",
+    params(("event_id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The event", body = AuditEventDto),
+        (status = 400, description = "event_id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_event(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+) -> Result<Json<AuditEventDto>, ApiError> {
+    let id = EventId::parse(&event_id).map_err(|e| ApiError::validation(&e))?;
+    let event = state.audit.get(id).await?;
+    Ok(Json(AuditEventDto::from(&event)))
+}
+
+/// The trail of one correlation: its events as a parent/child tree.
+///
+/// Events are returned in depth-first pre-order (each parent before its children; siblings
+/// oldest first) with each event's `depth` and `children`. An unknown correlation has an
+/// empty trail.
+#[utoipa::path(
+    get, path = "/api/v1/audit/correlations/{correlation_id}", tag = "Audit Write API",
+    operation_id = "getCorrelationTrail",
+    params(("correlation_id" = String, Path, description = "The correlation id")),
+    responses(
+        (status = 200, description = "The trail", body = CorrelationTrailResponse),
+        (status = 400, description = "correlation_id is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn correlation_trail(
+    State(state): State<AppState>,
+    Path(correlation_id): Path<String>,
+) -> Result<Json<CorrelationTrailResponse>, ApiError> {
+    let trail = state.audit.correlation_trail(&correlation_id).await?;
+    Ok(Json(CorrelationTrailResponse::from(&trail)))
+}

@@ -1,0 +1,118 @@
+//! Extractors whose rejections are [`ApiError`]s, so a malformed request gets a problem
+//! document naming the field at fault instead of axum's plain-text rejection.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON body: requires `application/json` (or `application/*+json`).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        let is_json = essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "the body must be sent as Content-Type: application/json (got {:?})",
+                if essence.is_empty() { "nothing" } else { essence }
+            )));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, reporting syntax errors as malformed JSON and type/shape errors as
+/// validation errors keyed by the JSON path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_error(&path, &inner),
+            _ => ApiError::MalformedJson(format!("the body is not valid JSON: {inner}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn data_error(path: &str, e: &serde_json::Error) -> ApiError {
+    let full = e.to_string();
+    let message = full
+        .rfind(" at line ")
+        .map_or(full.as_str(), |i| &full[..i])
+        .to_owned();
+    // serde reports a missing field at the path of the object that lacks it.
+    let (field, message) = match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        Some(missing) => (join_path(path, missing), "is required".to_owned()),
+        None => (
+            if path == "." { "body".to_owned() } else { path.to_owned() },
+            message,
+        ),
+    };
+    let detail = match batch_index(&field) {
+        Some(i) => format!("event at index {i}: {field}: {message}"),
+        None => format!("{field}: {message}"),
+    };
+    ApiError::Validation {
+        detail,
+        field_errors: BTreeMap::from([(field, message)]),
+    }
+}
+
+fn join_path(path: &str, field: &str) -> String {
+    if path == "." || path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// `[3].event_type` → `Some(3)`.
+fn batch_index(field: &str) -> Option<usize> {
+    field.strip_prefix('[')?.split(']').next()?.parse().ok()
+}
+
+/// Query parameters; a shape error (a repeated key, say) is a validation problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|rejection| ApiError::Validation {
+                detail: format!("the query string is invalid: {}", rejection.body_text()),
+                field_errors: BTreeMap::from([("query".to_owned(), rejection.body_text())]),
+            })
+    }
+}

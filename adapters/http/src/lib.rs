@@ -1,0 +1,95 @@
+//! Inbound HTTP adapter: axum routes, wire DTOs, RFC 7807 problems and the OpenAPI document.
+//!
+//! Owns the wire: paths, status codes, JSON shapes (utoipa `ToSchema` DTOs, never domain
+//! types) and how every error looks to a client ([`problem`]). Calls the application's
+//! use-cases; knows no storage technology.
+
+pub mod audit;
+mod extract;
+pub mod health;
+pub mod problem;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use datastorage_application::AuditService;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub audit: AuditService,
+    /// Set when shutdown begins, so readiness turns 503 before the listener closes.
+    pub shutting_down: Arc<AtomicBool>,
+}
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Data Storage Service API",
+        description = "Audit trail persistence and the remediation workflow catalog. The one \
+            service that talks to the database. Errors are RFC 7807 problem documents.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        audit::create_event,
+        audit::create_batch,
+        audit::query_events,
+        audit::get_event,
+        audit::correlation_trail,
+        health::health,
+        health::live,
+        health::ready,
+    ),
+    tags(
+        (name = "Audit Write API", description = "Record and read the unified audit trail."),
+        (name = "Health", description = "Liveness and readiness probes."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document exactly as served at `/api-docs/openapi.json` and committed under
+/// `openapi/`.
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    doc.push('\n');
+    doc
+}
+
+/// Every route, then Swagger UI and the document, then the layers (outermost last).
+pub fn router(state: AppState, settings: HttpSettings) -> Router {
+    let document = openapi_json();
+    let api = Router::new().nest("/api/v1", audit::router());
+    Router::new()
+        .merge(api)
+        .merge(health::router())
+        .route(
+            "/api-docs/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document).into_response() }),
+        )
+        .merge(SwaggerUi::new("/swagger-ui").config(Config::from("/api-docs/openapi.json")))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(axum::middleware::from_fn(problem::problem_details))
+}

@@ -1,0 +1,183 @@
+//! The composition root: the only crate that knows every adapter.
+//!
+//! Reads [`Settings`], picks the adapters (memory when no `DATABASE_URL`, PostgreSQL when
+//! given), wires them into the use-cases and the HTTP router, binds the listener and serves
+//! until told to stop. Tests build the same [`Application`] on port 0.
+
+mod settings;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use datastorage_application::ports::AuditEventRepository;
+use datastorage_application::{AuditService, AuditSettings, SystemClock};
+use datastorage_domain::audit::EventRules;
+use datastorage_http::{AppState, HttpSettings};
+use tokio::net::TcpListener;
+
+pub use settings::{Cli, Command, LogFormat, Settings};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare PostgreSQL: {0}")]
+    Database(String),
+}
+
+/// Which storage backs the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    Memory,
+    Postgres,
+}
+
+/// A bound, wired service, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    shutting_down: Arc<AtomicBool>,
+    storage: StorageKind,
+}
+
+impl Application {
+    /// Connects storage (running migrations), wires everything and binds the listener.
+    ///
+    /// # Errors
+    /// When the address cannot be bound or PostgreSQL cannot be prepared.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let (repository, storage): (Arc<dyn AuditEventRepository>, _) =
+            match &settings.database_url {
+                None => (
+                    Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
+                    StorageKind::Memory,
+                ),
+                Some(url) => {
+                    let pool = datastorage_postgres::connect_and_migrate(
+                        &datastorage_postgres::PgSettings {
+                            url: url.clone(),
+                            max_connections: settings.database_max_connections,
+                            acquire_timeout: Duration::from_secs(
+                                settings.database_acquire_timeout_secs,
+                            ),
+                        },
+                    )
+                    .await
+                    .map_err(|e| StartupError::Database(e.to_string()))?;
+                    datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
+                        .await
+                        .map_err(|e| StartupError::Database(e.to_string()))?;
+                    (
+                        Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool)),
+                        StorageKind::Postgres,
+                    )
+                }
+            };
+
+        let audit = AuditService::new(
+            repository,
+            Arc::new(SystemClock),
+            AuditSettings {
+                rules: EventRules {
+                    max_age: chrono::Duration::hours(i64::from(settings.audit_max_age_hours)),
+                    max_skew_ahead: chrono::Duration::minutes(i64::from(
+                        settings.audit_max_skew_ahead_minutes,
+                    )),
+                },
+                max_batch: settings.audit_max_batch as usize,
+                ..AuditSettings::default()
+            },
+        );
+        let shutting_down = Arc::new(AtomicBool::new(false));
+        let router = datastorage_http::router(
+            AppState {
+                audit,
+                shutting_down: shutting_down.clone(),
+            },
+            HttpSettings {
+                body_limit_bytes: settings.body_limit_bytes,
+            },
+        );
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.addr,
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            router,
+            shutting_down,
+            storage,
+        })
+    }
+
+    /// The bound address (with the real port when built with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn storage(&self) -> StorageKind {
+        self.storage
+    }
+
+    /// Serves until `shutdown` completes: readiness turns 503 at once, then in-flight
+    /// requests finish and the listener closes.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let flag = self.shutting_down.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                flag.store(true, Ordering::SeqCst);
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,50 @@
+//! `datastorage`: serves the Data Storage Service API, or prints its OpenAPI document.
+//!
+//! Startup is the one place allowed to give up loudly: a bad setting or an unreachable
+//! database ends the process with a message naming the cause.
+
+use clap::Parser;
+use datastorage::{Application, Cli, Command, LogFormat, StorageKind};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", datastorage_http::openapi_json());
+        return std::process::ExitCode::SUCCESS;
+    }
+    init_logging(cli.settings.log_format);
+
+    let app = match Application::build(cli.settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "startup failed");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = app.local_addr();
+    if app.storage() == StorageKind::Memory {
+        tracing::warn!("no DATABASE_URL: audit events are kept in memory and lost on exit");
+    }
+    tracing::info!(%addr, "listening; Swagger UI at http://{addr}/swagger-ui/");
+    match app.run_until_stopped().await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("DS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
