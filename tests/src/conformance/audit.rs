@@ -1,0 +1,399 @@
+//! `AuditEventRepository` conformance: what every audit storage adapter must do.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
+use datastorage_domain::audit::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::EventFactory;
+
+type Repo = Arc<dyn AuditEventRepository>;
+
+/// Instantiates every case as a `#[tokio::test]` in the calling module.
+/// `$make` is an async expression producing a fresh `Arc<dyn AuditEventRepository>`.
+#[macro_export]
+macro_rules! audit_repository_conformance {
+    ($make:expr) => {
+        $crate::audit_repository_conformance!(@cases $make;
+            insert_then_get_returns_the_same_event,
+            get_of_an_unknown_id_is_none,
+            resending_a_client_id_with_the_same_content_stores_one_event,
+            a_client_id_with_other_content_is_a_conflict_and_keeps_the_original,
+            a_client_id_with_another_timestamp_is_a_conflict_across_partitions,
+            concurrent_sends_of_one_client_id_store_exactly_one_event,
+            a_batch_is_stored_whole_with_outcomes_in_input_order,
+            a_batch_with_a_conflict_stores_nothing,
+            events_in_a_month_without_a_partition_are_stored,
+            unicode_round_trips_unchanged,
+            query_orders_newest_first_with_event_id_as_tie_break,
+            query_applies_every_equality_filter,
+            query_time_bounds_are_inclusive,
+            query_detail_matches_strings_and_scalars,
+            offset_pages_report_total_and_has_more,
+            keyset_pages_visit_every_event_once_despite_concurrent_inserts,
+            include_total_false_leaves_the_total_out,
+            correlation_lists_oldest_first_up_to_the_limit,
+            ping_answers,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::conformance::audit::$case($make.await).await;
+            }
+        )+
+    };
+}
+
+fn ids(events: &[AuditEvent]) -> Vec<EventId> {
+    events.iter().map(|e| e.event_id).collect()
+}
+
+fn query(filter: AuditFilter, limit: i64, position: PagePosition) -> AuditQuery {
+    AuditQuery {
+        filter,
+        limit: PageLimit::parse(limit).unwrap(),
+        position,
+        include_total: true,
+    }
+}
+
+fn by_correlation(c: &str) -> AuditFilter {
+    AuditFilter {
+        correlation_id: Some(CorrelationId::parse(c).unwrap()),
+        ..AuditFilter::default()
+    }
+}
+
+async fn all_of(repo: &Repo, c: &str) -> Vec<AuditEvent> {
+    repo.query(&query(by_correlation(c), 1000, PagePosition::Offset(0)))
+        .await
+        .unwrap()
+        .events
+}
+
+pub async fn insert_then_get_returns_the_same_event(repo: Repo) {
+    let f = EventFactory::default();
+    let mut draft = f.draft("c-roundtrip");
+    draft.parent_event_id = Some(Uuid::now_v7().to_string());
+    draft.parent_event_date = Some("2026-11-01".into());
+    draft.error_code = Some("E42".into());
+    draft.error_message = Some("boom".into());
+    draft.is_sensitive = Some(true);
+    draft.event_data = json!({"n": 1.5, "big": 9_007_199_254_740_993_u64, "list": [1, "a", null], "o": {"deep": {"x": false}}});
+    let new = f.build(draft);
+    assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::Created);
+    let stored = repo.get(new.event.event_id).await.unwrap().expect("stored");
+    assert_eq!(stored, new.event);
+
+    let mut sparse = f.draft("c-roundtrip");
+    (sparse.actor_type, sparse.actor_id, sparse.resource_type) = (None, None, None);
+    (sparse.resource_id, sparse.resource_name, sparse.trace_id) = (None, None, None);
+    (sparse.span_id, sparse.namespace, sparse.cluster_name) = (None, None, None);
+    (sparse.severity, sparse.duration_ms, sparse.retention_days) = (None, None, None);
+    sparse.event_data = json!({});
+    let sparse = f.build(sparse);
+    repo.insert(&sparse).await.unwrap();
+    assert_eq!(
+        repo.get(sparse.event.event_id).await.unwrap(),
+        Some(sparse.event)
+    );
+}
+
+pub async fn get_of_an_unknown_id_is_none(repo: Repo) {
+    let unknown = EventId::from_uuid(Uuid::now_v7());
+    assert_eq!(repo.get(unknown).await.unwrap(), None);
+}
+
+pub async fn resending_a_client_id_with_the_same_content_stores_one_event(repo: Repo) {
+    let f = EventFactory::default();
+    let new = f.with_id(Uuid::now_v7(), "c-idem");
+    assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::Created);
+    assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::AlreadyExists);
+    assert_eq!(
+        repo.insert_batch(std::slice::from_ref(&new)).await.unwrap(),
+        vec![InsertOutcome::AlreadyExists]
+    );
+    assert_eq!(ids(&all_of(&repo, "c-idem").await), vec![new.event.event_id]);
+}
+
+pub async fn a_client_id_with_other_content_is_a_conflict_and_keeps_the_original(repo: Repo) {
+    let f = EventFactory::default();
+    let id = Uuid::now_v7();
+    let original = f.with_id(id, "c-conflict");
+    repo.insert(&original).await.unwrap();
+    let mut other = f.draft("c-conflict");
+    other.event_id = Some(id.to_string());
+    other.event_action = "changed".into();
+    let other = f.build(other);
+    match repo.insert(&other).await {
+        Err(RepositoryError::Conflict { event_id }) => assert_eq!(event_id, original.event.event_id),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        repo.get(original.event.event_id).await.unwrap(),
+        Some(original.event)
+    );
+}
+
+pub async fn a_client_id_with_another_timestamp_is_a_conflict_across_partitions(repo: Repo) {
+    // Same id, timestamps in different months: different partitions in PostgreSQL, yet the
+    // id must still be unique.
+    let id = Uuid::now_v7();
+    let early = EventFactory::at(Utc::now() - Duration::days(62)).with_id(id, "c-cross");
+    let late = EventFactory::default().with_id(id, "c-cross");
+    repo.insert(&early).await.unwrap();
+    assert!(matches!(
+        repo.insert(&late).await,
+        Err(RepositoryError::Conflict { .. })
+    ));
+    assert!(matches!(
+        repo.insert_batch(std::slice::from_ref(&late)).await,
+        Err(RepositoryError::Conflict { .. })
+    ));
+    assert_eq!(all_of(&repo, "c-cross").await.len(), 1);
+}
+
+pub async fn concurrent_sends_of_one_client_id_store_exactly_one_event(repo: Repo) {
+    let new = EventFactory::default().with_id(Uuid::now_v7(), "c-race");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (repo, new) = (repo.clone(), new.clone());
+            tokio::spawn(async move { repo.insert(&new).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            InsertOutcome::Created => created += 1,
+            InsertOutcome::AlreadyExists => {}
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(all_of(&repo, "c-race").await.len(), 1);
+}
+
+pub async fn a_batch_is_stored_whole_with_outcomes_in_input_order(repo: Repo) {
+    let f = EventFactory::default();
+    let existing = f.with_id(Uuid::now_v7(), "c-batch");
+    repo.insert(&existing).await.unwrap();
+    let batch = vec![f.event("c-batch", -3), existing.clone(), f.event("c-batch", -1)];
+    let outcomes = repo.insert_batch(&batch).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            InsertOutcome::Created,
+            InsertOutcome::AlreadyExists,
+            InsertOutcome::Created
+        ]
+    );
+    let stored: HashSet<EventId> = ids(&all_of(&repo, "c-batch").await).into_iter().collect();
+    let sent: HashSet<EventId> = batch.iter().map(|n| n.event.event_id).collect();
+    assert_eq!(stored, sent);
+}
+
+pub async fn a_batch_with_a_conflict_stores_nothing(repo: Repo) {
+    let f = EventFactory::default();
+    let id = Uuid::now_v7();
+    repo.insert(&f.with_id(id, "c-atomic-seed")).await.unwrap();
+    let mut clash = f.draft("c-atomic");
+    clash.event_id = Some(id.to_string());
+    let batch = vec![f.event("c-atomic", -2), f.build(clash), f.event("c-atomic", -1)];
+    assert!(matches!(
+        repo.insert_batch(&batch).await,
+        Err(RepositoryError::Conflict { .. })
+    ));
+    assert!(all_of(&repo, "c-atomic").await.is_empty());
+}
+
+pub async fn events_in_a_month_without_a_partition_are_stored(repo: Repo) {
+    // Months far from today: no partition was created ahead for them.
+    for instant in ["2021-02-10T08:00:00Z", "2034-07-31T23:59:59.999999Z"] {
+        let at: DateTime<Utc> = instant.parse().unwrap();
+        let new = EventFactory::at(at).event("c-partition", 0);
+        assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::Created);
+        assert_eq!(repo.get(new.event.event_id).await.unwrap(), Some(new.event));
+    }
+    let batch = [
+        EventFactory::at("2022-03-01T00:00:00Z".parse().unwrap()).event("c-partition", 0),
+        EventFactory::at("2022-04-30T23:00:00Z".parse().unwrap()).event("c-partition", 0),
+    ];
+    repo.insert_batch(&batch).await.unwrap();
+    assert_eq!(all_of(&repo, "c-partition").await.len(), 4);
+}
+
+pub async fn unicode_round_trips_unchanged(repo: Repo) {
+    let f = EventFactory::default();
+    let mut d = f.draft("c-ünïcødé-🚒");
+    d.resource_name = Some("Straße/данные/数据/🔥".into());
+    d.event_data = json!({"emoji": "🚒🔥", "rtl": "שלום", "escaped": "tab\tnewline\nquote\""});
+    let new = f.build(d);
+    repo.insert(&new).await.unwrap();
+    assert_eq!(repo.get(new.event.event_id).await.unwrap(), Some(new.event));
+    assert_eq!(all_of(&repo, "c-ünïcødé-🚒").await.len(), 1);
+}
+
+pub async fn query_orders_newest_first_with_event_id_as_tie_break(repo: Repo) {
+    let f = EventFactory::default();
+    let same_instant: Vec<NewAuditEvent> = (0..3).map(|_| f.event("c-order", -5)).collect();
+    let newer = f.event("c-order", -1);
+    let older = f.event("c-order", -60);
+    repo.insert_batch(&[same_instant.clone(), vec![newer.clone(), older.clone()]].concat())
+        .await
+        .unwrap();
+    let mut tied: Vec<EventId> = same_instant.iter().map(|n| n.event.event_id).collect();
+    tied.sort();
+    tied.reverse();
+    let expected = [vec![newer.event.event_id], tied, vec![older.event.event_id]].concat();
+    assert_eq!(ids(&all_of(&repo, "c-order").await), expected);
+}
+
+pub async fn query_applies_every_equality_filter(repo: Repo) {
+    let f = EventFactory::default();
+    let base = f.event("c-filter", -10);
+    let mut d = f.draft("c-filter-other");
+    d.event_type = "analysis.done".into();
+    d.event_category = "analysis".into();
+    d.event_outcome = "failure".into();
+    d.severity = Some("low".into());
+    d.resource_type = Some("Pod".into());
+    d.resource_id = Some("pod-1".into());
+    d.actor_id = Some("ai".into());
+    let other = f.build(d);
+    repo.insert_batch(&[base.clone(), other.clone()]).await.unwrap();
+
+    let e = &other.event;
+    let filters = [
+        AuditFilter { correlation_id: Some(e.correlation_id.clone()), ..Default::default() },
+        AuditFilter { event_type: Some(e.event_type.clone()), ..Default::default() },
+        AuditFilter { event_category: Some(e.event_category), ..Default::default() },
+        AuditFilter { event_outcome: Some(e.event_outcome), ..Default::default() },
+        AuditFilter { severity: e.severity.clone(), ..Default::default() },
+        AuditFilter { resource_type: e.resource_type.clone(), ..Default::default() },
+        AuditFilter { resource_id: e.resource_id.clone(), ..Default::default() },
+        AuditFilter { actor_id: e.actor_id.clone(), ..Default::default() },
+    ];
+    for filter in filters {
+        let page = repo
+            .query(&query(filter.clone(), 10, PagePosition::Offset(0)))
+            .await
+            .unwrap();
+        assert_eq!(ids(&page.events), vec![e.event_id], "filter {filter:?}");
+        assert_eq!(page.total, Some(1));
+    }
+    let both = AuditFilter {
+        event_type: Some(e.event_type.clone()),
+        actor_id: base.event.actor_id.clone(),
+        ..Default::default()
+    };
+    let page = repo.query(&query(both, 10, PagePosition::Offset(0))).await.unwrap();
+    assert!(page.events.is_empty(), "filters combine with AND");
+}
+
+pub async fn query_time_bounds_are_inclusive(repo: Repo) {
+    let f = EventFactory::default();
+    let events: Vec<NewAuditEvent> = (0..5).map(|i| f.event("c-time", -100 + i * 10)).collect();
+    repo.insert_batch(&events).await.unwrap();
+    let at = |i: usize| *events[i].event.event_timestamp.as_datetime();
+    let filter = AuditFilter {
+        correlation_id: Some(CorrelationId::parse("c-time").unwrap()),
+        since: Some(at(1)),
+        until: Some(at(3)),
+        ..Default::default()
+    };
+    let page = repo.query(&query(filter, 10, PagePosition::Offset(0))).await.unwrap();
+    let expected: Vec<EventId> = [3, 2, 1].iter().map(|&i| events[i].event.event_id).collect();
+    assert_eq!(ids(&page.events), expected);
+}
+
+pub async fn query_detail_matches_strings_and_scalars(repo: Repo) {
+    let f = EventFactory::default();
+    let with = |data: serde_json::Value| {
+        let mut d = f.draft("c-detail");
+        d.event_data = data;
+        f.build(d)
+    };
+    let number = with(json!({"code": 42, "ok": true}));
+    let text = with(json!({"code": "42"}));
+    let other = with(json!({"code": 43, "nested": {"code": 42}}));
+    repo.insert_batch(&[number.clone(), text.clone(), other]).await.unwrap();
+    let find = |key: &str, value: &str| AuditFilter {
+        correlation_id: Some(CorrelationId::parse("c-detail").unwrap()),
+        detail: Some(DetailMatch::parse(key.into(), value.into()).unwrap()),
+        ..Default::default()
+    };
+    let found: HashSet<EventId> = ids(
+        &repo.query(&query(find("code", "42"), 10, PagePosition::Offset(0))).await.unwrap().events,
+    )
+    .into_iter()
+    .collect();
+    assert_eq!(found, HashSet::from([number.event.event_id, text.event.event_id]));
+    let flags = repo.query(&query(find("ok", "true"), 10, PagePosition::Offset(0))).await.unwrap();
+    assert_eq!(ids(&flags.events), vec![number.event.event_id]);
+    let none = repo.query(&query(find("code", "44"), 10, PagePosition::Offset(0))).await.unwrap();
+    assert!(none.events.is_empty());
+}
+
+pub async fn offset_pages_report_total_and_has_more(repo: Repo) {
+    let f = EventFactory::default();
+    let events: Vec<NewAuditEvent> = (0..7).map(|i| f.event("c-offset", -i)).collect();
+    repo.insert_batch(&events).await.unwrap();
+    let first = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(0))).await.unwrap();
+    assert_eq!((first.events.len(), first.total, first.has_more), (3, Some(7), true));
+    let last = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(6))).await.unwrap();
+    assert_eq!((last.events.len(), last.total, last.has_more), (1, Some(7), false));
+    assert_eq!(last.next_cursor, None);
+    assert_eq!(last.events[0].event_id, events[6].event.event_id);
+    let beyond = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(50))).await.unwrap();
+    assert!(beyond.events.is_empty() && !beyond.has_more);
+}
+
+pub async fn keyset_pages_visit_every_event_once_despite_concurrent_inserts(repo: Repo) {
+    let f = EventFactory::default();
+    let events: Vec<NewAuditEvent> = (0..10).map(|i| f.event("c-keyset", -100 - i)).collect();
+    repo.insert_batch(&events).await.unwrap();
+    let mut seen = Vec::new();
+    let mut position = PagePosition::Offset(0);
+    loop {
+        let page = repo.query(&query(by_correlation("c-keyset"), 3, position)).await.unwrap();
+        seen.extend(ids(&page.events));
+        // Newer events arriving mid-walk must not shift the pages still to come.
+        repo.insert(&f.event("c-keyset", 0)).await.unwrap();
+        match page.next_cursor {
+            Some(cursor) => position = PagePosition::After(cursor),
+            None => break,
+        }
+        assert!(seen.len() <= 10, "keyset walk repeated events");
+    }
+    let expected: Vec<EventId> = events.iter().map(|n| n.event.event_id).collect();
+    assert_eq!(seen, expected);
+}
+
+pub async fn include_total_false_leaves_the_total_out(repo: Repo) {
+    let f = EventFactory::default();
+    repo.insert_batch(&[f.event("c-nototal", -2), f.event("c-nototal", -1)]).await.unwrap();
+    let mut q = query(by_correlation("c-nototal"), 1, PagePosition::Offset(0));
+    q.include_total = false;
+    let page = repo.query(&q).await.unwrap();
+    assert_eq!((page.total, page.has_more, page.events.len()), (None, true, 1));
+}
+
+pub async fn correlation_lists_oldest_first_up_to_the_limit(repo: Repo) {
+    let f = EventFactory::default();
+    let events: Vec<NewAuditEvent> = (0..4).map(|i| f.event("c-trail", -i * 10)).collect();
+    repo.insert_batch(&events).await.unwrap();
+    repo.insert(&f.event("c-trail-other", 0)).await.unwrap();
+    let id = CorrelationId::parse("c-trail").unwrap();
+    let trail = repo.correlation(&id, 3).await.unwrap();
+    let expected: Vec<EventId> = [3, 2, 1].iter().map(|&i| events[i].event.event_id).collect();
+    assert_eq!(ids(&trail), expected);
+}
+
+pub async fn ping_answers(repo: Repo) {
+    repo.ping().await.unwrap();
+}

@@ -1,0 +1,211 @@
+//! Test fixtures.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use datastorage::{Application, Settings};
+use datastorage_application::ports::AuditEventRepository;
+use datastorage_domain::audit::{AuditEventDraft, EventId, EventRules, NewAuditEvent};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// The superuser URL of the test PostgreSQL, or a panic that says how to get one.
+pub fn test_database_url() -> String {
+    std::env::var("DS_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "DS_TEST_DATABASE_URL is not set: run the integration tests with scripts/test.sh, \
+             which installs and starts PostgreSQL 16 + pgvector and Redis"
+        )
+    })
+}
+
+/// A new, empty, migrated database; returns its URL.
+pub async fn fresh_database_url() -> String {
+    let admin_url = test_database_url();
+    let name = format!("ds_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("DS_TEST_DATABASE_URL ends in /<database>");
+    format!("{base}/{name}")
+}
+
+/// A pool on a fresh migrated database.
+pub async fn fresh_pool() -> PgPool {
+    let url = fresh_database_url().await;
+    datastorage_postgres::connect_and_migrate(&datastorage_postgres::PgSettings {
+        url,
+        max_connections: 8,
+        acquire_timeout: std::time::Duration::from_secs(30),
+    })
+    .await
+    .expect("connect and migrate the test database")
+}
+
+pub async fn memory_repository() -> Arc<dyn AuditEventRepository> {
+    Arc::new(datastorage_memory::MemoryAuditEventRepository::new())
+}
+
+pub async fn postgres_repository() -> Arc<dyn AuditEventRepository> {
+    Arc::new(datastorage_postgres::PgAuditEventRepository::new(
+        fresh_pool().await,
+    ))
+}
+
+/// A service running in this process on a free port.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    /// The database behind it, when PostgreSQL-backed.
+    pub database_url: Option<String>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+}
+
+/// Which storage a spawned service uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Storage {
+    Memory,
+    Postgres,
+}
+
+pub async fn spawn_app(storage: Storage) -> TestApp {
+    spawn_app_with(storage, |_| {}).await
+}
+
+pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::defaults();
+    settings.addr = "127.0.0.1:0".parse().expect("addr");
+    settings.database_max_connections = 8;
+    settings.database_url = match storage {
+        Storage::Memory => None,
+        Storage::Postgres => Some(fresh_database_url().await),
+    };
+    adjust(&mut settings);
+    let database_url = settings.database_url.clone();
+    let app = Application::build(settings).await.expect("build app");
+    let base_url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base_url,
+        client: reqwest::Client::new(),
+        database_url,
+    }
+}
+
+/// A valid event body: every required field, timestamp `now`.
+pub fn event_body(correlation_id: &str) -> Value {
+    json!({
+        "version": "1.0",
+        "event_type": "gateway.signal.received",
+        "event_timestamp": Utc::now().to_rfc3339(),
+        "event_category": "gateway",
+        "event_action": "received",
+        "event_outcome": "success",
+        "actor_type": "service",
+        "actor_id": "gateway-service",
+        "resource_type": "Signal",
+        "resource_id": "fp-abc123",
+        "correlation_id": correlation_id,
+        "severity": "critical",
+        "event_data": {"signal": "HighCPU", "replicas": 3},
+    })
+}
+
+/// Builds validated events for repository-level tests.
+pub struct EventFactory {
+    pub now: DateTime<Utc>,
+}
+
+impl Default for EventFactory {
+    fn default() -> Self {
+        Self { now: Utc::now() }
+    }
+}
+
+impl EventFactory {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { now }
+    }
+
+    /// A draft with every field set.
+    pub fn draft(&self, correlation_id: &str) -> AuditEventDraft {
+        AuditEventDraft {
+            event_id: None,
+            version: "1.0".into(),
+            event_type: "gateway.signal.received".into(),
+            event_timestamp: self.now.to_rfc3339(),
+            event_category: "gateway".into(),
+            event_action: "received".into(),
+            event_outcome: "success".into(),
+            actor_type: Some("service".into()),
+            actor_id: Some("gateway-service".into()),
+            resource_type: Some("Signal".into()),
+            resource_id: Some("fp-abc123".into()),
+            resource_name: Some("high-cpu".into()),
+            correlation_id: correlation_id.into(),
+            parent_event_id: None,
+            parent_event_date: None,
+            trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+            span_id: Some("00f067aa0ba902b7".into()),
+            namespace: Some("payments".into()),
+            cluster_name: Some("prod-eu-1".into()),
+            severity: Some("critical".into()),
+            duration_ms: Some(42),
+            error_code: None,
+            error_message: None,
+            event_data: json!({"signal": "HighCPU", "replicas": 3, "nested": {"ok": true}}),
+            retention_days: Some(90),
+            is_sensitive: Some(false),
+        }
+    }
+
+    /// Validates a draft (ids: the draft's, or a fresh UUIDv7).
+    pub fn build(&self, draft: AuditEventDraft) -> NewAuditEvent {
+        draft
+            .validate(
+                &EventRules::default(),
+                self.now,
+                EventId::from_uuid(uuid::Uuid::now_v7()),
+            )
+            .unwrap_or_else(|e| panic!("test event is invalid: {e}"))
+    }
+
+    /// An event `seconds` after the factory's instant.
+    pub fn event(&self, correlation_id: &str, seconds: i64) -> NewAuditEvent {
+        let mut d = self.draft(correlation_id);
+        d.event_timestamp = (self.now + Duration::seconds(seconds)).to_rfc3339();
+        self.build(d)
+    }
+
+    /// An event with a client-chosen id.
+    pub fn with_id(&self, id: uuid::Uuid, correlation_id: &str) -> NewAuditEvent {
+        let mut d = self.draft(correlation_id);
+        d.event_id = Some(id.to_string());
+        self.build(d)
+    }
+}

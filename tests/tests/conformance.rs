@@ -1,0 +1,11 @@
+//! The port conformance suites, once per adapter: `memory::*` and `postgres::*` run the very
+//! same cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod memory {
+    datastorage_tests::audit_repository_conformance!(datastorage_tests::support::memory_repository());
+}
+
+mod postgres {
+    datastorage_tests::audit_repository_conformance!(datastorage_tests::support::postgres_repository());
+}
