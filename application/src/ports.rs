@@ -6,7 +6,9 @@
 //! above this line ever sees a SQLSTATE.
 
 use async_trait::async_trait;
-use datastorage_domain::audit::{AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, NewAuditEvent};
+use datastorage_domain::audit::{
+    AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, NewAuditEvent,
+};
 
 /// What happened to one event of an insert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

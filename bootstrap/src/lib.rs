@@ -53,33 +53,32 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or PostgreSQL cannot be prepared.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let (repository, storage): (Arc<dyn AuditEventRepository>, _) =
-            match &settings.database_url {
-                None => (
-                    Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
-                    StorageKind::Memory,
-                ),
-                Some(url) => {
-                    let pool = datastorage_postgres::connect_and_migrate(
-                        &datastorage_postgres::PgSettings {
-                            url: url.clone(),
-                            max_connections: settings.database_max_connections,
-                            acquire_timeout: Duration::from_secs(
-                                settings.database_acquire_timeout_secs,
-                            ),
-                        },
-                    )
+        let (repository, storage): (Arc<dyn AuditEventRepository>, _) = match &settings.database_url
+        {
+            None => (
+                Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
+                StorageKind::Memory,
+            ),
+            Some(url) => {
+                let pool =
+                    datastorage_postgres::connect_and_migrate(&datastorage_postgres::PgSettings {
+                        url: url.clone(),
+                        max_connections: settings.database_max_connections,
+                        acquire_timeout: Duration::from_secs(
+                            settings.database_acquire_timeout_secs,
+                        ),
+                    })
                     .await
                     .map_err(|e| StartupError::Database(e.to_string()))?;
-                    datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
-                        .await
-                        .map_err(|e| StartupError::Database(e.to_string()))?;
-                    (
-                        Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool)),
-                        StorageKind::Postgres,
-                    )
-                }
-            };
+                datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
+                    .await
+                    .map_err(|e| StartupError::Database(e.to_string()))?;
+                (
+                    Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool)),
+                    StorageKind::Postgres,
+                )
+            }
+        };
 
         let audit = AuditService::new(
             repository,
@@ -105,12 +104,13 @@ impl Application {
                 body_limit_bytes: settings.body_limit_bytes,
             },
         );
-        let listener = TcpListener::bind(settings.addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.addr,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
         Ok(Self {
             listener,
             router,
@@ -139,7 +139,10 @@ impl Application {
     ///
     /// # Errors
     /// When serving fails.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let flag = self.shutting_down.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {

@@ -54,7 +54,9 @@ mod postgres {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_resent_event_is_one_row_in_postgres() {
-        let app = datastorage_tests::support::spawn_app(datastorage_tests::support::Storage::Postgres).await;
+        let app =
+            datastorage_tests::support::spawn_app(datastorage_tests::support::Storage::Postgres)
+                .await;
         let id = uuid::Uuid::now_v7();
         let mut body = super::event_body("pg-rows");
         body["event_id"] = serde_json::json!(id.to_string());
@@ -62,7 +64,9 @@ mod postgres {
             let status = app.post_json(super::EVENTS, &body).await.status();
             assert!(status.is_success(), "{status}");
         }
-        let pool = sqlx::PgPool::connect(app.database_url.as_deref().unwrap()).await.unwrap();
+        let pool = sqlx::PgPool::connect(app.database_url.as_deref().unwrap())
+            .await
+            .unwrap();
         let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE event_id = $1")
             .bind(id)
             .fetch_one(&pool)
@@ -77,7 +81,11 @@ async fn json_of(response: reqwest::Response) -> Value {
 }
 
 async fn trail_total(app: &TestApp, correlation: &str) -> u64 {
-    let page = json_of(app.get(&format!("{EVENTS}?correlation_id={correlation}")).await).await;
+    let page = json_of(
+        app.get(&format!("{EVENTS}?correlation_id={correlation}"))
+            .await,
+    )
+    .await;
     page["pagination"]["total"].as_u64().unwrap()
 }
 
@@ -90,14 +98,24 @@ async fn a_posted_event_is_201_and_can_be_read_back(app: TestApp) {
     assert_eq!(created["message"], "audit event created");
 
     let event = json_of(app.get(&format!("{EVENTS}/{id}")).await).await;
-    for field in ["event_type", "event_category", "correlation_id", "event_data", "severity", "actor_id"] {
+    for field in [
+        "event_type",
+        "event_category",
+        "correlation_id",
+        "event_data",
+        "severity",
+        "actor_id",
+    ] {
         assert_eq!(event[field], body[field], "{field}");
     }
     assert_eq!(event["event_date"], Utc::now().date_naive().to_string());
 
     let page = json_of(app.get(&format!("{EVENTS}?correlation_id=api-read")).await).await;
     assert_eq!(page["data"][0]["event_id"], id.as_str());
-    assert_eq!(page["pagination"], json!({"limit": 50, "offset": 0, "total": 1, "has_more": false}));
+    assert_eq!(
+        page["pagination"],
+        json!({"limit": 50, "offset": 0, "total": 1, "has_more": false})
+    );
 }
 
 async fn resending_an_event_id_is_200_and_stores_one_event(app: TestApp) {
@@ -117,13 +135,20 @@ async fn resending_an_event_id_is_200_and_stores_one_event(app: TestApp) {
 async fn an_event_id_with_other_content_is_409(app: TestApp) {
     let mut body = event_body("api-409");
     body["event_id"] = json!(uuid::Uuid::now_v7().to_string());
-    assert_eq!(app.post_json(EVENTS, &body).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post_json(EVENTS, &body).await.status(),
+        StatusCode::CREATED
+    );
     body["event_outcome"] = json!("failure");
     let response = app.post_json(EVENTS, &body).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let problem = json_of(response).await;
     assert_eq!(problem["type"], "https://kubernaut.io/problems/conflict");
-    let stored = json_of(app.get(&format!("{EVENTS}/{}", body["event_id"].as_str().unwrap())).await).await;
+    let stored = json_of(
+        app.get(&format!("{EVENTS}/{}", body["event_id"].as_str().unwrap()))
+            .await,
+    )
+    .await;
     assert_eq!(stored["event_outcome"], "success", "the original is kept");
 }
 
@@ -135,8 +160,19 @@ async fn fifty_concurrent_sends_of_one_event_id_store_one_event(app: TestApp) {
         .into_iter()
         .map(|r| r.status())
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1);
-    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::OK),
+        "{statuses:?}"
+    );
     assert_eq!(trail_total(&app, "api-race").await, 1);
 }
 
@@ -160,12 +196,25 @@ async fn a_batch_is_201_with_ids_in_request_order(app: TestApp) {
 async fn a_batch_with_one_bad_event_writes_nothing_and_names_its_index(app: TestApp) {
     let mut bad = event_body("api-batch-bad");
     bad["event_category"] = json!("billing");
-    let batch = json!([event_body("api-batch-bad"), event_body("api-batch-bad"), bad]);
+    let batch = json!([
+        event_body("api-batch-bad"),
+        event_body("api-batch-bad"),
+        bad
+    ]);
     let response = app.post_json(BATCH, &batch).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let problem = json_of(response).await;
-    assert!(problem["detail"].as_str().unwrap().starts_with("event at index 2"), "{problem}");
-    assert!(problem["field_errors"]["[2].event_category"].is_string(), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("event at index 2"),
+        "{problem}"
+    );
+    assert!(
+        problem["field_errors"]["[2].event_category"].is_string(),
+        "{problem}"
+    );
     assert_eq!(trail_total(&app, "api-batch-bad").await, 0);
 }
 
@@ -191,11 +240,19 @@ async fn keyset_pagination_walks_every_event_once(app: TestApp) {
     loop {
         let page = json_of(app.get(&url).await).await;
         assert!(page["pagination"].get("total").is_none());
-        seen.extend(page["data"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+        );
         app.post_json(EVENTS, &event_body("api-keyset")).await; // a newer event mid-walk
         match page["pagination"]["next_cursor"].as_str() {
             Some(cursor) => {
-                url = format!("{EVENTS}?correlation_id=api-keyset&limit=3&include_total=false&cursor={cursor}")
+                url = format!(
+                    "{EVENTS}?correlation_id=api-keyset&limit=3&include_total=false&cursor={cursor}"
+                )
             }
             None => break,
         }
@@ -208,9 +265,17 @@ async fn since_accepts_relative_durations(app: TestApp) {
     old["event_timestamp"] = json!((Utc::now() - Duration::hours(30)).to_rfc3339());
     app.post_json(EVENTS, &old).await;
     app.post_json(EVENTS, &event_body("api-since")).await;
-    let recent = json_of(app.get(&format!("{EVENTS}?correlation_id=api-since&since=24h")).await).await;
+    let recent = json_of(
+        app.get(&format!("{EVENTS}?correlation_id=api-since&since=24h"))
+            .await,
+    )
+    .await;
     assert_eq!(recent["pagination"]["total"], 1);
-    let week = json_of(app.get(&format!("{EVENTS}?correlation_id=api-since&since=7d")).await).await;
+    let week = json_of(
+        app.get(&format!("{EVENTS}?correlation_id=api-since&since=7d"))
+            .await,
+    )
+    .await;
     assert_eq!(week["pagination"]["total"], 2);
 }
 
@@ -218,21 +283,39 @@ async fn query_filters_combine(app: TestApp) {
     let mut failure = event_body("api-filter");
     failure["event_outcome"] = json!("failure");
     failure["event_data"] = json!({"reason": "timeout", "attempt": 3});
-    app.post_json(BATCH, &json!([event_body("api-filter"), failure])).await;
+    app.post_json(BATCH, &json!([event_body("api-filter"), failure]))
+        .await;
     let q = |params: &str| format!("{EVENTS}?correlation_id=api-filter&{params}");
     let total = |v: Value| v["pagination"]["total"].as_u64().unwrap();
-    assert_eq!(total(json_of(app.get(&q("event_outcome=failure")).await).await), 1);
-    assert_eq!(total(json_of(app.get(&q("detail_key=reason&detail_value=timeout")).await).await), 1);
-    assert_eq!(total(json_of(app.get(&q("detail_key=attempt&detail_value=3")).await).await), 1);
+    assert_eq!(
+        total(json_of(app.get(&q("event_outcome=failure")).await).await),
+        1
+    );
+    assert_eq!(
+        total(json_of(app.get(&q("detail_key=reason&detail_value=timeout")).await).await),
+        1
+    );
+    assert_eq!(
+        total(json_of(app.get(&q("detail_key=attempt&detail_value=3")).await).await),
+        1
+    );
     assert_eq!(total(json_of(app.get(&q("event_category=gateway&severity=critical&actor_id=gateway-service&resource_type=Signal&resource_id=fp-abc123&event_type=gateway.signal.received")).await).await), 2);
-    assert_eq!(total(json_of(app.get(&q("event_outcome=pending")).await).await), 0);
+    assert_eq!(
+        total(json_of(app.get(&q("event_outcome=pending")).await).await),
+        0
+    );
 }
 
 async fn the_correlation_trail_is_a_parent_child_tree(app: TestApp) {
     let at = |s: i64| json!((Utc::now() - Duration::seconds(s)).to_rfc3339());
     let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let mut events = Vec::new();
-    for (i, parent, age) in [(0, None, 40), (1, Some(0), 30), (2, Some(1), 20), (3, Some(0), 10)] {
+    for (i, parent, age) in [
+        (0, None, 40),
+        (1, Some(0), 30),
+        (2, Some(1), 20),
+        (3, Some(0), 10),
+    ] {
         let mut e = event_body("api-trail");
         e["event_id"] = json!(ids[i]);
         e["event_timestamp"] = at(age);
@@ -242,15 +325,28 @@ async fn the_correlation_trail_is_a_parent_child_tree(app: TestApp) {
         events.push(e);
     }
     events.reverse(); // arrival order must not matter
-    assert_eq!(app.post_json(BATCH, &Value::Array(events)).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post_json(BATCH, &Value::Array(events)).await.status(),
+        StatusCode::CREATED
+    );
     let trail = json_of(app.get("/api/v1/audit/correlations/api-trail").await).await;
     let shape: Vec<(String, u64)> = trail["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["event"]["event_id"].as_str().unwrap().to_owned(), n["depth"].as_u64().unwrap()))
+        .map(|n| {
+            (
+                n["event"]["event_id"].as_str().unwrap().to_owned(),
+                n["depth"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    let expected = vec![(ids[0].clone(), 0), (ids[1].clone(), 1), (ids[2].clone(), 2), (ids[3].clone(), 1)];
+    let expected = vec![
+        (ids[0].clone(), 0),
+        (ids[1].clone(), 1),
+        (ids[2].clone(), 2),
+        (ids[3].clone(), 1),
+    ];
     assert_eq!(shape, expected);
     assert_eq!(trail["events"][0]["children"], json!([ids[1], ids[3]]));
     assert_eq!(trail["truncated"], false);
@@ -319,69 +415,353 @@ fn bad_inputs() -> Vec<BadInput> {
     let valid = serde_json::to_vec(&event_body("bad-input")).unwrap();
     let q = |params: &str| format!("{EVENTS}?{params}");
     vec![
-        json_post("malformed JSON", b"{\"version\": ".to_vec(), 400, "malformed-json"),
+        json_post(
+            "malformed JSON",
+            b"{\"version\": ".to_vec(),
+            400,
+            "malformed-json",
+        ),
         json_post("empty body", Vec::new(), 400, "malformed-json"),
-        json_post("trailing garbage after the JSON", [valid.clone(), b" x".to_vec()].concat(), 400, "malformed-json"),
-        BadInput { content_type: None, ..json_post("no Content-Type", valid.clone(), 415, "unsupported-media-type") },
-        BadInput { content_type: Some("text/plain"), ..json_post("Content-Type text/plain", valid.clone(), 415, "unsupported-media-type") },
-        json_post("body is an array, not an object", b"[1,2]".to_vec(), 400, "validation-error"),
-        json_post("required field missing (event_type)", with(&|e| { e.as_object_mut().unwrap().remove("event_type"); }), 400, "validation-error"),
-        json_post("required field null (correlation_id)", with(&|e| e["correlation_id"] = Value::Null), 400, "validation-error"),
-        json_post("wrong type (event_type: 5)", with(&|e| e["event_type"] = json!(5)), 400, "validation-error"),
-        json_post("empty event_type", with(&|e| e["event_type"] = json!("")), 400, "validation-error"),
-        json_post("event_type of 101 characters", with(&|e| e["event_type"] = json!("x".repeat(101))), 400, "validation-error"),
-        json_post("version of 21 characters", with(&|e| e["version"] = json!("1".repeat(21))), 400, "validation-error"),
-        json_post("correlation_id of 256 characters", with(&|e| e["correlation_id"] = json!("c".repeat(256))), 400, "validation-error"),
-        json_post("NUL character in correlation_id", with(&|e| e["correlation_id"] = json!("a\u{0}b")), 400, "validation-error"),
-        json_post("unknown event_category", with(&|e| e["event_category"] = json!("billing")), 400, "validation-error"),
-        json_post("unknown event_outcome", with(&|e| e["event_outcome"] = json!("maybe")), 400, "validation-error"),
-        json_post("event_timestamp not a timestamp", with(&|e| e["event_timestamp"] = json!("yesterday")), 400, "validation-error"),
-        json_post("event_timestamp without offset", with(&|e| e["event_timestamp"] = json!("2026-11-26T10:00:00")), 400, "validation-error"),
-        json_post("event_timestamp 30 days old", with(&|e| e["event_timestamp"] = json!((Utc::now() - Duration::days(30)).to_rfc3339())), 400, "validation-error"),
-        json_post("event_timestamp 2 hours ahead", with(&|e| e["event_timestamp"] = json!((Utc::now() + Duration::hours(2)).to_rfc3339())), 400, "validation-error"),
-        json_post("event_data missing", with(&|e| { e.as_object_mut().unwrap().remove("event_data"); }), 400, "validation-error"),
-        json_post("event_data a string", with(&|e| e["event_data"] = json!("text")), 400, "validation-error"),
-        json_post("event_data null", with(&|e| e["event_data"] = Value::Null), 400, "validation-error"),
-        json_post("event_data 11 levels deep", with(&|e| e["event_data"] = deep.clone()), 400, "validation-error"),
-        json_post("event_data over 256 KiB", with(&|e| e["event_data"] = json!({"blob": "x".repeat(300 * 1024)})), 400, "validation-error"),
-        json_post("NUL character inside event_data", with(&|e| e["event_data"] = json!({"k": "\u{0}"})), 400, "validation-error"),
-        json_post("negative duration_ms", with(&|e| e["duration_ms"] = json!(-1)), 400, "validation-error"),
-        json_post("duration_ms a string", with(&|e| e["duration_ms"] = json!("abc")), 400, "validation-error"),
-        json_post("duration_ms beyond i64", with(&|e| e["duration_ms"] = json!(u64::MAX)), 400, "validation-error"),
-        json_post("retention_days 0", with(&|e| e["retention_days"] = json!(0)), 400, "validation-error"),
-        json_post("event_id not a UUID", with(&|e| e["event_id"] = json!("not-a-uuid")), 400, "validation-error"),
-        json_post("parent_event_id not a UUID", with(&|e| e["parent_event_id"] = json!("42")), 400, "validation-error"),
-        json_post("parent_event_date not a date", with(&|e| e["parent_event_date"] = json!("26/11/2026")), 400, "validation-error"),
-        json_post("body over the 16 MiB limit", vec![b' '; 17 * 1024 * 1024], 413, "payload-too-large"),
-        BadInput { path: BATCH.into(), ..json_post("batch: empty array", b"[]".to_vec(), 400, "validation-error") },
-        BadInput { path: BATCH.into(), ..json_post("batch: an object, not an array", valid.clone(), 400, "validation-error") },
+        json_post(
+            "trailing garbage after the JSON",
+            [valid.clone(), b" x".to_vec()].concat(),
+            400,
+            "malformed-json",
+        ),
+        BadInput {
+            content_type: None,
+            ..json_post(
+                "no Content-Type",
+                valid.clone(),
+                415,
+                "unsupported-media-type",
+            )
+        },
+        BadInput {
+            content_type: Some("text/plain"),
+            ..json_post(
+                "Content-Type text/plain",
+                valid.clone(),
+                415,
+                "unsupported-media-type",
+            )
+        },
+        json_post(
+            "body is an array, not an object",
+            b"[1,2]".to_vec(),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "required field missing (event_type)",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("event_type");
+            }),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "required field null (correlation_id)",
+            with(&|e| e["correlation_id"] = Value::Null),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "wrong type (event_type: 5)",
+            with(&|e| e["event_type"] = json!(5)),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "empty event_type",
+            with(&|e| e["event_type"] = json!("")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_type of 101 characters",
+            with(&|e| e["event_type"] = json!("x".repeat(101))),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "version of 21 characters",
+            with(&|e| e["version"] = json!("1".repeat(21))),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "correlation_id of 256 characters",
+            with(&|e| e["correlation_id"] = json!("c".repeat(256))),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "NUL character in correlation_id",
+            with(&|e| e["correlation_id"] = json!("a\u{0}b")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "unknown event_category",
+            with(&|e| e["event_category"] = json!("billing")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "unknown event_outcome",
+            with(&|e| e["event_outcome"] = json!("maybe")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_timestamp not a timestamp",
+            with(&|e| e["event_timestamp"] = json!("yesterday")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_timestamp without offset",
+            with(&|e| e["event_timestamp"] = json!("2026-11-26T10:00:00")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_timestamp 30 days old",
+            with(&|e| e["event_timestamp"] = json!((Utc::now() - Duration::days(30)).to_rfc3339())),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_timestamp 2 hours ahead",
+            with(&|e| e["event_timestamp"] = json!((Utc::now() + Duration::hours(2)).to_rfc3339())),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_data missing",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("event_data");
+            }),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_data a string",
+            with(&|e| e["event_data"] = json!("text")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_data null",
+            with(&|e| e["event_data"] = Value::Null),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_data 11 levels deep",
+            with(&|e| e["event_data"] = deep.clone()),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_data over 256 KiB",
+            with(&|e| e["event_data"] = json!({"blob": "x".repeat(300 * 1024)})),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "NUL character inside event_data",
+            with(&|e| e["event_data"] = json!({"k": "\u{0}"})),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "negative duration_ms",
+            with(&|e| e["duration_ms"] = json!(-1)),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "duration_ms a string",
+            with(&|e| e["duration_ms"] = json!("abc")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "duration_ms beyond i64",
+            with(&|e| e["duration_ms"] = json!(u64::MAX)),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "retention_days 0",
+            with(&|e| e["retention_days"] = json!(0)),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "event_id not a UUID",
+            with(&|e| e["event_id"] = json!("not-a-uuid")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "parent_event_id not a UUID",
+            with(&|e| e["parent_event_id"] = json!("42")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "parent_event_date not a date",
+            with(&|e| e["parent_event_date"] = json!("26/11/2026")),
+            400,
+            "validation-error",
+        ),
+        json_post(
+            "body over the 16 MiB limit",
+            vec![b' '; 17 * 1024 * 1024],
+            413,
+            "payload-too-large",
+        ),
         BadInput {
             path: BATCH.into(),
-            ..json_post("batch: 1001 events", serde_json::to_vec(&vec![event_body("bad-input"); 1001]).unwrap(), 400, "validation-error")
+            ..json_post(
+                "batch: empty array",
+                b"[]".to_vec(),
+                400,
+                "validation-error",
+            )
         },
         BadInput {
             path: BATCH.into(),
-            ..json_post("batch: one event missing a field", serde_json::to_vec(&json!([event_body("bad-input"), {"version": "1.0"}])).unwrap(), 400, "validation-error")
+            ..json_post(
+                "batch: an object, not an array",
+                valid.clone(),
+                400,
+                "validation-error",
+            )
+        },
+        BadInput {
+            path: BATCH.into(),
+            ..json_post(
+                "batch: 1001 events",
+                serde_json::to_vec(&vec![event_body("bad-input"); 1001]).unwrap(),
+                400,
+                "validation-error",
+            )
+        },
+        BadInput {
+            path: BATCH.into(),
+            ..json_post(
+                "batch: one event missing a field",
+                serde_json::to_vec(&json!([event_body("bad-input"), {"version": "1.0"}])).unwrap(),
+                400,
+                "validation-error",
+            )
         },
         get("query: limit=0", q("limit=0"), 400, "validation-error"),
         get("query: limit=abc", q("limit=abc"), 400, "validation-error"),
-        get("query: limit=1001", q("limit=1001"), 400, "validation-error"),
+        get(
+            "query: limit=1001",
+            q("limit=1001"),
+            400,
+            "validation-error",
+        ),
         get("query: offset=-1", q("offset=-1"), 400, "validation-error"),
-        get("query: since=yesterday", q("since=yesterday"), 400, "validation-error"),
-        get("query: until before since", q("since=2026-11-26T10:00:00Z&until=2026-11-25T10:00:00Z"), 400, "validation-error"),
-        get("query: unknown event_category", q("event_category=billing"), 400, "validation-error"),
-        get("query: unknown event_outcome", q("event_outcome=maybe"), 400, "validation-error"),
-        get("query: cursor not issued by us", q("cursor=garbage"), 400, "validation-error"),
-        get("query: cursor together with offset", q("cursor=1_0190a2b3c4d5e6f708090a0b0c0d0e0f&offset=5"), 400, "validation-error"),
-        get("query: detail_key without detail_value", q("detail_key=reason"), 400, "validation-error"),
-        get("query: include_total=maybe", q("include_total=maybe"), 400, "validation-error"),
-        get("query: limit given twice", q("limit=1&limit=2"), 400, "validation-error"),
-        get("query: correlation_id of 256 characters", q(&format!("correlation_id={}", "c".repeat(256))), 400, "validation-error"),
-        get("get by id: not a UUID", format!("{EVENTS}/not-a-uuid"), 400, "validation-error"),
-        get("get by id: unknown id", format!("{EVENTS}/{}", uuid::Uuid::now_v7()), 404, "not-found"),
-        get("trail: correlation_id of 256 characters", format!("/api/v1/audit/correlations/{}", "c".repeat(256)), 400, "validation-error"),
-        get("unknown route", "/api/v1/nothing-here".into(), 404, "not-found"),
-        BadInput { method: "DELETE", ..get("wrong method (DELETE on events)", EVENTS.into(), 405, "method-not-allowed") },
+        get(
+            "query: since=yesterday",
+            q("since=yesterday"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: until before since",
+            q("since=2026-11-26T10:00:00Z&until=2026-11-25T10:00:00Z"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: unknown event_category",
+            q("event_category=billing"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: unknown event_outcome",
+            q("event_outcome=maybe"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: cursor not issued by us",
+            q("cursor=garbage"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: cursor together with offset",
+            q("cursor=1_0190a2b3c4d5e6f708090a0b0c0d0e0f&offset=5"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: detail_key without detail_value",
+            q("detail_key=reason"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: include_total=maybe",
+            q("include_total=maybe"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: limit given twice",
+            q("limit=1&limit=2"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "query: correlation_id of 256 characters",
+            q(&format!("correlation_id={}", "c".repeat(256))),
+            400,
+            "validation-error",
+        ),
+        get(
+            "get by id: not a UUID",
+            format!("{EVENTS}/not-a-uuid"),
+            400,
+            "validation-error",
+        ),
+        get(
+            "get by id: unknown id",
+            format!("{EVENTS}/{}", uuid::Uuid::now_v7()),
+            404,
+            "not-found",
+        ),
+        get(
+            "trail: correlation_id of 256 characters",
+            format!("/api/v1/audit/correlations/{}", "c".repeat(256)),
+            400,
+            "validation-error",
+        ),
+        get(
+            "unknown route",
+            "/api/v1/nothing-here".into(),
+            404,
+            "not-found",
+        ),
+        BadInput {
+            method: "DELETE",
+            ..get(
+                "wrong method (DELETE on events)",
+                EVENTS.into(),
+                405,
+                "method-not-allowed",
+            )
+        },
     ]
 }
 
@@ -424,26 +804,54 @@ async fn every_bad_input_is_a_4xx_problem_and_writes_nothing(app: TestApp) {
                 case.what, case.status, case.slug
             ));
         }
-        let shown_path = if case.path.len() > 60 { format!("{}…", &case.path[..60]) } else { case.path.clone() };
-        table.push(format!("| {} | {} | {} {} | {status} | `{slug}` |", i + 1, case.what, case.method, shown_path));
+        let shown_path = if case.path.len() > 60 {
+            format!("{}…", &case.path[..60])
+        } else {
+            case.path.clone()
+        };
+        table.push(format!(
+            "| {} | {} | {} {} | {status} | `{slug}` |",
+            i + 1,
+            case.what,
+            case.method,
+            shown_path
+        ));
     }
     println!("{}", table.join("\n"));
     assert!(cases.len() >= 25);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(trail_total(&app, "bad-input").await, 0, "a rejected request wrote something");
+    assert_eq!(
+        trail_total(&app, "bad-input").await,
+        0,
+        "a rejected request wrote something"
+    );
 }
 
 #[tokio::test]
 async fn a_smaller_batch_limit_is_enforced() {
     let app = spawn_app_with(Storage::Memory, |s| s.audit_max_batch = 2).await;
-    let three = json!([event_body("small"), event_body("small"), event_body("small")]);
+    let three = json!([
+        event_body("small"),
+        event_body("small"),
+        event_body("small")
+    ]);
     let response = app.post_json(BATCH, &three).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let problem = json_of(response).await;
-    assert!(problem["detail"].as_str().unwrap().contains("between 1 and 2"), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("between 1 and 2"),
+        "{problem}"
+    );
     let two = json!([event_body("small"), event_body("small")]);
-    assert_eq!(app.post_json(BATCH, &two).await.status(), StatusCode::CREATED);
-    let ids: HashSet<String> = json_of(app.get(&format!("{EVENTS}?correlation_id=small")).await).await["data"]
+    assert_eq!(
+        app.post_json(BATCH, &two).await.status(),
+        StatusCode::CREATED
+    );
+    let ids: HashSet<String> = json_of(app.get(&format!("{EVENTS}?correlation_id=small")).await)
+        .await["data"]
         .as_array()
         .unwrap()
         .iter()

@@ -3,9 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod memory {
-    datastorage_tests::audit_repository_conformance!(datastorage_tests::support::memory_repository());
+    datastorage_tests::audit_repository_conformance!(
+        datastorage_tests::support::memory_repository()
+    );
 }
 
 mod postgres {
-    datastorage_tests::audit_repository_conformance!(datastorage_tests::support::postgres_repository());
+    datastorage_tests::audit_repository_conformance!(
+        datastorage_tests::support::postgres_repository()
+    );
 }

@@ -11,15 +11,24 @@ use yaml_rust2::{Yaml, YamlLoader};
 const REGENERATE: &str = "cargo run -q -p datastorage -- openapi > openapi/openapi.json";
 
 fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
 }
 
 #[tokio::test]
 async fn the_committed_document_is_byte_identical_to_the_served_one() {
-    let committed = std::fs::read_to_string(repo_file("openapi/openapi.json"))
-        .unwrap_or_else(|e| panic!("openapi/openapi.json is missing ({e}); create it with: {REGENERATE}"));
+    let committed =
+        std::fs::read_to_string(repo_file("openapi/openapi.json")).unwrap_or_else(|e| {
+            panic!("openapi/openapi.json is missing ({e}); create it with: {REGENERATE}")
+        });
     let app = spawn_app(Storage::Memory).await;
-    let served = app.get("/api-docs/openapi.json").await.text().await.unwrap();
+    let served = app
+        .get("/api-docs/openapi.json")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         committed == served,
         "openapi/openapi.json differs from the document the service serves; regenerate it with:\n    {REGENERATE}"
@@ -52,10 +61,15 @@ fn operations_of(paths: &Yaml) -> Operations {
 
 #[test]
 fn every_audit_operation_of_the_reference_contract_is_served() {
-    let reference = std::fs::read_to_string(repo_file("tests/data/kubernaut-datastorage-v1.openapi.yaml")).unwrap();
+    let reference = std::fs::read_to_string(repo_file(
+        "tests/data/kubernaut-datastorage-v1.openapi.yaml",
+    ))
+    .unwrap();
     let reference = YamlLoader::load_from_str(&reference).unwrap().remove(0);
     // JSON is YAML, so the same reader takes our document.
-    let ours = YamlLoader::load_from_str(&datastorage_http::openapi_json()).unwrap().remove(0);
+    let ours = YamlLoader::load_from_str(&datastorage_http::openapi_json())
+        .unwrap()
+        .remove(0);
     let ours = operations_of(&ours["paths"]);
 
     // `/api/v1/audit/notifications` wrote the legacy `notification_audit` table, which the
@@ -66,10 +80,17 @@ fn every_audit_operation_of_the_reference_contract_is_served() {
         .into_iter()
         .filter(|(_, path, _)| path.starts_with("/api/v1/audit/") && path != superseded)
         .collect();
-    assert!(wanted.len() >= 6, "the reference's audit operations were not found: {wanted:?}");
+    assert!(
+        wanted.len() >= 6,
+        "the reference's audit operations were not found: {wanted:?}"
+    );
     let missing: Vec<String> = wanted
         .difference(&ours)
         .map(|(m, p, s)| format!("{m} {p} -> {s}"))
         .collect();
-    assert!(missing.is_empty(), "reference audit operations we do not serve:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "reference audit operations we do not serve:\n{}",
+        missing.join("\n")
+    );
 }

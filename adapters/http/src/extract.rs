@@ -29,7 +29,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "the body must be sent as Content-Type: application/json (got {:?})",
-                if essence.is_empty() { "nothing" } else { essence }
+                if essence.is_empty() {
+                    "nothing"
+                } else {
+                    essence
+                }
             )));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
@@ -73,7 +77,11 @@ fn data_error(path: &str, e: &serde_json::Error) -> ApiError {
     {
         Some(missing) => (join_path(path, missing), "is required".to_owned()),
         None => (
-            if path == "." { "body".to_owned() } else { path.to_owned() },
+            if path == "." {
+                "body".to_owned()
+            } else {
+                path.to_owned()
+            },
             message,
         ),
     };

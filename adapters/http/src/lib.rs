@@ -86,7 +86,9 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .merge(health::router())
         .route(
             "/api-docs/openapi.json",
-            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document).into_response() }),
+            get(move || async move {
+                ([(header::CONTENT_TYPE, "application/json")], document).into_response()
+            }),
         )
         .merge(SwaggerUi::new("/swagger-ui").config(Config::from("/api-docs/openapi.json")))
         .with_state(state)

@@ -86,7 +86,11 @@ impl Problem {
                 "Internal Server Error",
                 "the service failed to handle this request",
             ),
-            _ => ("bad-request", "Bad Request", "the request is not acceptable"),
+            _ => (
+                "bad-request",
+                "Bad Request",
+                "the request is not acceptable",
+            ),
         };
         Self::new(status, slug, title, detail)
     }
@@ -158,9 +162,9 @@ impl From<AuditError> for ApiError {
                 detail: e.to_string(),
                 field_errors: BTreeMap::from([("body".to_owned(), e.to_string())]),
             },
-            e @ AuditError::Conflict { .. } => ApiError::Conflict(format!(
-                "{e}; re-send it unchanged or use a new event_id"
-            )),
+            e @ AuditError::Conflict { .. } => {
+                ApiError::Conflict(format!("{e}; re-send it unchanged or use a new event_id"))
+            }
             e @ AuditError::NotFound(_) => ApiError::NotFound(e.to_string()),
             // The store's own wording may name tables or constraints: log it, say less.
             AuditError::Rejected(why) => {
@@ -216,7 +220,12 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::Conflict(detail) => (
-                Problem::new(StatusCode::CONFLICT, "conflict", "Resource Conflict", detail),
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "Resource Conflict",
+                    detail,
+                ),
                 None,
             ),
             ApiError::Unavailable(cause) => (

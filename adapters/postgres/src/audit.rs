@@ -169,7 +169,8 @@ impl Columns {
         self.resource_id.push(text(&e.resource_id));
         self.resource_name.push(text(&e.resource_name));
         self.correlation_id.push(e.correlation_id.to_string());
-        self.parent_event_id.push(e.parent_event_id.map(|p| *p.as_uuid()));
+        self.parent_event_id
+            .push(e.parent_event_id.map(|p| *p.as_uuid()));
         self.parent_event_date.push(e.parent_event_date);
         self.trace_id.push(text(&e.trace_id));
         self.span_id.push(text(&e.span_id));
@@ -282,8 +283,9 @@ impl TryFrom<AuditEventRow> for AuditEvent {
     type Error = RepositoryError;
 
     fn try_from(r: AuditEventRow) -> Result<Self, Self::Error> {
-        let corrupt =
-            |e: ValidationErrors| RepositoryError::Corrupt(format!("audit event {}: {e}", r.event_id));
+        let corrupt = |e: ValidationErrors| {
+            RepositoryError::Corrupt(format!("audit event {}: {e}", r.event_id))
+        };
         let parse = || -> Result<AuditEvent, ValidationErrors> {
             Ok(AuditEvent {
                 event_id: EventId::from_uuid(r.event_id),
@@ -337,7 +339,11 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
     }
     eq(qb, "correlation_id", text(&f.correlation_id));
     eq(qb, "event_type", text(&f.event_type));
-    eq(qb, "event_category", f.event_category.map(|c| c.to_string()));
+    eq(
+        qb,
+        "event_category",
+        f.event_category.map(|c| c.to_string()),
+    );
     eq(qb, "event_outcome", f.event_outcome.map(|o| o.to_string()));
     eq(qb, "severity", text(&f.severity));
     eq(qb, "resource_type", text(&f.resource_type));
@@ -416,7 +422,8 @@ impl AuditEventRepository for PgAuditEventRepository {
         qb.push(" ORDER BY event_timestamp DESC, event_id DESC LIMIT ")
             .push_bind(i64::from(query.limit.get()) + 1);
         if let PagePosition::Offset(offset) = query.position {
-            qb.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+            qb.push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         }
         let rows: Vec<AuditEventRow> = qb
             .build_query_as()
@@ -436,7 +443,11 @@ impl AuditEventRepository for PgAuditEventRepository {
         } else {
             None
         };
-        Ok(AuditPage::from_overfetch(into_events(rows)?, query.limit, total))
+        Ok(AuditPage::from_overfetch(
+            into_events(rows)?,
+            query.limit,
+            total,
+        ))
     }
 
     async fn correlation(

@@ -10,8 +10,8 @@ mod partitions;
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 pub use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::PgAuditEventRepository;
 pub use partitions::ensure_audit_partitions_around;

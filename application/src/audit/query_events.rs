@@ -53,32 +53,32 @@ impl AuditService {
         // An empty parameter (`?severity=`) means "no filter", as most clients send it.
         let given = |v: Option<String>| v.filter(|s| !s.is_empty());
 
-        let mut filter = AuditFilter::default();
-        filter.correlation_id =
-            errors.collect(given(input.correlation_id).map(CorrelationId::parse).transpose()).flatten();
-        filter.event_type =
-            errors.collect(given(input.event_type).map(EventType::parse).transpose()).flatten();
-        filter.event_category = errors
-            .collect(given(input.event_category).map(|v| EventCategory::parse(&v)).transpose())
-            .flatten();
-        filter.event_outcome = errors
-            .collect(given(input.event_outcome).map(|v| EventOutcome::parse(&v)).transpose())
-            .flatten();
-        filter.severity =
-            errors.collect(given(input.severity).map(Severity::parse).transpose()).flatten();
-        filter.resource_type = errors
-            .collect(given(input.resource_type).map(ResourceType::parse).transpose())
-            .flatten();
-        filter.resource_id =
-            errors.collect(given(input.resource_id).map(ResourceId::parse).transpose()).flatten();
-        filter.actor_id =
-            errors.collect(given(input.actor_id).map(ActorId::parse).transpose()).flatten();
-        filter.since = errors
-            .collect(given(input.since).map(|v| parse_time_bound("since", &v, now)).transpose())
-            .flatten();
-        filter.until = errors
-            .collect(given(input.until).map(|v| parse_time_bound("until", &v, now)).transpose())
-            .flatten();
+        // Parses an optional parameter, collecting its error and leaving the filter unset.
+        fn opt<T>(
+            errors: &mut ValidationErrors,
+            value: Option<String>,
+            parse: impl FnOnce(String) -> Result<T, ValidationErrors>,
+        ) -> Option<T> {
+            errors.collect(value.map(parse).transpose()).flatten()
+        }
+        let e = &mut errors;
+        let mut filter = AuditFilter {
+            correlation_id: opt(e, given(input.correlation_id), CorrelationId::parse),
+            event_type: opt(e, given(input.event_type), EventType::parse),
+            event_category: opt(e, given(input.event_category), |v| EventCategory::parse(&v)),
+            event_outcome: opt(e, given(input.event_outcome), |v| EventOutcome::parse(&v)),
+            severity: opt(e, given(input.severity), Severity::parse),
+            resource_type: opt(e, given(input.resource_type), ResourceType::parse),
+            resource_id: opt(e, given(input.resource_id), ResourceId::parse),
+            actor_id: opt(e, given(input.actor_id), ActorId::parse),
+            since: opt(e, given(input.since), |v| {
+                parse_time_bound("since", &v, now)
+            }),
+            until: opt(e, given(input.until), |v| {
+                parse_time_bound("until", &v, now)
+            }),
+            detail: None,
+        };
         if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since > until {
                 errors.push("until", "must not be earlier than since");
@@ -115,7 +115,10 @@ impl AuditService {
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n <= i64::MAX as u64 => Some(n),
                 _ => {
-                    errors.push("offset", format!("must be a non-negative integer (got {v:?})"));
+                    errors.push(
+                        "offset",
+                        format!("must be a non-negative integer (got {v:?})"),
+                    );
                     None
                 }
             },
@@ -125,7 +128,10 @@ impl AuditService {
             .flatten();
         let position = match (offset, cursor) {
             (Some(_), Some(_)) => {
-                errors.push("cursor", "cannot be combined with offset; use one or the other");
+                errors.push(
+                    "cursor",
+                    "cannot be combined with offset; use one or the other",
+                );
                 None
             }
             (_, Some(cursor)) => Some(PagePosition::After(cursor)),
@@ -135,7 +141,10 @@ impl AuditService {
             None | Some("true") => Some(true),
             Some("false") => Some(false),
             Some(other) => {
-                errors.push("include_total", format!("must be true or false (got {other:?})"));
+                errors.push(
+                    "include_total",
+                    format!("must be true or false (got {other:?})"),
+                );
                 None
             }
         };

@@ -142,8 +142,8 @@ impl AuditEventDraft {
         };
         let earliest = now - rules.max_age;
         let latest = now + rules.max_skew_ahead;
-        let outside = *event_timestamp.as_datetime() < earliest
-            || *event_timestamp.as_datetime() > latest;
+        let outside =
+            *event_timestamp.as_datetime() < earliest || *event_timestamp.as_datetime() > latest;
         if outside && errors.errors().iter().all(|e| e.field != "event_timestamp") {
             errors.push(
                 "event_timestamp",
@@ -322,15 +322,36 @@ impl AuditEvent {
                         .to_string(),
                 ),
             ),
-            ("event_category", Value::String(self.event_category.to_string())),
+            (
+                "event_category",
+                Value::String(self.event_category.to_string()),
+            ),
             ("event_action", Value::String(self.event_action.to_string())),
-            ("event_outcome", Value::String(self.event_outcome.to_string())),
-            ("actor_type", opt(self.actor_type.as_ref().map(|v| v.as_str()))),
+            (
+                "event_outcome",
+                Value::String(self.event_outcome.to_string()),
+            ),
+            (
+                "actor_type",
+                opt(self.actor_type.as_ref().map(|v| v.as_str())),
+            ),
             ("actor_id", opt(self.actor_id.as_ref().map(|v| v.as_str()))),
-            ("resource_type", opt(self.resource_type.as_ref().map(|v| v.as_str()))),
-            ("resource_id", opt(self.resource_id.as_ref().map(|v| v.as_str()))),
-            ("resource_name", opt(self.resource_name.as_ref().map(|v| v.as_str()))),
-            ("correlation_id", Value::String(self.correlation_id.to_string())),
+            (
+                "resource_type",
+                opt(self.resource_type.as_ref().map(|v| v.as_str())),
+            ),
+            (
+                "resource_id",
+                opt(self.resource_id.as_ref().map(|v| v.as_str())),
+            ),
+            (
+                "resource_name",
+                opt(self.resource_name.as_ref().map(|v| v.as_str())),
+            ),
+            (
+                "correlation_id",
+                Value::String(self.correlation_id.to_string()),
+            ),
             (
                 "parent_event_id",
                 opt(self.parent_event_id.map(|v| v.to_string()).as_deref()),
@@ -341,15 +362,28 @@ impl AuditEvent {
             ),
             ("trace_id", opt(self.trace_id.as_ref().map(|v| v.as_str()))),
             ("span_id", opt(self.span_id.as_ref().map(|v| v.as_str()))),
-            ("namespace", opt(self.namespace.as_ref().map(|v| v.as_str()))),
-            ("cluster_name", opt(self.cluster_name.as_ref().map(|v| v.as_str()))),
+            (
+                "namespace",
+                opt(self.namespace.as_ref().map(|v| v.as_str())),
+            ),
+            (
+                "cluster_name",
+                opt(self.cluster_name.as_ref().map(|v| v.as_str())),
+            ),
             ("severity", opt(self.severity.as_ref().map(|v| v.as_str()))),
             (
                 "duration_ms",
-                self.duration_ms.map_or(Value::Null, |d| Value::from(d.get())),
+                self.duration_ms
+                    .map_or(Value::Null, |d| Value::from(d.get())),
             ),
-            ("error_code", opt(self.error_code.as_ref().map(|v| v.as_str()))),
-            ("error_message", opt(self.error_message.as_ref().map(|v| v.as_str()))),
+            (
+                "error_code",
+                opt(self.error_code.as_ref().map(|v| v.as_str())),
+            ),
+            (
+                "error_message",
+                opt(self.error_message.as_ref().map(|v| v.as_str())),
+            ),
             ("retention_days", Value::from(self.retention_days.get())),
             ("is_sensitive", Value::Bool(self.is_sensitive)),
         ];
@@ -453,7 +487,10 @@ mod tests {
             .validate(&EventRules::default(), now(), fresh())
             .unwrap();
         assert_eq!(new.id_origin, EventIdOrigin::Server);
-        assert_eq!(new.event.retention_days.get(), DEFAULT_RETENTION_DAYS as i32);
+        assert_eq!(
+            new.event.retention_days.get(),
+            DEFAULT_RETENTION_DAYS as i32
+        );
         assert!(!new.event.is_sensitive);
         assert_eq!(new.event.event_date().to_string(), "2026-11-26");
     }
@@ -488,7 +525,12 @@ mod tests {
         let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["event_id", "event_timestamp", "parent_event_id", "parent_event_date"]
+            [
+                "event_id",
+                "event_timestamp",
+                "parent_event_id",
+                "parent_event_date"
+            ]
         );
     }
 
@@ -516,11 +558,24 @@ mod tests {
         let mut b = draft();
         b.event_data = json!({"b": {"d": 3, "c": 2}, "a": 1});
         let rules = EventRules::default();
-        let ha = a.clone().validate(&rules, now(), fresh()).unwrap().event.content_hash();
-        let hb = b.validate(&rules, now(), fresh()).unwrap().event.content_hash();
+        let ha = a
+            .clone()
+            .validate(&rules, now(), fresh())
+            .unwrap()
+            .event
+            .content_hash();
+        let hb = b
+            .validate(&rules, now(), fresh())
+            .unwrap()
+            .event
+            .content_hash();
         assert_eq!(ha, hb);
         a.event_data = json!({"a": 2, "b": {"c": 2, "d": 3}});
-        let hc = a.validate(&rules, now(), fresh()).unwrap().event.content_hash();
+        let hc = a
+            .validate(&rules, now(), fresh())
+            .unwrap()
+            .event
+            .content_hash();
         assert_ne!(ha, hc);
     }
 

@@ -288,7 +288,9 @@ impl EventData {
                 ),
             ));
         }
-        let bytes = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
+        let bytes = serde_json::to_vec(&map)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if bytes > Self::MAX_BYTES {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -447,6 +449,9 @@ mod tests {
     fn closed_enums_name_the_allowed_values() {
         let err = EventCategory::parse("billing").unwrap_err();
         assert!(err.to_string().contains("gateway"));
-        assert_eq!(EventOutcome::parse("pending").ok(), Some(EventOutcome::Pending));
+        assert_eq!(
+            EventOutcome::parse("pending").ok(),
+            Some(EventOutcome::Pending)
+        );
     }
 }

@@ -44,7 +44,10 @@ impl DetailMatch {
     pub fn parse(key: String, value: String) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if key.is_empty() || key.chars().count() > 255 || key.contains('\0') {
-            errors.push("detail_key", "must be 1 to 255 characters, none of them NUL");
+            errors.push(
+                "detail_key",
+                "must be 1 to 255 characters, none of them NUL",
+            );
         }
         if value.chars().count() > 1024 || value.contains('\0') {
             errors.push(
@@ -109,7 +112,10 @@ impl AuditFilter {
             && eq(&self.actor_id, e.actor_id.as_ref())
             && self.since.is_none_or(|s| *at >= s)
             && self.until.is_none_or(|u| *at <= u)
-            && self.detail.as_ref().is_none_or(|d| d.matches(&e.event_data))
+            && self
+                .detail
+                .as_ref()
+                .is_none_or(|d| d.matches(&e.event_data))
     }
 }
 
@@ -217,7 +223,11 @@ pub struct AuditPage {
 impl AuditPage {
     /// Builds a page from up to `limit + 1` ordered matches: the extra one only says that more
     /// exist, so no count is needed to answer `has_more`.
-    pub fn from_overfetch(mut events: Vec<AuditEvent>, limit: PageLimit, total: Option<u64>) -> Self {
+    pub fn from_overfetch(
+        mut events: Vec<AuditEvent>,
+        limit: PageLimit,
+        total: Option<u64>,
+    ) -> Self {
         let has_more = events.len() > limit.get() as usize;
         events.truncate(limit.get() as usize);
         let next_cursor = if has_more {
@@ -290,7 +300,15 @@ mod tests {
             Some(now() - Duration::days(7))
         );
         assert!(parse_time_bound("since", "2026-11-26T10:00:00+02:00", now()).is_ok());
-        for bad in ["yesterday", "", "h", "-5h", "5w", "1.5h", "99999999999999999d"] {
+        for bad in [
+            "yesterday",
+            "",
+            "h",
+            "-5h",
+            "5w",
+            "1.5h",
+            "99999999999999999d",
+        ] {
             assert!(parse_time_bound("since", bad, now()).is_err(), "{bad}");
         }
     }
@@ -299,7 +317,11 @@ mod tests {
     fn detail_match_accepts_string_or_scalar() {
         let data = EventData::parse(serde_json::json!({"n": 42, "s": "42", "b": true}))
             .unwrap_or_else(|e| panic!("{e}"));
-        let m = |k: &str, v: &str| DetailMatch::parse(k.into(), v.into()).unwrap().matches(&data);
+        let m = |k: &str, v: &str| {
+            DetailMatch::parse(k.into(), v.into())
+                .unwrap()
+                .matches(&data)
+        };
         assert!(m("n", "42"));
         assert!(m("s", "42"));
         assert!(m("b", "true"));

@@ -114,12 +114,18 @@ pub async fn resending_a_client_id_with_the_same_content_stores_one_event(repo: 
     let f = EventFactory::default();
     let new = f.with_id(Uuid::now_v7(), "c-idem");
     assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::Created);
-    assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::AlreadyExists);
+    assert_eq!(
+        repo.insert(&new).await.unwrap(),
+        InsertOutcome::AlreadyExists
+    );
     assert_eq!(
         repo.insert_batch(std::slice::from_ref(&new)).await.unwrap(),
         vec![InsertOutcome::AlreadyExists]
     );
-    assert_eq!(ids(&all_of(&repo, "c-idem").await), vec![new.event.event_id]);
+    assert_eq!(
+        ids(&all_of(&repo, "c-idem").await),
+        vec![new.event.event_id]
+    );
 }
 
 pub async fn a_client_id_with_other_content_is_a_conflict_and_keeps_the_original(repo: Repo) {
@@ -132,7 +138,9 @@ pub async fn a_client_id_with_other_content_is_a_conflict_and_keeps_the_original
     other.event_action = "changed".into();
     let other = f.build(other);
     match repo.insert(&other).await {
-        Err(RepositoryError::Conflict { event_id }) => assert_eq!(event_id, original.event.event_id),
+        Err(RepositoryError::Conflict { event_id }) => {
+            assert_eq!(event_id, original.event.event_id)
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(
@@ -182,7 +190,11 @@ pub async fn a_batch_is_stored_whole_with_outcomes_in_input_order(repo: Repo) {
     let f = EventFactory::default();
     let existing = f.with_id(Uuid::now_v7(), "c-batch");
     repo.insert(&existing).await.unwrap();
-    let batch = vec![f.event("c-batch", -3), existing.clone(), f.event("c-batch", -1)];
+    let batch = vec![
+        f.event("c-batch", -3),
+        existing.clone(),
+        f.event("c-batch", -1),
+    ];
     let outcomes = repo.insert_batch(&batch).await.unwrap();
     assert_eq!(
         outcomes,
@@ -203,7 +215,11 @@ pub async fn a_batch_with_a_conflict_stores_nothing(repo: Repo) {
     repo.insert(&f.with_id(id, "c-atomic-seed")).await.unwrap();
     let mut clash = f.draft("c-atomic");
     clash.event_id = Some(id.to_string());
-    let batch = vec![f.event("c-atomic", -2), f.build(clash), f.event("c-atomic", -1)];
+    let batch = vec![
+        f.event("c-atomic", -2),
+        f.build(clash),
+        f.event("c-atomic", -1),
+    ];
     assert!(matches!(
         repo.insert_batch(&batch).await,
         Err(RepositoryError::Conflict { .. })
@@ -265,18 +281,44 @@ pub async fn query_applies_every_equality_filter(repo: Repo) {
     d.resource_id = Some("pod-1".into());
     d.actor_id = Some("ai".into());
     let other = f.build(d);
-    repo.insert_batch(&[base.clone(), other.clone()]).await.unwrap();
+    repo.insert_batch(&[base.clone(), other.clone()])
+        .await
+        .unwrap();
 
     let e = &other.event;
     let filters = [
-        AuditFilter { correlation_id: Some(e.correlation_id.clone()), ..Default::default() },
-        AuditFilter { event_type: Some(e.event_type.clone()), ..Default::default() },
-        AuditFilter { event_category: Some(e.event_category), ..Default::default() },
-        AuditFilter { event_outcome: Some(e.event_outcome), ..Default::default() },
-        AuditFilter { severity: e.severity.clone(), ..Default::default() },
-        AuditFilter { resource_type: e.resource_type.clone(), ..Default::default() },
-        AuditFilter { resource_id: e.resource_id.clone(), ..Default::default() },
-        AuditFilter { actor_id: e.actor_id.clone(), ..Default::default() },
+        AuditFilter {
+            correlation_id: Some(e.correlation_id.clone()),
+            ..Default::default()
+        },
+        AuditFilter {
+            event_type: Some(e.event_type.clone()),
+            ..Default::default()
+        },
+        AuditFilter {
+            event_category: Some(e.event_category),
+            ..Default::default()
+        },
+        AuditFilter {
+            event_outcome: Some(e.event_outcome),
+            ..Default::default()
+        },
+        AuditFilter {
+            severity: e.severity.clone(),
+            ..Default::default()
+        },
+        AuditFilter {
+            resource_type: e.resource_type.clone(),
+            ..Default::default()
+        },
+        AuditFilter {
+            resource_id: e.resource_id.clone(),
+            ..Default::default()
+        },
+        AuditFilter {
+            actor_id: e.actor_id.clone(),
+            ..Default::default()
+        },
     ];
     for filter in filters {
         let page = repo
@@ -291,7 +333,10 @@ pub async fn query_applies_every_equality_filter(repo: Repo) {
         actor_id: base.event.actor_id.clone(),
         ..Default::default()
     };
-    let page = repo.query(&query(both, 10, PagePosition::Offset(0))).await.unwrap();
+    let page = repo
+        .query(&query(both, 10, PagePosition::Offset(0)))
+        .await
+        .unwrap();
     assert!(page.events.is_empty(), "filters combine with AND");
 }
 
@@ -306,8 +351,14 @@ pub async fn query_time_bounds_are_inclusive(repo: Repo) {
         until: Some(at(3)),
         ..Default::default()
     };
-    let page = repo.query(&query(filter, 10, PagePosition::Offset(0))).await.unwrap();
-    let expected: Vec<EventId> = [3, 2, 1].iter().map(|&i| events[i].event.event_id).collect();
+    let page = repo
+        .query(&query(filter, 10, PagePosition::Offset(0)))
+        .await
+        .unwrap();
+    let expected: Vec<EventId> = [3, 2, 1]
+        .iter()
+        .map(|&i| events[i].event.event_id)
+        .collect();
     assert_eq!(ids(&page.events), expected);
 }
 
@@ -321,21 +372,34 @@ pub async fn query_detail_matches_strings_and_scalars(repo: Repo) {
     let number = with(json!({"code": 42, "ok": true}));
     let text = with(json!({"code": "42"}));
     let other = with(json!({"code": 43, "nested": {"code": 42}}));
-    repo.insert_batch(&[number.clone(), text.clone(), other]).await.unwrap();
+    repo.insert_batch(&[number.clone(), text.clone(), other])
+        .await
+        .unwrap();
     let find = |key: &str, value: &str| AuditFilter {
         correlation_id: Some(CorrelationId::parse("c-detail").unwrap()),
         detail: Some(DetailMatch::parse(key.into(), value.into()).unwrap()),
         ..Default::default()
     };
-    let found: HashSet<EventId> = ids(
-        &repo.query(&query(find("code", "42"), 10, PagePosition::Offset(0))).await.unwrap().events,
-    )
+    let found: HashSet<EventId> = ids(&repo
+        .query(&query(find("code", "42"), 10, PagePosition::Offset(0)))
+        .await
+        .unwrap()
+        .events)
     .into_iter()
     .collect();
-    assert_eq!(found, HashSet::from([number.event.event_id, text.event.event_id]));
-    let flags = repo.query(&query(find("ok", "true"), 10, PagePosition::Offset(0))).await.unwrap();
+    assert_eq!(
+        found,
+        HashSet::from([number.event.event_id, text.event.event_id])
+    );
+    let flags = repo
+        .query(&query(find("ok", "true"), 10, PagePosition::Offset(0)))
+        .await
+        .unwrap();
     assert_eq!(ids(&flags.events), vec![number.event.event_id]);
-    let none = repo.query(&query(find("code", "44"), 10, PagePosition::Offset(0))).await.unwrap();
+    let none = repo
+        .query(&query(find("code", "44"), 10, PagePosition::Offset(0)))
+        .await
+        .unwrap();
     assert!(none.events.is_empty());
 }
 
@@ -343,13 +407,40 @@ pub async fn offset_pages_report_total_and_has_more(repo: Repo) {
     let f = EventFactory::default();
     let events: Vec<NewAuditEvent> = (0..7).map(|i| f.event("c-offset", -i)).collect();
     repo.insert_batch(&events).await.unwrap();
-    let first = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(0))).await.unwrap();
-    assert_eq!((first.events.len(), first.total, first.has_more), (3, Some(7), true));
-    let last = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(6))).await.unwrap();
-    assert_eq!((last.events.len(), last.total, last.has_more), (1, Some(7), false));
+    let first = repo
+        .query(&query(
+            by_correlation("c-offset"),
+            3,
+            PagePosition::Offset(0),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.events.len(), first.total, first.has_more),
+        (3, Some(7), true)
+    );
+    let last = repo
+        .query(&query(
+            by_correlation("c-offset"),
+            3,
+            PagePosition::Offset(6),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (last.events.len(), last.total, last.has_more),
+        (1, Some(7), false)
+    );
     assert_eq!(last.next_cursor, None);
     assert_eq!(last.events[0].event_id, events[6].event.event_id);
-    let beyond = repo.query(&query(by_correlation("c-offset"), 3, PagePosition::Offset(50))).await.unwrap();
+    let beyond = repo
+        .query(&query(
+            by_correlation("c-offset"),
+            3,
+            PagePosition::Offset(50),
+        ))
+        .await
+        .unwrap();
     assert!(beyond.events.is_empty() && !beyond.has_more);
 }
 
@@ -360,7 +451,10 @@ pub async fn keyset_pages_visit_every_event_once_despite_concurrent_inserts(repo
     let mut seen = Vec::new();
     let mut position = PagePosition::Offset(0);
     loop {
-        let page = repo.query(&query(by_correlation("c-keyset"), 3, position)).await.unwrap();
+        let page = repo
+            .query(&query(by_correlation("c-keyset"), 3, position))
+            .await
+            .unwrap();
         seen.extend(ids(&page.events));
         // Newer events arriving mid-walk must not shift the pages still to come.
         repo.insert(&f.event("c-keyset", 0)).await.unwrap();
@@ -376,11 +470,16 @@ pub async fn keyset_pages_visit_every_event_once_despite_concurrent_inserts(repo
 
 pub async fn include_total_false_leaves_the_total_out(repo: Repo) {
     let f = EventFactory::default();
-    repo.insert_batch(&[f.event("c-nototal", -2), f.event("c-nototal", -1)]).await.unwrap();
+    repo.insert_batch(&[f.event("c-nototal", -2), f.event("c-nototal", -1)])
+        .await
+        .unwrap();
     let mut q = query(by_correlation("c-nototal"), 1, PagePosition::Offset(0));
     q.include_total = false;
     let page = repo.query(&q).await.unwrap();
-    assert_eq!((page.total, page.has_more, page.events.len()), (None, true, 1));
+    assert_eq!(
+        (page.total, page.has_more, page.events.len()),
+        (None, true, 1)
+    );
 }
 
 pub async fn correlation_lists_oldest_first_up_to_the_limit(repo: Repo) {
@@ -390,7 +489,10 @@ pub async fn correlation_lists_oldest_first_up_to_the_limit(repo: Repo) {
     repo.insert(&f.event("c-trail-other", 0)).await.unwrap();
     let id = CorrelationId::parse("c-trail").unwrap();
     let trail = repo.correlation(&id, 3).await.unwrap();
-    let expected: Vec<EventId> = [3, 2, 1].iter().map(|&i| events[i].event.event_id).collect();
+    let expected: Vec<EventId> = [3, 2, 1]
+        .iter()
+        .map(|&i| events[i].event.event_id)
+        .collect();
     assert_eq!(ids(&trail), expected);
 }
 

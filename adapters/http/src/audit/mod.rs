@@ -21,7 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/audit/events", post(create_event).get(query_events))
         .route("/audit/events/batch", post(create_batch))
         .route("/audit/events/{event_id}", get(get_event))
-        .route("/audit/correlations/{correlation_id}", get(correlation_trail))
+        .route(
+            "/audit/correlations/{correlation_id}",
+            get(correlation_trail),
+        )
 }
 
 /// Record one audit event.
@@ -100,7 +103,11 @@ async fn create_batch(
         StatusCode::OK
     };
     let body = BatchAuditEventResponse {
-        event_ids: recorded.events.iter().map(|r| *r.event_id.as_uuid()).collect(),
+        event_ids: recorded
+            .events
+            .iter()
+            .map(|r| *r.event_id.as_uuid())
+            .collect(),
         message: format!(
             "{created} audit events created, {} already recorded",
             recorded.events.len() - created
@@ -130,11 +137,16 @@ async fn query_events(
 ) -> Result<Json<AuditEventsQueryResponse>, ApiError> {
     let page = state.audit.query(params.into()).await?;
     // The use-case validated these; read back what it applied.
-    let (limit, offset) = (page.limit.get(), match page.position {
-        PagePosition::Offset(n) => n,
-        PagePosition::After(_) => 0,
-    });
-    Ok(Json(AuditEventsQueryResponse::new(&page.page, limit, offset)))
+    let (limit, offset) = (
+        page.limit.get(),
+        match page.position {
+            PagePosition::Offset(n) => n,
+            PagePosition::After(_) => 0,
+        },
+    );
+    Ok(Json(AuditEventsQueryResponse::new(
+        &page.page, limit, offset,
+    )))
 }
 
 /// Get one audit event by id.
