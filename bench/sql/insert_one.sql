@@ -1,0 +1,13 @@
+-- pgbench ceiling: one single-row INSERT per transaction into the real audit_events table,
+-- with the same shape and payload size (~1 KiB event_data) as the service's benchmark events.
+INSERT INTO audit_events (
+    event_id, event_date, event_timestamp, version, event_type, event_category, event_action,
+    event_outcome, actor_type, actor_id, resource_type, resource_id, correlation_id, severity,
+    namespace, event_data, retention_days, is_sensitive, content_hash)
+VALUES (
+    gen_random_uuid(), (now() AT TIME ZONE 'UTC')::date, now(), '1.0',
+    'gateway.signal.received', 'gateway', 'received', 'success', 'service', 'gateway-service',
+    'Signal', 'fp-' || :client_id, 'pgbench-' || :client_id, 'critical', 'payments',
+    jsonb_build_object('signal', 'HighCPU', 'labels', jsonb_build_object('team', 'payments', 'tier', '1'),
+                       'note', repeat('x', 904)),
+    2555, false, sha256(random()::text::bytea));
