@@ -1,25 +1,21 @@
 //! Time as a port, so tests control it instead of sleeping.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
-use chrono::{DateTime, Duration, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-/// The current instant.
+/// The current instant, and waiting.
+#[async_trait]
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Waits `duration` (a manual clock just moves forward).
+    async fn sleep(&self, duration: Duration);
 }
 
-/// The machine's clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that moves only when told to; for tests.
+/// A clock that moves only when told to (or when something sleeps on it); for tests.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
@@ -30,12 +26,17 @@ impl ManualClock {
 
     pub fn advance(&self, by: Duration) {
         let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *now += by;
+        *now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
     }
 }
 
+#[async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.advance(duration);
     }
 }

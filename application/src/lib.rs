@@ -5,10 +5,11 @@
 //! no SQL. Errors are [`error::AuditError`], which the inbound adapter maps to responses.
 
 pub mod audit;
+pub mod circuit;
 pub mod clock;
 pub mod error;
 pub mod ports;
 
 pub use audit::{AuditService, AuditSettings};
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock};
 pub use error::AuditError;

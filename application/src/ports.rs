@@ -88,3 +88,141 @@ pub trait AuditEventRepository: Send + Sync + 'static {
     /// [`RepositoryError::Unavailable`] with the reason.
     async fn ping(&self) -> Result<(), RepositoryError>;
 }
+
+/// Id of a dead-letter queue entry (opaque; a Redis stream id in the Redis adapter).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueEntryId(pub String);
+
+/// One queued write: the events of one request (a single event or a whole batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedEntry {
+    pub id: QueueEntryId,
+    pub events: Vec<NewAuditEvent>,
+    /// Replay attempts that failed for this entry alone.
+    pub attempts: u32,
+    pub enqueued_at: chrono::DateTime<chrono::Utc>,
+    /// Not to be retried before this instant (per-entry backoff).
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A queue entry that could not be decoded; it can only be dead-lettered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodableEntry {
+    pub id: QueueEntryId,
+    pub reason: String,
+}
+
+/// What `claim` hands out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claimed {
+    pub entries: Vec<QueuedEntry>,
+    pub undecodable: Vec<UndecodableEntry>,
+}
+
+/// How durable an acknowledged enqueue is, as the queue's server reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueDurability {
+    /// Every write is fsynced before it is acknowledged (Redis `appendfsync always`).
+    Always,
+    /// Something weaker; the text says what (e.g. `appendonly no`, `appendfsync everysec`).
+    Weaker(String),
+    /// In process memory only: lost with the process.
+    ProcessMemory,
+    /// The server does not say (CONFIG disabled).
+    Unknown,
+}
+
+impl QueueDurability {
+    pub fn label(&self) -> String {
+        match self {
+            QueueDurability::Always => "always".into(),
+            QueueDurability::Weaker(what) => format!("weaker ({what})"),
+            QueueDurability::ProcessMemory => "process-memory".into(),
+            QueueDurability::Unknown => "unknown".into(),
+        }
+    }
+}
+
+/// Depth and health of the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStats {
+    /// Entries waiting or being replayed.
+    pub depth: u64,
+    /// Most entries the queue holds before refusing more.
+    pub capacity: u64,
+    /// Age of the oldest waiting entry.
+    pub oldest_age_seconds: Option<f64>,
+    /// Entries claimed by a consumer and not yet acknowledged.
+    pub pending: u64,
+    /// Entries moved to the dead-letter stream.
+    pub dead_lettered: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue holds `capacity` entries; it refuses rather than dropping old ones.
+    #[error("the dead-letter queue is full ({capacity} entries)")]
+    Full { capacity: u64 },
+    #[error("the dead-letter queue is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A durable queue of writes that storage could not take, replayed later.
+///
+/// Entries are claimed by a consumer and stay pending until acknowledged, so a consumer that
+/// dies after writing but before acknowledging leaves them to be claimed again (and written
+/// again idempotently).
+#[async_trait]
+pub trait DeadLetterQueue: Send + Sync + 'static {
+    /// Appends one entry holding all `events`, atomically and durably.
+    ///
+    /// # Errors
+    /// [`QueueError::Full`] at capacity (nothing is trimmed); [`QueueError::Unavailable`].
+    async fn enqueue(&self, events: &[NewAuditEvent]) -> Result<(), QueueError>;
+
+    /// Up to `max` entries for this consumer: first its own unacknowledged ones (left by a
+    /// pass that found storage down), then other consumers' entries pending longer than the
+    /// reclaim idle time (a crashed consumer's), then new ones.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError>;
+
+    /// Removes entries whose events are stored.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn ack(&self, ids: &[QueueEntryId]) -> Result<(), QueueError>;
+
+    /// Atomically replaces a claimed entry with a new entry at the tail holding the same
+    /// events, `attempts`, `not_before` and the last error (per-entry backoff). Keeps the
+    /// consumer's pending list free of entries that are not due.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn requeue(
+        &self,
+        entry: &QueuedEntry,
+        attempts: u32,
+        not_before: chrono::DateTime<chrono::Utc>,
+        error: &str,
+    ) -> Result<(), QueueError>;
+
+    /// Moves a claimed entry to the dead-letter stream with `reason`, atomically.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn dead_letter(&self, id: &QueueEntryId, reason: &str) -> Result<(), QueueError>;
+
+    /// Depth, age, pending and dead-lettered counts.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn stats(&self) -> Result<QueueStats, QueueError>;
+
+    /// How durable an acknowledged enqueue is.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`].
+    async fn durability(&self) -> Result<QueueDurability, QueueError>;
+}

@@ -4,6 +4,7 @@
 //! given), wires them into the use-cases and the HTTP router, binds the listener and serves
 //! until told to stop. Tests build the same [`Application`] on port 0.
 
+mod clock;
 mod settings;
 
 use std::future::Future;
@@ -12,12 +13,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use datastorage_application::ports::AuditEventRepository;
-use datastorage_application::{AuditService, AuditSettings, SystemClock};
+use datastorage_application::audit::{ReplaySettings, ReplayWorker};
+use datastorage_application::circuit::BreakerSettings;
+use datastorage_application::ports::{AuditEventRepository, DeadLetterQueue};
+use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
+use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings};
 use tokio::net::TcpListener;
 
+pub use clock::SystemClock;
 pub use settings::{Cli, Command, LogFormat, Settings};
 
 /// Why the service could not start.
@@ -30,6 +35,8 @@ pub enum StartupError {
     },
     #[error("cannot prepare PostgreSQL: {0}")]
     Database(String),
+    #[error("cannot prepare the Redis dead-letter queue: {0}")]
+    Queue(String),
 }
 
 /// Which storage backs the service.
@@ -45,6 +52,7 @@ pub struct Application {
     router: axum::Router,
     shutting_down: Arc<AtomicBool>,
     storage: StorageKind,
+    replay: Option<ReplayWorker>,
 }
 
 impl Application {
@@ -80,8 +88,31 @@ impl Application {
             }
         };
 
+        let queue: Option<Arc<dyn DeadLetterQueue>> = match &settings.redis_url {
+            None => None,
+            Some(url) => Some(Arc::new(
+                datastorage_redis::RedisStreamDeadLetterQueue::connect(
+                    datastorage_redis::RedisQueueSettings {
+                        url: url.clone(),
+                        key_prefix: settings.redis_key_prefix.clone(),
+                        consumer: format!(
+                            "datastorage-{}-{}",
+                            std::process::id(),
+                            uuid::Uuid::now_v7().simple()
+                        ),
+                        capacity: settings.dlq_capacity,
+                        reclaim_idle: Duration::from_millis(settings.dlq_reclaim_idle_ms),
+                        pool_size: 16,
+                    },
+                )
+                .await
+                .map_err(|e| StartupError::Queue(e.to_string()))?,
+            )),
+        };
+
         let audit = AuditService::new(
             repository,
+            queue,
             Arc::new(SystemClock),
             AuditSettings {
                 rules: EventRules {
@@ -91,7 +122,25 @@ impl Application {
                     )),
                 },
                 max_batch: settings.audit_max_batch as usize,
+                retry: RetryPolicy {
+                    attempts: settings.retry_attempts,
+                    base: Duration::from_millis(settings.retry_base_ms),
+                    cap: Duration::from_millis(settings.retry_cap_ms),
+                    ..RetryPolicy::default()
+                },
+                breaker: BreakerSettings {
+                    failure_threshold: settings.breaker_failure_threshold,
+                    open_for: Duration::from_millis(settings.breaker_open_ms),
+                },
                 ..AuditSettings::default()
+            },
+        );
+        let replay = ReplayWorker::new(
+            &audit,
+            ReplaySettings {
+                batch_entries: settings.dlq_replay_batch,
+                idle_wait: Duration::from_millis(settings.dlq_idle_wait_ms),
+                ..ReplaySettings::default()
             },
         );
         let shutting_down = Arc::new(AtomicBool::new(false));
@@ -116,6 +165,7 @@ impl Application {
             router,
             shutting_down,
             storage,
+            replay,
         })
     }
 
@@ -134,8 +184,9 @@ impl Application {
         self.storage
     }
 
-    /// Serves until `shutdown` completes: readiness turns 503 at once, then in-flight
-    /// requests finish and the listener closes.
+    /// Serves (and replays the dead-letter queue in the background) until `shutdown`
+    /// completes: readiness turns 503 at once, in-flight requests finish, the listener
+    /// closes, and the replay worker makes one final pass while storage is up.
     ///
     /// # Errors
     /// When serving fails.
@@ -144,13 +195,24 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let flag = self.shutting_down.clone();
-        axum::serve(self.listener, self.router)
+        let replay = self.replay.map(|worker| {
+            let stop = self.shutting_down.clone();
+            tokio::spawn(async move { worker.run(&stop).await })
+        });
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 flag.store(true, Ordering::SeqCst);
                 tracing::info!("shutting down: finishing in-flight requests");
             })
-            .await
+            .await;
+        self.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(replay) = replay {
+            if let Err(e) = replay.await {
+                tracing::error!(error = %e, "replay worker failed");
+            }
+        }
+        served
     }
 
     /// Serves until SIGTERM or Ctrl-C.

@@ -68,6 +68,54 @@ pub struct Settings {
     #[arg(long, env = "DS_AUDIT__MAX_SKEW_AHEAD_MINUTES", default_value_t = 60)]
     pub audit_max_skew_ahead_minutes: u32,
 
+    /// Redis URL of the dead-letter queue. Absent: no queue, and a storage outage answers
+    /// 503 instead of 202.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key (the layout version is appended).
+    #[arg(long, env = "DS_REDIS__KEY_PREFIX", default_value = "ds")]
+    pub redis_key_prefix: String,
+
+    /// Most entries in the dead-letter queue; beyond it writes get 503, never dropped.
+    #[arg(long, env = "DS_DLQ__CAPACITY", default_value_t = 1_000_000)]
+    pub dlq_capacity: u64,
+
+    /// Milliseconds another instance's claimed entry must sit unacknowledged before this
+    /// instance takes it over.
+    #[arg(long, env = "DS_DLQ__RECLAIM_IDLE_MS", default_value_t = 30_000)]
+    pub dlq_reclaim_idle_ms: u64,
+
+    /// Entries the replay worker claims per pass.
+    #[arg(long, env = "DS_DLQ__REPLAY_BATCH", default_value_t = 200)]
+    pub dlq_replay_batch: usize,
+
+    /// Milliseconds the replay worker waits when the queue is empty.
+    #[arg(long, env = "DS_DLQ__IDLE_WAIT_MS", default_value_t = 250)]
+    pub dlq_idle_wait_ms: u64,
+
+    /// Attempts of a storage write within one request (1 = no retry).
+    #[arg(long, env = "DS_RETRY__ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub retry_attempts: u32,
+
+    /// Milliseconds before the first retry; doubles per retry.
+    #[arg(long, env = "DS_RETRY__BASE_MS", default_value_t = 50)]
+    pub retry_base_ms: u64,
+
+    /// Longest wait between retries, in milliseconds.
+    #[arg(long, env = "DS_RETRY__CAP_MS", default_value_t = 1000)]
+    pub retry_cap_ms: u64,
+
+    /// Consecutive storage failures that open the circuit breaker (writes then go straight
+    /// to the queue).
+    #[arg(long, env = "DS_BREAKER__FAILURE_THRESHOLD", default_value_t = 5)]
+    pub breaker_failure_threshold: u32,
+
+    /// Milliseconds the breaker stays open before one request probes storage again.
+    #[arg(long, env = "DS_BREAKER__OPEN_MS", default_value_t = 1000)]
+    pub breaker_open_ms: u64,
+
     /// Log line format.
     #[arg(long, env = "DS_LOG__FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

@@ -9,6 +9,7 @@
 #   DS_PG_BIN             directory of pg_ctl, psql, pgbench, ...
 #   DS_PGDATA             PostgreSQL data directory
 #   DS_PG_RUN_AS          prefix that runs a command as PostgreSQL's (non-root) owner
+#   DS_PG_USER_NAME       that owner's name (empty when not running as root)
 #   DS_SERVICES_DIR       where data, sockets and logs live (removed by ds_services_stop)
 
 PGSERVER_VERSION="0.1.4"
@@ -64,14 +65,16 @@ ds_start_postgres() {
   export DS_PGDATA="$DS_SERVICES_DIR/pg"
   mkdir -p "$DS_PGDATA" "$DS_SERVICES_DIR/pg-socket" "$DS_SERVICES_DIR/pg-log"
   DS_PG_RUN_AS=""
+  DS_PG_USER_NAME=""
   if [ "$(id -u)" = 0 ]; then
     # initdb refuses to run as root: PostgreSQL runs as an unprivileged system user.
     owner="${DS_PG_USER:-datastorage-pg}"
     id "$owner" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$owner"
     chown -R "$owner" "$DS_PGDATA" "$DS_SERVICES_DIR/pg-socket" "$DS_SERVICES_DIR/pg-log"
     DS_PG_RUN_AS="runuser -u $owner --"
+    DS_PG_USER_NAME="$owner"
   fi
-  export DS_PG_RUN_AS
+  export DS_PG_RUN_AS DS_PG_USER_NAME
   $DS_PG_RUN_AS "$DS_PG_BIN/initdb" -D "$DS_PGDATA" -U postgres --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 >"$DS_SERVICES_DIR/initdb.log" 2>&1 ||
     { cat "$DS_SERVICES_DIR/initdb.log" >&2; return 1; }

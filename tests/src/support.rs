@@ -213,3 +213,55 @@ impl EventFactory {
         self.build(d)
     }
 }
+
+/// The URL of the test Redis, or a panic that says how to get one.
+pub fn test_redis_url() -> String {
+    std::env::var("DS_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("DS_TEST_REDIS_URL is not set: run the integration tests with scripts/test.sh")
+    })
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("test-{}", uuid::Uuid::now_v7().simple())
+}
+
+pub type QueuePair = (
+    Arc<dyn datastorage_application::ports::DeadLetterQueue>,
+    Arc<dyn datastorage_application::ports::DeadLetterQueue>,
+);
+
+/// Two consumers of one fresh in-memory queue.
+pub async fn memory_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
+    let a = datastorage_memory::MemoryDeadLetterQueue::new(capacity, reclaim_idle);
+    let b = a.consumer("consumer-2");
+    (Arc::new(a), Arc::new(b))
+}
+
+/// Two consumers (two service instances) of one fresh Redis stream.
+pub async fn redis_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
+    let prefix = unique_prefix();
+    let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
+        url: test_redis_url(),
+        key_prefix: prefix.clone(),
+        consumer: consumer.to_owned(),
+        capacity,
+        reclaim_idle,
+        pool_size: 4,
+    };
+    let a = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-1"))
+        .await
+        .expect("connect to the test Redis");
+    let b = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-2"))
+        .await
+        .expect("connect to the test Redis");
+    (Arc::new(a), Arc::new(b))
+}
+
+/// Points a service at a Redis dead-letter queue of its own, with fast replay polling.
+pub fn with_redis_queue(settings: &mut Settings, redis_url: String) {
+    settings.redis_url = Some(redis_url);
+    settings.redis_key_prefix = unique_prefix();
+    settings.dlq_idle_wait_ms = 20;
+    settings.breaker_open_ms = 200;
+}

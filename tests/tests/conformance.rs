@@ -13,3 +13,11 @@ mod postgres {
         datastorage_tests::support::postgres_repository()
     );
 }
+
+mod memory_queue {
+    datastorage_tests::dead_letter_queue_conformance!(datastorage_tests::support::memory_queues);
+}
+
+mod redis_queue {
+    datastorage_tests::dead_letter_queue_conformance!(datastorage_tests::support::redis_queues);
+}

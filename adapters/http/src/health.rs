@@ -8,6 +8,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use datastorage_application::audit::QueueStatus;
+use datastorage_application::ports::QueueDurability;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -79,7 +81,8 @@ async fn live() -> Json<HealthResponse> {
     })
 }
 
-/// Ready to take traffic: storage answers and the service is not shutting down.
+/// Ready to take traffic: not shutting down, and a write can be made durable now, in
+/// storage or (while storage is down) in a queue that fsyncs every write.
 #[utoipa::path(get, path = "/health/ready", tag = "Health", operation_id = "readinessCheck",
     responses(
         (status = 200, description = "Ready", body = ReadinessResponse),
@@ -96,7 +99,19 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadinessResp
             Err(_) => "unavailable".to_owned(),
         },
     );
-    let is_ready = storage.is_ok() && !shutting_down;
+    let queue = state.audit.queue_status().await;
+    let (queue_check, durability, queue_durable) = match &queue {
+        QueueStatus::NotConfigured => ("not_configured", "none".to_owned(), false),
+        QueueStatus::Available { durability, .. } => (
+            "ok",
+            durability.label(),
+            matches!(durability, QueueDurability::Always),
+        ),
+        QueueStatus::Unavailable(_) => ("unavailable", "unknown".to_owned(), false),
+    };
+    checks.insert("dead_letter_queue".to_owned(), queue_check.to_owned());
+    checks.insert("dlq_durability".to_owned(), durability);
+    let is_ready = !shutting_down && (storage.is_ok() || queue_durable);
     let status = if is_ready {
         StatusCode::OK
     } else {

@@ -5,6 +5,7 @@
 //! use-cases; knows no storage technology.
 
 pub mod audit;
+pub mod dlq;
 mod extract;
 pub mod health;
 pub mod problem;
@@ -58,12 +59,14 @@ impl Default for HttpSettings {
         audit::query_events,
         audit::get_event,
         audit::correlation_trail,
+        dlq::dlq_status,
         health::health,
         health::live,
         health::ready,
     ),
     tags(
         (name = "Audit Write API", description = "Record and read the unified audit trail."),
+        (name = "Operations", description = "Dead-letter queue state."),
         (name = "Health", description = "Liveness and readiness probes."),
     )
 )]
@@ -80,7 +83,7 @@ pub fn openapi_json() -> String {
 /// Every route, then Swagger UI and the document, then the layers (outermost last).
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
     let document = openapi_json();
-    let api = Router::new().nest("/api/v1", audit::router());
+    let api = Router::new().nest("/api/v1", audit::router().merge(dlq::router()));
     Router::new()
         .merge(api)
         .merge(health::router())

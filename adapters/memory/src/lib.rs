@@ -1,9 +1,11 @@
 //! In-memory outbound adapters.
 //!
 //! These are real adapters, not mocks: the embedded default runs on them and they pass the
-//! same conformance suite as PostgreSQL. They keep everything in process memory, so they are
-//! durable only for the life of the process; they never do I/O.
+//! same conformance suites as PostgreSQL and Redis. They keep everything in process memory,
+//! so they are durable only for the life of the process; they never do I/O.
 
 mod audit;
+mod queue;
 
 pub use audit::MemoryAuditEventRepository;
+pub use queue::MemoryDeadLetterQueue;

@@ -1,29 +1,43 @@
 //! The audit use-cases, one per file, sharing one [`AuditService`] handle.
 
 mod correlation_trail;
+mod durable_write;
 mod get_event;
 mod query_events;
+mod queue_status;
 mod record_batch;
 mod record_event;
+mod replay;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use datastorage_domain::audit::{EventId, EventRules, EventTimestamp};
+use datastorage_domain::retry::RetryPolicy;
 
+use crate::circuit::{BreakerSettings, CircuitBreaker};
 use crate::clock::Clock;
-use crate::ports::{AuditEventRepository, InsertOutcome};
+use crate::ports::{AuditEventRepository, DeadLetterQueue};
 
 pub use correlation_trail::CorrelationTrail;
+pub use durable_write::WriteOutcome;
 pub use query_events::{AuditQueryInput, AuditQueryResult};
+pub use queue_status::QueueStatus;
+pub use replay::{ReplayReport, ReplaySettings, ReplayWorker};
 
 /// Limits of the audit use-cases that operators may tune.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AuditSettings {
     pub rules: EventRules,
     /// Most events a batch may hold.
     pub max_batch: usize,
     /// Most events a correlation trail returns.
     pub max_trail: u32,
+    /// Retries of a transient storage failure inside one request.
+    pub retry: RetryPolicy,
+    /// Longest a request waits in retries before falling back to the queue.
+    pub retry_deadline: Duration,
+    pub breaker: BreakerSettings,
 }
 
 impl Default for AuditSettings {
@@ -32,6 +46,9 @@ impl Default for AuditSettings {
             rules: EventRules::default(),
             max_batch: 1000,
             max_trail: 10_000,
+            retry: RetryPolicy::default(),
+            retry_deadline: Duration::from_secs(2),
+            breaker: BreakerSettings::default(),
         }
     }
 }
@@ -40,19 +57,25 @@ impl Default for AuditSettings {
 #[derive(Clone)]
 pub struct AuditService {
     repository: Arc<dyn AuditEventRepository>,
+    /// Where writes go when storage is down; `None`: they fail with 503 instead.
+    queue: Option<Arc<dyn DeadLetterQueue>>,
     clock: Arc<dyn Clock>,
     settings: AuditSettings,
+    breaker: Arc<CircuitBreaker>,
 }
 
 impl AuditService {
     pub fn new(
         repository: Arc<dyn AuditEventRepository>,
+        queue: Option<Arc<dyn DeadLetterQueue>>,
         clock: Arc<dyn Clock>,
         settings: AuditSettings,
     ) -> Self {
         Self {
             repository,
+            queue,
             clock,
+            breaker: Arc::new(CircuitBreaker::new(settings.breaker)),
             settings,
         }
     }
@@ -77,7 +100,7 @@ impl AuditService {
 pub struct Recorded {
     pub event_id: EventId,
     pub event_timestamp: EventTimestamp,
-    pub outcome: InsertOutcome,
+    pub outcome: WriteOutcome,
 }
 
 /// The answer to a recorded batch, in input order.
@@ -87,10 +110,15 @@ pub struct BatchRecorded {
 }
 
 impl BatchRecorded {
-    /// True when at least one event of the batch was newly written.
-    pub fn created_any(&self) -> bool {
-        self.events
-            .iter()
-            .any(|r| r.outcome == InsertOutcome::Created)
+    /// The batch's overall outcome: queued if it was queued, created if anything was new.
+    pub fn outcome(&self) -> WriteOutcome {
+        let any = |o| self.events.iter().any(|r| r.outcome == o);
+        if any(WriteOutcome::Queued) {
+            WriteOutcome::Queued
+        } else if any(WriteOutcome::Created) {
+            WriteOutcome::Created
+        } else {
+            WriteOutcome::AlreadyExists
+        }
     }
 }

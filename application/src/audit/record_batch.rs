@@ -4,13 +4,12 @@ use std::collections::HashMap;
 
 use datastorage_domain::audit::{AuditEventDraft, EventId, NewAuditEvent};
 
-use super::{AuditService, BatchRecorded, Recorded};
+use super::{AuditService, BatchRecorded, Recorded, WriteOutcome};
 use crate::error::AuditError;
-use crate::ports::InsertOutcome;
 
 impl AuditService {
     /// Validates the whole batch first (the first bad item is reported with its index and
-    /// nothing is written), then stores it in one transaction.
+    /// nothing is written), then stores it in one transaction, or queues it whole.
     pub async fn record_batch(
         &self,
         drafts: Vec<AuditEventDraft>,
@@ -33,12 +32,9 @@ impl AuditService {
 
         // The port takes distinct ids: a repeated id inside the batch is resolved here.
         let (unique, first_of) = dedupe(&events)?;
-        let stored = self.repository.insert_batch(&unique).await?;
-        let outcomes: HashMap<EventId, InsertOutcome> = unique
-            .iter()
-            .map(|n| n.event.event_id)
-            .zip(stored)
-            .collect();
+        let ids: Vec<EventId> = unique.iter().map(|n| n.event.event_id).collect();
+        let stored = self.store(unique).await?;
+        let outcomes: HashMap<EventId, WriteOutcome> = ids.into_iter().zip(stored).collect();
 
         let recorded = events
             .iter()
@@ -47,7 +43,8 @@ impl AuditService {
                 let id = n.event.event_id;
                 let outcome = match outcomes.get(&id) {
                     Some(o) if first_of.get(&id) == Some(&i) => *o,
-                    _ => InsertOutcome::AlreadyExists,
+                    Some(WriteOutcome::Queued) => WriteOutcome::Queued,
+                    _ => WriteOutcome::AlreadyExists,
                 };
                 Recorded {
                     event_id: id,
@@ -61,7 +58,7 @@ impl AuditService {
 }
 
 /// Keeps the first event of each id; a later one with other content is a conflict.
-fn dedupe(
+pub(crate) fn dedupe(
     events: &[NewAuditEvent],
 ) -> Result<(Vec<NewAuditEvent>, HashMap<EventId, usize>), AuditError> {
     let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(events.len());

@@ -63,8 +63,21 @@ impl Default for EventRules {
     }
 }
 
-/// Who assigned the event id. Client ids must be checked for idempotent re-sends; server
-/// ids (UUIDv7) are fresh by construction.
+impl EventRules {
+    /// Rules for events read back from the dead-letter queue: each passed the window when it
+    /// was accepted and may be hours old by the time it is replayed.
+    pub fn replay() -> Self {
+        Self {
+            max_age: Duration::days(36_500),
+            max_skew_ahead: Duration::days(36_500),
+        }
+    }
+}
+
+/// Who assigned the event id, which says whether the id may already be stored. Client ids
+/// must be checked for idempotent re-sends; a server id (UUIDv7) is fresh on its first write
+/// attempt, and becomes "may exist" (`Client`) for a retry or a replay after an ambiguous
+/// failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventIdOrigin {
     Client,

@@ -3,3 +3,4 @@
 //! adapter lacks fails by name.
 
 pub mod audit;
+pub mod queue;

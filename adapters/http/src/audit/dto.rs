@@ -134,11 +134,33 @@ impl From<AuditEventRequest> for AuditEventDraft {
     }
 }
 
+/// What became of a write: `created` (201, committed), `exists` (200, an identical event was
+/// already stored) or `accepted` (202, storage was down and the write is durably queued).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteStatus {
+    Created,
+    Exists,
+    Accepted,
+}
+
+impl From<datastorage_application::audit::WriteOutcome> for WriteStatus {
+    fn from(o: datastorage_application::audit::WriteOutcome) -> Self {
+        use datastorage_application::audit::WriteOutcome;
+        match o {
+            WriteOutcome::Created => WriteStatus::Created,
+            WriteOutcome::AlreadyExists => WriteStatus::Exists,
+            WriteOutcome::Queued => WriteStatus::Accepted,
+        }
+    }
+}
+
 /// The answer to a recorded event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventResponse {
     pub event_id: Uuid,
     pub event_timestamp: DateTime<Utc>,
+    pub status: WriteStatus,
     #[schema(example = "audit event created")]
     pub message: String,
 }
@@ -147,6 +169,7 @@ pub struct AuditEventResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BatchAuditEventResponse {
     pub event_ids: Vec<Uuid>,
+    pub status: WriteStatus,
     #[schema(example = "100 audit events created")]
     pub message: String,
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use datastorage_application::ports::InsertOutcome;
+use datastorage_application::audit::WriteOutcome;
 use datastorage_domain::audit::{AuditEventDraft, EventId, PagePosition};
 
 use crate::AppState;
@@ -55,12 +55,17 @@ async fn create_event(
 ) -> Result<Response, ApiError> {
     let recorded = state.audit.record(AuditEventDraft::from(request)).await?;
     let (status, message) = match recorded.outcome {
-        InsertOutcome::Created => (StatusCode::CREATED, "audit event created"),
-        InsertOutcome::AlreadyExists => (StatusCode::OK, "audit event already recorded"),
+        WriteOutcome::Created => (StatusCode::CREATED, "audit event created"),
+        WriteOutcome::AlreadyExists => (StatusCode::OK, "audit event already recorded"),
+        WriteOutcome::Queued => (
+            StatusCode::ACCEPTED,
+            "storage unavailable: audit event durably queued for replay",
+        ),
     };
     let body = AuditEventResponse {
         event_id: *recorded.event_id.as_uuid(),
         event_timestamp: *recorded.event_timestamp.as_datetime(),
+        status: WriteStatus::from(recorded.outcome),
         message: message.to_owned(),
     };
     Ok((status, Json(body)).into_response())
@@ -92,15 +97,28 @@ async fn create_batch(
 ) -> Result<Response, ApiError> {
     let drafts = requests.into_iter().map(AuditEventDraft::from).collect();
     let recorded = state.audit.record_batch(drafts).await?;
-    let created = recorded
-        .events
-        .iter()
-        .filter(|r| r.outcome == InsertOutcome::Created)
-        .count();
-    let status = if recorded.created_any() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let outcome = recorded.outcome();
+    let count = |o| recorded.events.iter().filter(|r| r.outcome == o).count();
+    let (status, message) = match outcome {
+        WriteOutcome::Queued => (
+            StatusCode::ACCEPTED,
+            format!(
+                "storage unavailable: {} audit events durably queued for replay",
+                recorded.events.len()
+            ),
+        ),
+        WriteOutcome::Created | WriteOutcome::AlreadyExists => (
+            if outcome == WriteOutcome::Created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            format!(
+                "{} audit events created, {} already recorded",
+                count(WriteOutcome::Created),
+                count(WriteOutcome::AlreadyExists)
+            ),
+        ),
     };
     let body = BatchAuditEventResponse {
         event_ids: recorded
@@ -108,10 +126,8 @@ async fn create_batch(
             .iter()
             .map(|r| *r.event_id.as_uuid())
             .collect(),
-        message: format!(
-            "{created} audit events created, {} already recorded",
-            recorded.events.len() - created
-        ),
+        status: WriteStatus::from(outcome),
+        message,
     };
     Ok((status, Json(body)).into_response())
 }

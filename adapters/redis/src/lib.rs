@@ -1,0 +1,22 @@
+//! Redis outbound adapters: the Redis Streams dead-letter queue.
+//!
+//! Owns the stream layout and the wire encoding of queued events. Must not know HTTP or SQL.
+//!
+//! # Streams
+//! - `<prefix>:v1:dlq:audit`: one entry per write that storage could not take (a single
+//!   event or a whole batch, added by one `XADD`, so a batch is queued atomically). Fields:
+//!   `events` (JSON), `attempts`, `enqueued_at`, `not_before`, `last_error`.
+//! - consumer group `<prefix>:v1:replay` on it: every service instance is one consumer. An
+//!   entry stays in the consumer's pending list from `XREADGROUP` until `XACK`, which the
+//!   replay worker sends only after the events are committed; `XDEL` follows in the same
+//!   `MULTI`. A crashed instance's pending entries are taken over with `XAUTOCLAIM` once idle.
+//! - `<prefix>:v1:dlq:audit:dead`: entries that can never be stored, with the reason.
+//!
+//! The stream is never trimmed: at capacity, enqueue answers "full" (the service then says
+//! 503) instead of dropping un-replayed entries. Durability comes from the server's
+//! `appendfsync always`, which [`RedisStreamDeadLetterQueue::durability`] reports.
+
+mod codec;
+mod queue;
+
+pub use queue::{RedisQueueSettings, RedisStreamDeadLetterQueue};

@@ -1,0 +1,475 @@
+//! `RedisStreamDeadLetterQueue`: the `DeadLetterQueue` port on a Redis stream + consumer group.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use datastorage_application::ports::*;
+use datastorage_domain::audit::NewAuditEvent;
+use deadpool_redis::{Config, Connection, Pool, Runtime};
+use redis::Value;
+
+use crate::codec;
+
+/// How to reach and lay out the queue.
+#[derive(Debug, Clone)]
+pub struct RedisQueueSettings {
+    pub url: String,
+    /// Key prefix; the layout version is appended (`<prefix>:v1:...`).
+    pub key_prefix: String,
+    /// This instance's consumer name in the group (unique per process).
+    pub consumer: String,
+    /// Most entries held; beyond it enqueue answers full instead of trimming.
+    pub capacity: u64,
+    /// How long another consumer's entry must sit unacknowledged before it is taken over.
+    pub reclaim_idle: Duration,
+    pub pool_size: usize,
+}
+
+struct Keys {
+    stream: String,
+    group: String,
+    dead: String,
+}
+
+/// The dead-letter queue on Redis Streams. See the crate docs for the layout.
+pub struct RedisStreamDeadLetterQueue {
+    pool: Pool,
+    keys: Keys,
+    consumer: String,
+    capacity: u64,
+    reclaim_idle: Duration,
+    /// Highest capacity warning level logged (0, 80, 90, 95), so each is logged once per rise.
+    warned: AtomicU8,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> QueueError {
+    QueueError::Unavailable(e.to_string())
+}
+
+impl RedisStreamDeadLetterQueue {
+    /// Connects, creates the stream and its consumer group if missing, and logs how durable
+    /// an acknowledged enqueue is.
+    ///
+    /// # Errors
+    /// When the URL is invalid or Redis cannot be reached.
+    pub async fn connect(settings: RedisQueueSettings) -> Result<Self, QueueError> {
+        let mut config = Config::from_url(settings.url.clone());
+        config.pool = Some(deadpool_redis::PoolConfig::new(settings.pool_size.max(2)));
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(unavailable)?;
+        let prefix = format!("{}:v1", settings.key_prefix);
+        let queue = Self {
+            pool,
+            keys: Keys {
+                stream: format!("{prefix}:dlq:audit"),
+                group: format!("{prefix}:replay"),
+                dead: format!("{prefix}:dlq:audit:dead"),
+            },
+            consumer: settings.consumer,
+            capacity: settings.capacity,
+            reclaim_idle: settings.reclaim_idle,
+            warned: AtomicU8::new(0),
+        };
+        let mut conn = queue.conn().await?;
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&queue.keys.stream)
+            .arg(&queue.keys.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = created {
+            if e.code() != Some("BUSYGROUP") {
+                return Err(unavailable(e));
+            }
+        }
+        match queue.durability().await? {
+            QueueDurability::Always => {
+                tracing::info!(stream = %queue.keys.stream, "dead-letter queue ready (appendfsync always)")
+            }
+            other => tracing::warn!(
+                stream = %queue.keys.stream,
+                durability = %other.label(),
+                "dead-letter queue is not fsynced on every write: an acknowledged event can be lost if Redis crashes"
+            ),
+        }
+        Ok(queue)
+    }
+
+    async fn conn(&self) -> Result<Connection, QueueError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
+    fn warn_on_capacity(&self, depth: u64) {
+        let ratio = depth as f64 / self.capacity.max(1) as f64;
+        let level = [95u8, 90, 80]
+            .into_iter()
+            .find(|l| ratio * 100.0 >= f64::from(*l))
+            .unwrap_or(0);
+        let previous = self.warned.swap(level, Ordering::Relaxed);
+        if level > previous {
+            tracing::warn!(
+                depth,
+                capacity = self.capacity,
+                level,
+                "dead-letter queue is filling up"
+            );
+        }
+    }
+
+    /// Entry fields for `events`.
+    fn fields(
+        events: &[NewAuditEvent],
+        attempts: u32,
+        enqueued_at: DateTime<Utc>,
+        not_before: Option<DateTime<Utc>>,
+        last_error: &str,
+    ) -> Vec<(&'static str, String)> {
+        vec![
+            ("events", codec::encode(events)),
+            ("attempts", attempts.to_string()),
+            ("enqueued_at", enqueued_at.to_rfc3339()),
+            (
+                "not_before",
+                not_before.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            ),
+            ("last_error", last_error.to_owned()),
+        ]
+    }
+
+    /// Acknowledges and deletes `ids` as part of `pipe`.
+    fn ack_into(&self, pipe: &mut redis::Pipeline, ids: &[&str]) {
+        pipe.cmd("XACK")
+            .arg(&self.keys.stream)
+            .arg(&self.keys.group)
+            .arg(ids)
+            .ignore();
+        pipe.cmd("XDEL").arg(&self.keys.stream).arg(ids).ignore();
+    }
+
+    async fn read_group(
+        &self,
+        conn: &mut Connection,
+        count: usize,
+        from: &str,
+    ) -> Result<Vec<RawEntry>, QueueError> {
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.keys.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(&self.keys.stream)
+            .arg(from)
+            .query_async(conn)
+            .await
+            .map_err(unavailable)?;
+        // [[stream, [entry, ...]]] or nil
+        Ok(array(&reply)
+            .first()
+            .map(|s| array(s).get(1).map(parse_entries).unwrap_or_default())
+            .unwrap_or_default())
+    }
+}
+
+/// A stream entry as read: id and fields (`None` when it was deleted meanwhile).
+struct RawEntry {
+    id: String,
+    fields: Option<HashMap<String, Vec<u8>>>,
+}
+
+fn array(v: &Value) -> &[Value] {
+    match v {
+        Value::Array(items) | Value::Set(items) => items,
+        _ => &[],
+    }
+}
+
+fn bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+fn string(v: &Value) -> Option<String> {
+    bytes(v).and_then(|b| String::from_utf8(b).ok())
+}
+
+fn parse_entries(v: &Value) -> Vec<RawEntry> {
+    array(v)
+        .iter()
+        .filter_map(|entry| {
+            let parts = array(entry);
+            let id = string(parts.first()?)?;
+            let fields = parts.get(1).and_then(|f| {
+                let flat = array(f);
+                if flat.is_empty() && !matches!(f, Value::Array(_)) {
+                    return None;
+                }
+                Some(
+                    flat.chunks(2)
+                        .filter_map(|kv| Some((string(kv.first()?)?, bytes(kv.get(1)?)?)))
+                        .collect(),
+                )
+            });
+            Some(RawEntry { id, fields })
+        })
+        .collect()
+}
+
+fn field<'a>(fields: &'a HashMap<String, Vec<u8>>, name: &str) -> &'a str {
+    fields
+        .get(name)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+}
+
+fn decode_entry(raw: &RawEntry) -> Result<QueuedEntry, String> {
+    let fields = raw.fields.as_ref().ok_or("entry was deleted")?;
+    let events = codec::decode(fields.get("events").ok_or("no events field")?)?;
+    let when = |name: &str| {
+        DateTime::parse_from_rfc3339(field(fields, name))
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    Ok(QueuedEntry {
+        id: QueueEntryId(raw.id.clone()),
+        events,
+        attempts: field(fields, "attempts").parse().unwrap_or(0),
+        enqueued_at: when("enqueued_at").unwrap_or_else(Utc::now),
+        not_before: when("not_before"),
+    })
+}
+
+/// Milliseconds part of a stream id (`<ms>-<seq>`).
+fn id_millis(id: &str) -> Option<i64> {
+    id.split('-').next()?.parse().ok()
+}
+
+#[async_trait]
+impl DeadLetterQueue for RedisStreamDeadLetterQueue {
+    async fn enqueue(&self, events: &[NewAuditEvent]) -> Result<(), QueueError> {
+        let mut conn = self.conn().await?;
+        let depth: u64 = redis::cmd("XLEN")
+            .arg(&self.keys.stream)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        self.warn_on_capacity(depth + 1);
+        if depth >= self.capacity {
+            return Err(QueueError::Full {
+                capacity: self.capacity,
+            });
+        }
+        let mut add = redis::cmd("XADD");
+        add.arg(&self.keys.stream).arg("*");
+        for (name, value) in Self::fields(events, 0, Utc::now(), None, "") {
+            add.arg(name).arg(value);
+        }
+        let _: String = add.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
+        let mut conn = self.conn().await?;
+        // 1. Our own unacknowledged entries (a pass that found storage down left them).
+        let mut raw = self.read_group(&mut conn, max, "0").await?;
+        // 2. Entries a crashed consumer left idle long enough.
+        if raw.len() < max {
+            let reply: Value = redis::cmd("XAUTOCLAIM")
+                .arg(&self.keys.stream)
+                .arg(&self.keys.group)
+                .arg(&self.consumer)
+                .arg(self.reclaim_idle.as_millis() as u64)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(max - raw.len())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let seen: HashSet<String> = raw.iter().map(|r| r.id.clone()).collect();
+            raw.extend(
+                array(&reply)
+                    .get(1)
+                    .map(parse_entries)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| !seen.contains(&r.id)),
+            );
+        }
+        // 3. New entries.
+        if raw.len() < max {
+            let fresh = self.read_group(&mut conn, max - raw.len(), ">").await?;
+            raw.extend(fresh);
+        }
+
+        let mut claimed = Claimed::default();
+        let mut vanished = Vec::new();
+        for entry in &raw {
+            if entry.fields.is_none() {
+                vanished.push(entry.id.as_str());
+                continue;
+            }
+            match decode_entry(entry) {
+                Ok(e) => claimed.entries.push(e),
+                Err(reason) => claimed.undecodable.push(UndecodableEntry {
+                    id: QueueEntryId(entry.id.clone()),
+                    reason,
+                }),
+            }
+        }
+        if !vanished.is_empty() {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            self.ack_into(&mut pipe, &vanished);
+            let _: () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        }
+        Ok(claimed)
+    }
+
+    async fn ack(&self, ids: &[QueueEntryId]) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        let ids: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.ack_into(&mut pipe, &ids);
+        let _: () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn requeue(
+        &self,
+        entry: &QueuedEntry,
+        attempts: u32,
+        not_before: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let add = pipe.cmd("XADD").arg(&self.keys.stream).arg("*");
+        for (name, value) in Self::fields(
+            &entry.events,
+            attempts,
+            entry.enqueued_at,
+            Some(not_before),
+            error,
+        ) {
+            add.arg(name).arg(value);
+        }
+        add.ignore();
+        self.ack_into(&mut pipe, &[entry.id.0.as_str()]);
+        let _: () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, id: &QueueEntryId, reason: &str) -> Result<(), QueueError> {
+        let mut conn = self.conn().await?;
+        let reply: Value = redis::cmd("XRANGE")
+            .arg(&self.keys.stream)
+            .arg(&id.0)
+            .arg(&id.0)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let original = parse_entries(&reply)
+            .into_iter()
+            .next()
+            .and_then(|e| e.fields);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if let Some(fields) = original {
+            let add = pipe.cmd("XADD").arg(&self.keys.dead).arg("*");
+            for (name, value) in &fields {
+                add.arg(name.as_str()).arg(value.as_slice());
+            }
+            add.arg("reason")
+                .arg(reason)
+                .arg("original_id")
+                .arg(&id.0)
+                .arg("dead_at")
+                .arg(Utc::now().to_rfc3339())
+                .ignore();
+        }
+        self.ack_into(&mut pipe, &[id.0.as_str()]);
+        let _: () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("XLEN").arg(&self.keys.stream);
+        pipe.cmd("XLEN").arg(&self.keys.dead);
+        pipe.cmd("XPENDING")
+            .arg(&self.keys.stream)
+            .arg(&self.keys.group);
+        pipe.cmd("XRANGE")
+            .arg(&self.keys.stream)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1);
+        let (depth, dead, pending, oldest): (u64, u64, Value, Value) =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let pending = array(&pending)
+            .first()
+            .and_then(string)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let oldest_age_seconds = parse_entries(&oldest)
+            .first()
+            .and_then(|e| id_millis(&e.id))
+            .map(|ms| (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0);
+        self.warn_on_capacity(depth);
+        Ok(QueueStats {
+            depth,
+            capacity: self.capacity,
+            oldest_age_seconds,
+            pending,
+            dead_lettered: dead,
+        })
+    }
+
+    async fn durability(&self) -> Result<QueueDurability, QueueError> {
+        let mut conn = self.conn().await?;
+        let read = |reply: redis::RedisResult<Value>| -> Option<String> {
+            reply.ok().and_then(|v| match &v {
+                Value::Map(pairs) => pairs.first().and_then(|(_, v)| string(v)),
+                other => array(other).get(1).and_then(string),
+            })
+        };
+        let appendonly = read(
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("appendonly")
+                .query_async(&mut conn)
+                .await,
+        );
+        let appendfsync = read(
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("appendfsync")
+                .query_async(&mut conn)
+                .await,
+        );
+        Ok(match (appendonly.as_deref(), appendfsync.as_deref()) {
+            (Some("yes"), Some("always")) => QueueDurability::Always,
+            (Some("yes"), Some(other)) => QueueDurability::Weaker(format!("appendfsync {other}")),
+            (Some(other), _) => QueueDurability::Weaker(format!("appendonly {other}")),
+            (None, _) => QueueDurability::Unknown,
+        })
+    }
+}
