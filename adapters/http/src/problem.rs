@@ -275,14 +275,15 @@ pub async fn problem_details(request: Request, next: Next) -> Response {
     } else if status.is_server_error() {
         tracing::error!(%method, %path, status = status.as_u16(), "request failed");
     }
-    let is_problem = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    // A JSON body (a problem from elsewhere, or a health report) is already meant for the
+    // client; only bare or plain-text error bodies are replaced.
+    let is_json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    });
     let problem = match parts.extensions.remove::<Problem>() {
         Some(p) => p,
-        // Already a problem document from elsewhere: leave it as it is.
-        None if is_problem => return Response::from_parts(parts, body),
+        None if is_json => return Response::from_parts(parts, body),
         None => Problem::for_status(status),
     };
     drop(body);
