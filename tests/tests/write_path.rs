@@ -1,0 +1,245 @@
+//! The durable write path of the audit use-cases (DESIGN.md §3 rules 1-4, 7): retries,
+//! fallback to the queue, the circuit breaker. The store is a fake that fails on cue; time is
+//! a manual clock, so retry delays cost nothing and nothing sleeps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use datastorage_application::audit::WriteOutcome;
+use datastorage_application::circuit::BreakerSettings;
+use datastorage_application::ports::*;
+use datastorage_application::{AuditError, AuditService, AuditSettings, Clock, ManualClock};
+use datastorage_domain::audit::*;
+use datastorage_memory::{MemoryAuditEventRepository, MemoryDeadLetterQueue};
+use datastorage_tests::support::EventFactory;
+
+/// What the fake store answers.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// Fails transiently this many times, then works.
+    FailTimes(u32),
+    AlwaysUnavailable,
+    Refuses,
+}
+
+struct FakeStore {
+    behaviour: Behaviour,
+    calls: AtomicU32,
+    inner: MemoryAuditEventRepository,
+}
+
+impl FakeStore {
+    fn new(behaviour: Behaviour) -> Arc<Self> {
+        Arc::new(Self {
+            behaviour,
+            calls: AtomicU32::new(0),
+            inner: MemoryAuditEventRepository::new(),
+        })
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn answer(&self) -> Result<(), RepositoryError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.behaviour {
+            Behaviour::FailTimes(k) if n < k => {
+                Err(RepositoryError::Unavailable("connection refused".into()))
+            }
+            Behaviour::FailTimes(_) => Ok(()),
+            Behaviour::AlwaysUnavailable => {
+                Err(RepositoryError::Unavailable("connection refused".into()))
+            }
+            Behaviour::Refuses => Err(RepositoryError::Rejected("check constraint".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl AuditEventRepository for FakeStore {
+    async fn insert(&self, event: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
+        self.answer()?;
+        self.inner.insert(event).await
+    }
+    async fn insert_batch(
+        &self,
+        events: &[NewAuditEvent],
+    ) -> Result<Vec<InsertOutcome>, RepositoryError> {
+        self.answer()?;
+        self.inner.insert_batch(events).await
+    }
+    async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
+        self.inner.get(id).await
+    }
+    async fn query(&self, q: &AuditQuery) -> Result<AuditPage, RepositoryError> {
+        self.inner.query(q).await
+    }
+    async fn correlation(
+        &self,
+        id: &CorrelationId,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        self.inner.correlation(id, limit).await
+    }
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        Ok(())
+    }
+}
+
+struct Setup {
+    service: AuditService,
+    store: Arc<FakeStore>,
+    queue: Arc<MemoryDeadLetterQueue>,
+    clock: Arc<ManualClock>,
+}
+
+fn setup(behaviour: Behaviour, with_queue: bool, capacity: u64) -> Setup {
+    let store = FakeStore::new(behaviour);
+    let queue = Arc::new(MemoryDeadLetterQueue::new(
+        capacity,
+        Duration::from_secs(60),
+    ));
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let service = AuditService::new(
+        store.clone(),
+        with_queue.then(|| queue.clone() as Arc<dyn DeadLetterQueue>),
+        clock.clone(),
+        AuditSettings {
+            breaker: BreakerSettings {
+                failure_threshold: 5,
+                open_for: Duration::from_secs(1),
+            },
+            ..AuditSettings::default()
+        },
+    );
+    Setup {
+        service,
+        store,
+        queue,
+        clock,
+    }
+}
+
+fn draft() -> AuditEventDraft {
+    EventFactory::default().draft("write-path")
+}
+
+async fn depth(queue: &MemoryDeadLetterQueue) -> u64 {
+    queue.stats().await.unwrap().depth
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_and_then_committed() {
+    let s = setup(Behaviour::FailTimes(1), true, 10);
+    let recorded = s.service.record(draft()).await.unwrap();
+    assert_eq!(recorded.outcome, WriteOutcome::Created);
+    assert_eq!(s.store.calls(), 2);
+    assert_eq!(depth(&s.queue).await, 0);
+}
+
+#[tokio::test]
+async fn a_store_that_stays_down_gets_three_attempts_then_the_event_is_queued_once() {
+    let s = setup(Behaviour::AlwaysUnavailable, true, 10);
+    let before = s.clock.now();
+    let recorded = s.service.record(draft()).await.unwrap();
+    assert_eq!(recorded.outcome, WriteOutcome::Queued);
+    assert_eq!(s.store.calls(), 3);
+    assert_eq!(depth(&s.queue).await, 1);
+    let waited = (s.clock.now() - before).num_milliseconds();
+    assert!(
+        (75..=150).contains(&waited),
+        "50 ms + 100 ms with jitter, got {waited} ms"
+    );
+    let queued = s.queue.claim(10).await.unwrap().entries;
+    assert_eq!(queued[0].events[0].event.event_id, recorded.event_id);
+    assert_eq!(
+        queued[0].events[0].id_origin,
+        EventIdOrigin::Client,
+        "replay must check for an earlier copy"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_never_retried_nor_queued() {
+    let s = setup(Behaviour::Refuses, true, 10);
+    assert!(matches!(
+        s.service.record(draft()).await,
+        Err(AuditError::Rejected(_))
+    ));
+    assert_eq!(s.store.calls(), 1);
+    assert_eq!(depth(&s.queue).await, 0);
+}
+
+#[tokio::test]
+async fn an_open_breaker_sends_writes_straight_to_the_queue_until_a_probe_succeeds() {
+    let s = setup(Behaviour::FailTimes(5), true, 100);
+    // Two requests: 3 + 2 failures open the breaker (threshold 5).
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Queued
+    );
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Queued
+    );
+    assert_eq!(s.store.calls(), 5);
+    assert!(s.service.breaker_open());
+    // While open: no store call at all.
+    for _ in 0..3 {
+        assert_eq!(
+            s.service.record(draft()).await.unwrap().outcome,
+            WriteOutcome::Queued
+        );
+    }
+    assert_eq!(s.store.calls(), 5);
+    assert_eq!(depth(&s.queue).await, 5);
+    // After open_for, one probe goes through; the store works again, so it commits.
+    s.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Created
+    );
+    assert!(!s.service.breaker_open());
+}
+
+#[tokio::test]
+async fn without_a_queue_an_outage_is_unavailable_never_a_success() {
+    let s = setup(Behaviour::AlwaysUnavailable, false, 10);
+    assert!(matches!(
+        s.service.record(draft()).await,
+        Err(AuditError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_full_queue_during_an_outage_is_unavailable_and_keeps_what_it_holds() {
+    let s = setup(Behaviour::AlwaysUnavailable, true, 1);
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Queued
+    );
+    assert!(matches!(
+        s.service.record(draft()).await,
+        Err(AuditError::Unavailable(_))
+    ));
+    assert_eq!(depth(&s.queue).await, 1);
+}
+
+#[tokio::test]
+async fn a_batch_falls_back_whole_as_one_entry() {
+    let s = setup(Behaviour::AlwaysUnavailable, true, 10);
+    let batch = s
+        .service
+        .record_batch(vec![draft(), draft(), draft()])
+        .await
+        .unwrap();
+    assert_eq!(batch.outcome(), WriteOutcome::Queued);
+    let entries = s.queue.claim(10).await.unwrap().entries;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].events.len(), 3);
+}
