@@ -32,6 +32,9 @@ struct Args {
     /// Label printed with the results.
     #[arg(long, default_value = "single-event POST")]
     label: String,
+    /// The status that counts as success (201 committed, 202 queued).
+    #[arg(long, default_value_t = 201)]
+    expect: u16,
 }
 
 fn event(client: usize, n: u64, filler: &str) -> Vec<u8> {
@@ -58,6 +61,8 @@ struct ClientResult {
     histogram: Histogram<u64>,
     ok: u64,
     failed: u64,
+    /// Successful requests during warm-up (sent, not timed).
+    warm: u64,
 }
 
 async fn run_client(
@@ -73,7 +78,7 @@ async fn run_client(
     let endpoint = format!("{}/api/v1/audit/events", args.url);
     let filler = "x".repeat(args.payload_bytes.saturating_sub(120));
     let mut histogram = latency_histogram();
-    let (mut ok, mut failed) = (0, 0);
+    let (mut ok, mut failed, mut warm) = (0, 0, 0);
     for n in 0..args.max_requests_per_client {
         let now = Instant::now();
         if now >= stop_at {
@@ -88,10 +93,13 @@ async fn run_client(
             .await;
         let micros = started.elapsed().as_micros() as u64;
         if started < warm_until {
+            if matches!(&response, Ok(r) if r.status().as_u16() == args.expect) {
+                warm += 1;
+            }
             continue;
         }
         match response {
-            Ok(r) if r.status().as_u16() == 201 => {
+            Ok(r) if r.status().as_u16() == args.expect => {
                 ok += 1;
                 let _ = histogram.record(micros.max(1));
             }
@@ -102,6 +110,7 @@ async fn run_client(
         histogram,
         ok,
         failed,
+        warm,
     }
 }
 
@@ -135,15 +144,20 @@ async fn main() {
         .map(|c| tokio::spawn(run_client(args, c, warm_until, stop_at)))
         .collect();
     let mut total = latency_histogram();
-    let (mut ok, mut failed) = (0u64, 0u64);
+    let (mut ok, mut failed, mut warm) = (0u64, 0u64, 0u64);
     for t in tasks {
         if let Ok(r) = t.await {
             let _ = total.add(&r.histogram);
             ok += r.ok;
             failed += r.failed;
+            warm += r.warm;
         }
     }
-    let measured = stop_at.saturating_duration_since(warm_until).as_secs_f64();
+    // A run capped by request count may end before `stop_at`.
+    let measured = Instant::now()
+        .min(stop_at)
+        .saturating_duration_since(warm_until)
+        .as_secs_f64();
     let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "{}",
@@ -153,6 +167,7 @@ async fn main() {
             "payload_bytes": args.payload_bytes,
             "seconds": measured,
             "ok": ok,
+            "warmup_ok": warm,
             "failed": failed,
             "throughput_per_s": ok as f64 / measured,
             "p50_ms": ms(0.50),
