@@ -51,3 +51,45 @@ impl From<ValidationErrors> for AuditError {
         AuditError::Invalid(e)
     }
 }
+
+/// The errors a caller of the catalog use-cases can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    NotFound(String),
+    /// The (name, version) exists with other content.
+    #[error("{0}")]
+    VersionExists(String),
+    #[error("{0}")]
+    VersionNotIncremented(String),
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("the catalog is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationErrors> for WorkflowError {
+    fn from(e: ValidationErrors) -> Self {
+        WorkflowError::Invalid(e)
+    }
+}
+
+impl From<crate::ports::CatalogError> for WorkflowError {
+    fn from(e: crate::ports::CatalogError) -> Self {
+        use crate::ports::CatalogError as C;
+        match e {
+            e @ C::NotFound(_) => WorkflowError::NotFound(e.to_string()),
+            e @ C::VersionExists { .. } => WorkflowError::VersionExists(e.to_string()),
+            e @ C::VersionNotIncremented { .. } => {
+                WorkflowError::VersionNotIncremented(e.to_string())
+            }
+            e @ C::Transition(_) => WorkflowError::InvalidTransition(e.to_string()),
+            C::Unavailable(why) => WorkflowError::Unavailable(why),
+            C::Corrupt(why) => WorkflowError::Internal(why),
+        }
+    }
+}

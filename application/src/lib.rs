@@ -5,6 +5,7 @@
 //! no SQL. Errors are [`error::AuditError`], which the inbound adapter maps to responses.
 
 pub mod audit;
+pub mod catalog;
 pub mod circuit;
 pub mod clock;
 pub mod error;
@@ -12,4 +13,4 @@ pub mod ports;
 
 pub use audit::{AuditService, AuditSettings};
 pub use clock::{Clock, ManualClock};
-pub use error::AuditError;
+pub use error::{AuditError, WorkflowError};

@@ -226,3 +226,118 @@ pub trait DeadLetterQueue: Send + Sync + 'static {
     /// [`QueueError::Unavailable`].
     async fn durability(&self) -> Result<QueueDurability, QueueError>;
 }
+
+pub use catalog_port::*;
+
+mod catalog_port {
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use datastorage_domain::workflow::*;
+
+    /// What registering a version did.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum RegisterOutcome {
+        Created(Workflow),
+        /// The same (name, version) was already registered with identical content.
+        AlreadyExists(Workflow),
+    }
+
+    /// A status change to apply.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StatusChange {
+        pub id: WorkflowId,
+        pub to: LifecycleStatus,
+        pub by: Option<String>,
+        pub reason: Option<String>,
+        pub at: DateTime<Utc>,
+    }
+
+    /// Filters of a catalog listing; all that are set must hold.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct WorkflowListQuery {
+        pub name: Option<WorkflowName>,
+        pub status: Option<LifecycleStatus>,
+        pub component: Option<String>,
+        pub environment: Option<String>,
+        pub priority: Option<String>,
+        pub latest_only: bool,
+        pub limit: u32,
+        pub offset: u64,
+    }
+
+    /// A page of the catalog, ordered by name, then newest version first.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkflowPage {
+        pub workflows: Vec<Workflow>,
+        pub total: u64,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum CatalogError {
+        #[error("workflow {0} not found")]
+        NotFound(WorkflowId),
+        /// The (name, version) exists with other content: versions are immutable.
+        #[error(
+            "{name} {version} is already registered with different content; versions are immutable, register a new version"
+        )]
+        VersionExists { name: String, version: String },
+        #[error("version {given} of {name} is not greater than its latest version {latest}")]
+        VersionNotIncremented {
+            name: String,
+            given: String,
+            latest: String,
+        },
+        #[error(transparent)]
+        Transition(#[from] TransitionError),
+        #[error("the catalog is unavailable: {0}")]
+        Unavailable(String),
+        #[error("stored workflow is corrupt: {0}")]
+        Corrupt(String),
+    }
+
+    /// Durable storage of workflow versions.
+    #[async_trait]
+    pub trait WorkflowCatalog: Send + Sync + 'static {
+        /// Stores a new version atomically: it becomes the name's latest version (the previous
+        /// latest loses the flag in the same transaction).
+        ///
+        /// # Errors
+        /// [`CatalogError::VersionExists`] for an existing (name, version) with another
+        /// registration hash; [`CatalogError::VersionNotIncremented`] when the version is not
+        /// greater than the latest; [`CatalogError::Unavailable`].
+        async fn register(&self, new: &NewWorkflow) -> Result<RegisterOutcome, CatalogError>;
+
+        /// # Errors
+        /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
+        async fn get(&self, id: WorkflowId) -> Result<Option<Workflow>, CatalogError>;
+
+        /// Every version of a name, in any order.
+        ///
+        /// # Errors
+        /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
+        async fn versions(&self, name: &WorkflowName) -> Result<Vec<Workflow>, CatalogError>;
+
+        /// Applies a lifecycle transition atomically; returns the workflow after it and whether
+        /// anything changed (staying in the same status changes nothing).
+        ///
+        /// # Errors
+        /// [`CatalogError::NotFound`]; [`CatalogError::Transition`] for an illegal change.
+        async fn set_status(&self, change: &StatusChange)
+        -> Result<(Workflow, bool), CatalogError>;
+
+        /// # Errors
+        /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
+        async fn list(&self, query: &WorkflowListQuery) -> Result<WorkflowPage, CatalogError>;
+
+        /// The latest versions whose status is one of `statuses` and whose mandatory labels
+        /// pass the hard filters of `filters` ([`passes_hard_filters`]); in any order.
+        ///
+        /// # Errors
+        /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
+        async fn candidates(
+            &self,
+            filters: &SearchFilters,
+            statuses: &[LifecycleStatus],
+        ) -> Result<Vec<Workflow>, CatalogError>;
+    }
+}

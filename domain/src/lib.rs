@@ -8,5 +8,6 @@
 pub mod audit;
 pub mod retry;
 pub mod validation;
+pub mod workflow;
 
 pub use validation::{FieldError, ValidationErrors};

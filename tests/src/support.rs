@@ -265,3 +265,13 @@ pub fn with_redis_queue(settings: &mut Settings, redis_url: String) {
     settings.dlq_idle_wait_ms = 20;
     settings.breaker_open_ms = 200;
 }
+
+pub async fn memory_catalog() -> Arc<dyn datastorage_application::ports::WorkflowCatalog> {
+    Arc::new(datastorage_memory::MemoryWorkflowCatalog::new())
+}
+
+pub async fn postgres_catalog() -> Arc<dyn datastorage_application::ports::WorkflowCatalog> {
+    Arc::new(datastorage_postgres::PgWorkflowCatalog::new(
+        fresh_pool().await,
+    ))
+}

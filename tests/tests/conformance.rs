@@ -21,3 +21,11 @@ mod memory_queue {
 mod redis_queue {
     datastorage_tests::dead_letter_queue_conformance!(datastorage_tests::support::redis_queues);
 }
+
+mod memory_catalog {
+    datastorage_tests::workflow_catalog_conformance!(datastorage_tests::support::memory_catalog());
+}
+
+mod postgres_catalog {
+    datastorage_tests::workflow_catalog_conformance!(datastorage_tests::support::postgres_catalog());
+}

@@ -5,7 +5,9 @@
 //! so they are durable only for the life of the process; they never do I/O.
 
 mod audit;
+mod catalog;
 mod queue;
 
 pub use audit::MemoryAuditEventRepository;
+pub use catalog::MemoryWorkflowCatalog;
 pub use queue::MemoryDeadLetterQueue;

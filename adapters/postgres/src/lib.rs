@@ -5,6 +5,7 @@
 //! the port's error type here, so nothing above knows a SQLSTATE. Must not know HTTP.
 
 mod audit;
+mod catalog;
 mod error;
 mod partitions;
 
@@ -14,6 +15,7 @@ pub use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::PgAuditEventRepository;
+pub use catalog::PgWorkflowCatalog;
 pub use partitions::ensure_audit_partitions_around;
 
 /// Every migration of `migrations/`, embedded in the binary and run at start.

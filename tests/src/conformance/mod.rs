@@ -3,4 +3,5 @@
 //! adapter lacks fails by name.
 
 pub mod audit;
+pub mod catalog;
 pub mod queue;

@@ -1,0 +1,63 @@
+//! Use-case: move a workflow version through its lifecycle (disable, enable, deprecate,
+//! archive), recording who, why and when.
+
+use datastorage_domain::workflow::{LifecycleStatus, Workflow, WorkflowId};
+use serde_json::json;
+
+use super::CatalogService;
+use super::audit_trail::CatalogEvent;
+use crate::error::WorkflowError;
+use crate::ports::StatusChange;
+
+impl CatalogService {
+    pub async fn change_status(
+        &self,
+        id: WorkflowId,
+        to: LifecycleStatus,
+        by: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Workflow, WorkflowError> {
+        let by = by.filter(|s| !s.is_empty());
+        let reason = reason.filter(|s| !s.is_empty());
+        for (field, value) in [("updated_by", &by), ("reason", &reason)] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > 1000 || v.contains('\0'))
+            {
+                return Err(WorkflowError::Invalid(
+                    datastorage_domain::ValidationErrors::single(
+                        field,
+                        "must be at most 1000 characters, none of them NUL",
+                    ),
+                ));
+            }
+        }
+        let change = StatusChange {
+            id,
+            to,
+            by: by.clone(),
+            reason: reason.clone(),
+            at: self.clock.now(),
+        };
+        let (workflow, changed) = self.catalog.set_status(&change).await?;
+        if changed {
+            let (event_type, action) = match to {
+                LifecycleStatus::Active => ("workflow.catalog.enabled", "enabled"),
+                LifecycleStatus::Disabled => ("workflow.catalog.disabled", "disabled"),
+                LifecycleStatus::Deprecated => ("workflow.catalog.deprecated", "deprecated"),
+                LifecycleStatus::Archived => ("workflow.catalog.archived", "archived"),
+            };
+            self.audit(CatalogEvent {
+                event_type,
+                action,
+                actor: by.as_deref(),
+                resource_id: workflow.id.to_string(),
+                resource_name: format!("{}@{}", workflow.name, workflow.version),
+                correlation_id: format!("workflow:{}", workflow.name),
+                data: json!({ "status": to.as_str(), "reason": reason }),
+            })
+            .await;
+        }
+        Ok(workflow)
+    }
+}

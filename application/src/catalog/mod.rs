@@ -1,0 +1,43 @@
+//! The workflow catalog use-cases, one per file, sharing one [`CatalogService`] handle.
+//! Every change and every search is itself audited through the audit use-case.
+
+mod audit_trail;
+mod change_status;
+mod diff_versions;
+mod read;
+mod register;
+mod search;
+
+use std::sync::Arc;
+
+use datastorage_domain::workflow::WorkflowLimits;
+
+use crate::audit::AuditService;
+use crate::clock::Clock;
+use crate::ports::WorkflowCatalog;
+
+pub use read::ListInput;
+pub use search::{RankedWorkflow, SearchRequest, SearchResults};
+
+#[derive(Clone)]
+pub struct CatalogService {
+    catalog: Arc<dyn WorkflowCatalog>,
+    audit: AuditService,
+    clock: Arc<dyn Clock>,
+    limits: WorkflowLimits,
+}
+
+impl CatalogService {
+    pub fn new(
+        catalog: Arc<dyn WorkflowCatalog>,
+        audit: AuditService,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            catalog,
+            audit,
+            clock,
+            limits: WorkflowLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Use-case: register a workflow version.
+
+use datastorage_domain::workflow::{Workflow, WorkflowDraft, WorkflowId};
+use serde_json::json;
+
+use super::CatalogService;
+use super::audit_trail::CatalogEvent;
+use crate::error::WorkflowError;
+use crate::ports::RegisterOutcome;
+
+impl CatalogService {
+    /// Validates and stores a new version; returns it and whether it was newly created
+    /// (`false`: the identical version was already registered).
+    pub async fn register(&self, draft: WorkflowDraft) -> Result<(Workflow, bool), WorkflowError> {
+        let id = WorkflowId::from_uuid(uuid::Uuid::now_v7());
+        let new = draft.validate(&self.limits, id, self.clock.now())?;
+        match self.catalog.register(&new).await? {
+            RegisterOutcome::AlreadyExists(existing) => Ok((existing, false)),
+            RegisterOutcome::Created(created) => {
+                self.audit(CatalogEvent {
+                    event_type: "workflow.catalog.registered",
+                    action: "registered",
+                    actor: created.created_by.as_deref(),
+                    resource_id: created.id.to_string(),
+                    resource_name: format!("{}@{}", created.name, created.version),
+                    correlation_id: format!("workflow:{}", created.name),
+                    data: json!({
+                        "workflow_name": created.name.as_str(),
+                        "version": created.version.as_str(),
+                        "previous_version": created.previous_version,
+                        "content_hash": created.content_hash,
+                    }),
+                })
+                .await;
+                Ok((created, true))
+            }
+        }
+    }
+}

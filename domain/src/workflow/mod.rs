@@ -1,0 +1,18 @@
+//! Remediation workflows: semver-versioned, with a lifecycle, searched by incident labels.
+
+mod diff;
+mod fields;
+mod labels;
+mod lifecycle;
+mod scoring;
+mod version_record;
+
+pub use diff::{FieldChange, diff_versions};
+pub use fields::{WorkflowId, WorkflowName, WorkflowVersion};
+pub use labels::{
+    CustomLabels, DetectedField, DetectedLabels, GitOpsTool, LabelValue, MandatoryLabels, Priority,
+    ServiceMesh, Severity,
+};
+pub use lifecycle::{LifecycleStatus, TransitionError};
+pub use scoring::{LabelScore, SearchFilters, passes_hard_filters, score_labels};
+pub use version_record::{NewWorkflow, Workflow, WorkflowDraft, WorkflowLimits, sha256_hex};
