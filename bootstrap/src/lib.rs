@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use datastorage_application::audit::{ReplaySettings, ReplayWorker};
+use datastorage_application::catalog::CatalogService;
 use datastorage_application::circuit::BreakerSettings;
-use datastorage_application::ports::{AuditEventRepository, DeadLetterQueue};
+use datastorage_application::ports::{AuditEventRepository, DeadLetterQueue, WorkflowCatalog};
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
 use datastorage_domain::retry::RetryPolicy;
@@ -61,10 +62,15 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or PostgreSQL cannot be prepared.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let (repository, storage): (Arc<dyn AuditEventRepository>, _) = match &settings.database_url
-        {
+        type Stores = (
+            Arc<dyn AuditEventRepository>,
+            Arc<dyn WorkflowCatalog>,
+            StorageKind,
+        );
+        let (repository, catalog, storage): Stores = match &settings.database_url {
             None => (
                 Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
+                Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
                 StorageKind::Memory,
             ),
             Some(url) => {
@@ -82,7 +88,10 @@ impl Application {
                     .await
                     .map_err(|e| StartupError::Database(e.to_string()))?;
                 (
-                    Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool)),
+                    Arc::new(datastorage_postgres::PgAuditEventRepository::new(
+                        pool.clone(),
+                    )),
+                    Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool)),
                     StorageKind::Postgres,
                 )
             }
@@ -110,10 +119,11 @@ impl Application {
             )),
         };
 
+        let clock = Arc::new(SystemClock);
         let audit = AuditService::new(
             repository,
             queue,
-            Arc::new(SystemClock),
+            clock.clone(),
             AuditSettings {
                 rules: EventRules {
                     max_age: chrono::Duration::hours(i64::from(settings.audit_max_age_hours)),
@@ -143,10 +153,12 @@ impl Application {
                 ..ReplaySettings::default()
             },
         );
+        let catalog = CatalogService::new(catalog, audit.clone(), clock);
         let shutting_down = Arc::new(AtomicBool::new(false));
         let router = datastorage_http::router(
             AppState {
                 audit,
+                catalog,
                 shutting_down: shutting_down.clone(),
             },
             HttpSettings {

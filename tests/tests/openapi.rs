@@ -60,7 +60,7 @@ fn operations_of(paths: &Yaml) -> Operations {
 }
 
 #[test]
-fn every_audit_operation_of_the_reference_contract_is_served() {
+fn every_audit_and_workflow_operation_of_the_reference_contract_is_served() {
     let reference = std::fs::read_to_string(repo_file(
         "tests/data/kubernaut-datastorage-v1.openapi.yaml",
     ))
@@ -78,7 +78,10 @@ fn every_audit_operation_of_the_reference_contract_is_served() {
     let superseded = "/api/v1/audit/notifications";
     let wanted: Operations = operations_of(&reference["paths"])
         .into_iter()
-        .filter(|(_, path, _)| path.starts_with("/api/v1/audit/") && path != superseded)
+        .filter(|(_, path, _)| {
+            (path.starts_with("/api/v1/audit/") || path.starts_with("/api/v1/workflows"))
+                && path != superseded
+        })
         .collect();
     assert!(
         wanted.len() >= 6,
@@ -90,7 +93,7 @@ fn every_audit_operation_of_the_reference_contract_is_served() {
         .collect();
     assert!(
         missing.is_empty(),
-        "reference audit operations we do not serve:\n{}",
+        "reference operations we do not serve:\n{}",
         missing.join("\n")
     );
 }

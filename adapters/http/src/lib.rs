@@ -9,6 +9,7 @@ pub mod dlq;
 mod extract;
 pub mod health;
 pub mod problem;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -19,6 +20,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use datastorage_application::AuditService;
+use datastorage_application::catalog::CatalogService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -26,6 +28,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 #[derive(Clone)]
 pub struct AppState {
     pub audit: AuditService,
+    pub catalog: CatalogService,
     /// Set when shutdown begins, so readiness turns 503 before the listener closes.
     pub shutting_down: Arc<AtomicBool>,
 }
@@ -60,12 +63,23 @@ impl Default for HttpSettings {
         audit::get_event,
         audit::correlation_trail,
         dlq::dlq_status,
+        workflows::register,
+        workflows::list,
+        workflows::get_workflow,
+        workflows::update,
+        workflows::disable,
+        workflows::enable,
+        workflows::versions,
+        workflows::version,
+        workflows::diff,
+        workflows::search,
         health::health,
         health::live,
         health::ready,
     ),
     tags(
         (name = "Audit Write API", description = "Record and read the unified audit trail."),
+        (name = "Workflow Catalog API", description = "Register, version, search remediation workflows."),
         (name = "Operations", description = "Dead-letter queue state."),
         (name = "Health", description = "Liveness and readiness probes."),
     )
@@ -83,7 +97,12 @@ pub fn openapi_json() -> String {
 /// Every route, then Swagger UI and the document, then the layers (outermost last).
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
     let document = openapi_json();
-    let api = Router::new().nest("/api/v1", audit::router().merge(dlq::router()));
+    let api = Router::new().nest(
+        "/api/v1",
+        audit::router()
+            .merge(dlq::router())
+            .merge(workflows::router()),
+    );
     Router::new()
         .merge(api)
         .merge(health::router())

@@ -117,6 +117,13 @@ pub enum ApiError {
     /// Storage is down; the client should retry after a moment.
     Unavailable(String),
     Internal(String),
+    /// A client error with its own problem type (`version-not-incremented`, ...).
+    Specific {
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -176,6 +183,31 @@ impl From<AuditError> for ApiError {
             }
             AuditError::Unavailable(why) => ApiError::Unavailable(why),
             AuditError::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<datastorage_application::WorkflowError> for ApiError {
+    fn from(e: datastorage_application::WorkflowError) -> Self {
+        use datastorage_application::WorkflowError as W;
+        match e {
+            W::Invalid(errors) => ApiError::validation(&errors),
+            W::NotFound(detail) => ApiError::NotFound(detail),
+            W::VersionExists(detail) => ApiError::Conflict(detail),
+            W::VersionNotIncremented(detail) => ApiError::Specific {
+                status: StatusCode::BAD_REQUEST,
+                slug: "version-not-incremented",
+                title: "Version Not Incremented",
+                detail,
+            },
+            W::InvalidTransition(detail) => ApiError::Specific {
+                status: StatusCode::CONFLICT,
+                slug: "invalid-status-transition",
+                title: "Invalid Status Transition",
+                detail,
+            },
+            W::Unavailable(why) => ApiError::Unavailable(why),
+            W::Internal(why) => ApiError::Internal(why),
         }
     }
 }
@@ -241,6 +273,12 @@ impl IntoResponse for ApiError {
                 Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR),
                 Some(cause),
             ),
+            ApiError::Specific {
+                status,
+                slug,
+                title,
+                detail,
+            } => (Problem::new(status, slug, title, detail), None),
         };
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

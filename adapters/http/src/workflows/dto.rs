@@ -1,0 +1,417 @@
+//! Wire shapes of the workflow catalog. Field names follow the original contract's
+//! `RemediationWorkflow`, `WorkflowSearchRequest` and `WorkflowSearchResult`.
+
+use chrono::{DateTime, Utc};
+use datastorage_application::catalog::RankedWorkflow;
+use datastorage_domain::workflow::{FieldChange, Workflow, WorkflowDraft};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The five mandatory labels (DD-WORKFLOW-001 v2.3).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MandatoryLabelsDto {
+    /// Signal type this workflow handles (e.g. OOMKilled, CrashLoopBackOff).
+    #[schema(example = "OOMKilled")]
+    pub signal_type: String,
+    /// critical, high, medium or low (case-insensitive).
+    #[schema(example = "critical")]
+    pub severity: String,
+    /// Kubernetes resource type (pod, deployment, node, ...) or `*` for any.
+    #[schema(example = "pod")]
+    pub component: String,
+    /// production, staging, ... or `*` for any.
+    #[schema(example = "production")]
+    pub environment: String,
+    /// P0, P1, P2, P3 or `*` for any.
+    #[schema(example = "P0")]
+    pub priority: String,
+}
+
+/// Auto-detected labels of the Kubernetes resource (all optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct DetectedLabelsDoc {
+    /// Fields whose detection failed; they are ignored.
+    #[schema(value_type = Option<Vec<String>>, example = json!(["pdbProtected"]))]
+    pub failed_detections: Option<Vec<String>>,
+    pub gitOpsManaged: Option<bool>,
+    /// argocd, flux or `*`.
+    pub gitOpsTool: Option<String>,
+    pub pdbProtected: Option<bool>,
+    pub hpaEnabled: Option<bool>,
+    pub stateful: Option<bool>,
+    pub helmManaged: Option<bool>,
+    pub networkIsolated: Option<bool>,
+    /// istio, linkerd or `*`.
+    pub serviceMesh: Option<String>,
+}
+
+/// A workflow version to register.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WorkflowRequest {
+    /// The name that groups versions (letters, digits, '.', '_', '-').
+    #[schema(max_length = 255, example = "oomkill-increase-memory")]
+    pub workflow_name: String,
+    /// Semantic version, optional leading v; must be greater than the name's latest.
+    #[schema(max_length = 50, example = "v1.0.0")]
+    pub version: String,
+    /// Human-readable title.
+    #[schema(max_length = 255)]
+    pub name: String,
+    pub description: String,
+    /// The workflow definition (YAML).
+    pub content: String,
+    /// SHA-256 of content (hex); computed when omitted, checked when given.
+    pub content_hash: Option<String>,
+    pub labels: MandatoryLabelsDto,
+    /// key → values; a workflow value `*` matches any value of that key.
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    pub custom_labels: Option<Value>,
+    #[schema(value_type = Option<DetectedLabelsDoc>)]
+    pub detected_labels: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<Value>,
+    #[schema(example = "argo-workflows")]
+    pub execution_engine: String,
+    pub container_image: Option<String>,
+    pub container_digest: Option<String>,
+    pub owner: Option<String>,
+    pub maintainer: Option<String>,
+    pub version_notes: Option<String>,
+    pub change_summary: Option<String>,
+    /// Who registers it (recorded and audited).
+    pub created_by: Option<String>,
+}
+
+impl From<WorkflowRequest> for WorkflowDraft {
+    fn from(r: WorkflowRequest) -> Self {
+        WorkflowDraft {
+            workflow_name: r.workflow_name,
+            version: r.version,
+            title: r.name,
+            description: r.description,
+            content: r.content,
+            content_hash: r.content_hash,
+            signal_type: r.labels.signal_type,
+            severity: r.labels.severity,
+            component: r.labels.component,
+            environment: r.labels.environment,
+            priority: r.labels.priority,
+            detected_labels: r.detected_labels.unwrap_or(Value::Null),
+            custom_labels: r.custom_labels.unwrap_or(Value::Null),
+            parameters: r.parameters.unwrap_or(Value::Null),
+            execution_engine: r.execution_engine,
+            container_image: r.container_image,
+            container_digest: r.container_digest,
+            owner: r.owner,
+            maintainer: r.maintainer,
+            version_notes: r.version_notes,
+            change_summary: r.change_summary,
+            created_by: r.created_by,
+        }
+    }
+}
+
+/// Lifecycle status.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = WorkflowStatus)]
+#[allow(dead_code)] // documents the accepted values; parsing lives in the domain
+pub enum WorkflowStatusDoc {
+    Active,
+    Disabled,
+    Deprecated,
+    Archived,
+}
+
+/// One registered workflow version.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDto {
+    pub workflow_id: Uuid,
+    pub workflow_name: String,
+    pub version: String,
+    /// Human-readable title.
+    pub name: String,
+    pub description: String,
+    pub content: String,
+    pub content_hash: String,
+    pub labels: MandatoryLabelsDto,
+    #[schema(value_type = BTreeMap<String, Vec<String>>)]
+    pub custom_labels: Value,
+    #[schema(value_type = DetectedLabelsDoc)]
+    pub detected_labels: Value,
+    #[schema(value_type = Object)]
+    pub parameters: Value,
+    pub execution_engine: String,
+    pub container_image: Option<String>,
+    pub container_digest: Option<String>,
+    pub owner: Option<String>,
+    pub maintainer: Option<String>,
+    pub version_notes: Option<String>,
+    pub change_summary: Option<String>,
+    #[schema(value_type = WorkflowStatusDoc)]
+    pub status: String,
+    /// Why the status last changed (also the deprecation notice).
+    pub status_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_by: Option<String>,
+    pub disabled_reason: Option<String>,
+    pub is_latest_version: bool,
+    pub previous_version: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<String>,
+}
+
+pub fn labels_dto(w: &Workflow) -> MandatoryLabelsDto {
+    MandatoryLabelsDto {
+        signal_type: w.labels.signal_type.clone(),
+        severity: w.labels.severity.as_str().into(),
+        component: w.labels.component.as_str().into(),
+        environment: w.labels.environment.as_str().into(),
+        priority: w.labels.priority.as_str().into(),
+    }
+}
+
+impl From<&Workflow> for WorkflowDto {
+    fn from(w: &Workflow) -> Self {
+        Self {
+            workflow_id: *w.id.as_uuid(),
+            workflow_name: w.name.to_string(),
+            version: w.version.to_string(),
+            name: w.title.clone(),
+            description: w.description.clone(),
+            content: w.content.clone(),
+            content_hash: w.content_hash.clone(),
+            labels: labels_dto(w),
+            custom_labels: w.custom_labels.to_json(),
+            detected_labels: w.detected_labels.to_json(),
+            parameters: Value::Object(w.parameters.clone()),
+            execution_engine: w.execution_engine.clone(),
+            container_image: w.container_image.clone(),
+            container_digest: w.container_digest.clone(),
+            owner: w.owner.clone(),
+            maintainer: w.maintainer.clone(),
+            version_notes: w.version_notes.clone(),
+            change_summary: w.change_summary.clone(),
+            status: w.status.as_str().into(),
+            status_reason: w.status_reason.clone(),
+            disabled_at: w.disabled_at,
+            disabled_by: w.disabled_by.clone(),
+            disabled_reason: w.disabled_reason.clone(),
+            is_latest_version: w.is_latest_version,
+            previous_version: w.previous_version.clone(),
+            created_at: w.created_at,
+            created_by: w.created_by.clone(),
+            updated_at: w.updated_at,
+            updated_by: w.updated_by.clone(),
+        }
+    }
+}
+
+/// A page of the catalog, ordered by name, then newest version first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowListResponse {
+    pub workflows: Vec<WorkflowDto>,
+    pub limit: u32,
+    pub offset: u64,
+    pub total: u64,
+}
+
+/// Listing filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkflowListParams {
+    pub workflow_name: Option<String>,
+    #[param(value_type = Option<WorkflowStatusDoc>)]
+    pub status: Option<String>,
+    pub environment: Option<String>,
+    pub priority: Option<String>,
+    pub component: Option<String>,
+    /// Only the latest version of each name.
+    pub latest_only: Option<bool>,
+    /// 1-1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+}
+
+/// Mutable fields only (DD-WORKFLOW-012): content, labels and description need a new version.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct WorkflowUpdateRequest {
+    #[schema(value_type = Option<WorkflowStatusDoc>)]
+    pub status: Option<String>,
+    /// Why (kept as the status reason; for deprecation, the notice).
+    pub reason: Option<String>,
+    pub disabled_by: Option<String>,
+    pub disabled_reason: Option<String>,
+    pub updated_by: Option<String>,
+    pub deprecation_notice: Option<String>,
+}
+
+/// Body of `/disable` and `/enable` (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct WorkflowDisableRequest {
+    /// Why.
+    pub reason: Option<String>,
+    /// Who.
+    pub updated_by: Option<String>,
+}
+
+/// Search filters: the incident's labels.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowSearchFilters {
+    #[schema(example = "OOMKilled")]
+    pub signal_type: String,
+    /// critical, high, medium or low.
+    #[schema(example = "critical")]
+    pub severity: String,
+    #[schema(example = "pod")]
+    pub component: String,
+    #[schema(example = "production")]
+    pub environment: String,
+    /// P0, P1, P2 or P3.
+    #[schema(example = "P0")]
+    pub priority: String,
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    pub custom_labels: Option<Value>,
+    #[schema(value_type = Option<DetectedLabelsDoc>)]
+    pub detected_labels: Option<Value>,
+    /// Statuses to search instead of the default (active, plus disabled with include_disabled).
+    #[schema(value_type = Option<Vec<WorkflowStatusDoc>>)]
+    pub status: Option<Vec<String>>,
+}
+
+/// A label search of the catalog.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WorkflowSearchRequest {
+    /// For the audit trail of the search.
+    pub remediation_id: Option<String>,
+    pub filters: WorkflowSearchFilters,
+    /// 1-100, default 10.
+    #[schema(minimum = 1, maximum = 100, default = 10)]
+    pub top_k: Option<i64>,
+    /// 0-1, default 0.
+    #[schema(minimum = 0.0, maximum = 1.0, default = 0.0)]
+    pub min_score: Option<f64>,
+    #[serde(default)]
+    pub include_disabled: bool,
+}
+
+/// One ranked workflow.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowSearchResult {
+    pub workflow_id: Uuid,
+    pub workflow_name: String,
+    pub version: String,
+    /// Human-readable title.
+    pub title: String,
+    pub description: String,
+    pub signal_type: String,
+    pub container_image: Option<String>,
+    pub container_digest: Option<String>,
+    /// Same as final_score.
+    pub confidence: f64,
+    pub final_score: f64,
+    /// Cosine similarity of the query text; absent for a label-only search.
+    pub semantic_similarity: Option<f64>,
+    pub label_boost: f64,
+    pub label_penalty: f64,
+    /// 1-based position.
+    pub rank: u32,
+    #[schema(value_type = BTreeMap<String, Vec<String>>)]
+    pub custom_labels: Value,
+    #[schema(value_type = DetectedLabelsDoc)]
+    pub detected_labels: Value,
+}
+
+impl From<&RankedWorkflow> for WorkflowSearchResult {
+    fn from(r: &RankedWorkflow) -> Self {
+        let w = &r.workflow;
+        // Scores are exact in units of 0.00001; print them without float noise.
+        let round = |x: f64| (x * 100_000.0).round() / 100_000.0;
+        Self {
+            workflow_id: *w.id.as_uuid(),
+            workflow_name: w.name.to_string(),
+            version: w.version.to_string(),
+            title: w.title.clone(),
+            description: w.description.clone(),
+            signal_type: w.labels.signal_type.clone(),
+            container_image: w.container_image.clone(),
+            container_digest: w.container_digest.clone(),
+            confidence: round(r.final_score),
+            final_score: round(r.final_score),
+            semantic_similarity: None,
+            label_boost: round(r.score.boost()),
+            label_penalty: round(r.score.penalty()),
+            rank: r.rank,
+            custom_labels: w.custom_labels.to_json(),
+            detected_labels: w.detected_labels.to_json(),
+        }
+    }
+}
+
+/// Ranked results, best first (`final_score DESC, workflow_id ASC`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowSearchResponse {
+    pub workflows: Vec<WorkflowSearchResult>,
+    /// Workflows that passed the filters and min_score, before top_k.
+    pub total_results: usize,
+    pub filters: WorkflowSearchFilters,
+}
+
+/// Every version of a name, newest first by semver precedence.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowVersionsResponse {
+    pub workflow_name: String,
+    pub versions: Vec<WorkflowDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VersionRef {
+    pub workflow_id: Uuid,
+    pub version: String,
+}
+
+/// One field that differs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FieldChangeDto {
+    /// Field name (`labels.severity` for a mandatory label).
+    pub field: String,
+    #[schema(value_type = Object)]
+    pub from: Value,
+    #[schema(value_type = Object)]
+    pub to: Value,
+}
+
+impl From<&FieldChange> for FieldChangeDto {
+    fn from(c: &FieldChange) -> Self {
+        Self {
+            field: c.field.clone(),
+            from: c.from.clone(),
+            to: c.to.clone(),
+        }
+    }
+}
+
+/// Field-by-field difference of two versions.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDiffResponse {
+    pub workflow_name: String,
+    pub from: VersionRef,
+    pub to: VersionRef,
+    pub changes: Vec<FieldChangeDto>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffParams {
+    /// The older version.
+    pub from: Option<String>,
+    /// The newer version.
+    pub to: Option<String>,
+}

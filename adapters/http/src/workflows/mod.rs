@@ -1,0 +1,430 @@
+//! `/api/v1/workflows*`: register, read, list, change status, history, diff, search.
+
+pub mod dto;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use datastorage_application::catalog::{ListInput, SearchRequest};
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::workflow::*;
+use serde_json::{Map, Value};
+
+use crate::AppState;
+use crate::extract::{ApiJson, ApiQuery, OptionalJson};
+use crate::problem::{ApiError, Problem};
+use dto::*;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workflows", post(register).get(list))
+        .route("/workflows/search", post(search))
+        .route("/workflows/{workflow_id}", get(get_workflow).patch(update))
+        .route("/workflows/{workflow_id}/disable", patch(disable))
+        .route("/workflows/{workflow_id}/enable", patch(enable))
+        .route("/workflows/by-name/{workflow_name}/versions", get(versions))
+        .route(
+            "/workflows/by-name/{workflow_name}/versions/{version}",
+            get(version),
+        )
+        .route("/workflows/by-name/{workflow_name}/diff", get(diff))
+}
+
+fn workflow_id(raw: &str) -> Result<WorkflowId, ApiError> {
+    WorkflowId::parse(raw).map_err(|e| ApiError::validation(&e))
+}
+
+/// Register a workflow version.
+///
+/// The version must be semver (a leading `v` is kept for display) and greater than the
+/// name's latest version (400 `version-not-incremented`). A registered (name, version) is
+/// immutable: sending it again unchanged answers 200 with the stored version; with other
+/// content, 409. The new version becomes the name's latest in the same transaction.
+#[utoipa::path(post, path = "/api/v1/workflows", tag = "Workflow Catalog API", operation_id = "createWorkflow",
+    request_body(content = WorkflowRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered", body = WorkflowDto),
+        (status = 200, description = "This exact version was already registered", body = WorkflowDto),
+        (status = 400, description = "Validation error, or `version-not-incremented`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This version exists with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Catalog unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<WorkflowRequest>,
+) -> Result<Response, ApiError> {
+    let (workflow, created) = state.catalog.register(WorkflowDraft::from(request)).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(WorkflowDto::from(&workflow))).into_response())
+}
+
+/// List workflow versions with filters and pagination.
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "Workflow Catalog API", operation_id = "listWorkflows",
+    params(WorkflowListParams),
+    responses(
+        (status = 200, description = "Workflow list", body = WorkflowListResponse),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<WorkflowListParams>,
+) -> Result<Json<WorkflowListResponse>, ApiError> {
+    let (page, limit, offset) = state
+        .catalog
+        .list(ListInput {
+            workflow_name: p.workflow_name,
+            status: p.status,
+            component: p.component,
+            environment: p.environment,
+            priority: p.priority,
+            latest_only: p.latest_only,
+            limit: p.limit,
+            offset: p.offset,
+        })
+        .await?;
+    Ok(Json(WorkflowListResponse {
+        workflows: page.workflows.iter().map(WorkflowDto::from).collect(),
+        limit,
+        offset,
+        total: page.total,
+    }))
+}
+
+/// Get a workflow version by id.
+#[utoipa::path(get, path = "/api/v1/workflows/{workflow_id}", tag = "Workflow Catalog API", operation_id = "getWorkflowByID",
+    params(("workflow_id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "Workflow found", body = WorkflowDto),
+        (status = 400, description = "workflow_id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_workflow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let workflow = state.catalog.get(workflow_id(&id)?).await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
+/// Fields a PATCH may never touch: they define the version (register a new one instead).
+const IMMUTABLE: &[&str] = &[
+    "workflow_id",
+    "workflow_name",
+    "version",
+    "name",
+    "description",
+    "content",
+    "content_hash",
+    "labels",
+    "custom_labels",
+    "detected_labels",
+    "parameters",
+    "execution_engine",
+    "container_image",
+    "container_digest",
+    "owner",
+    "maintainer",
+    "version_notes",
+    "change_summary",
+    "created_at",
+    "created_by",
+    "is_latest_version",
+    "previous_version",
+];
+const MUTABLE: &[&str] = &[
+    "status",
+    "reason",
+    "disabled_by",
+    "disabled_reason",
+    "updated_by",
+    "deprecation_notice",
+];
+
+/// Update mutable fields: the lifecycle status, with who and why.
+///
+/// Content, labels, description and the other defining fields are immutable (400
+/// `immutable-field-violation`): register a new version instead. An illegal transition
+/// (anything out of `archived`) is 409 `invalid-status-transition`.
+#[utoipa::path(patch, path = "/api/v1/workflows/{workflow_id}", tag = "Workflow Catalog API", operation_id = "updateWorkflow",
+    params(("workflow_id" = String, Path, format = Uuid)),
+    request_body(content = WorkflowUpdateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Workflow updated", body = WorkflowDto),
+        (status = 400, description = "Validation error or `immutable-field-violation`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-status-transition`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let id = workflow_id(&id)?;
+    let immutable: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| IMMUTABLE.contains(k))
+        .collect();
+    if !immutable.is_empty() {
+        return Err(ApiError::Specific {
+            status: StatusCode::BAD_REQUEST,
+            slug: "immutable-field-violation",
+            title: "Immutable Field Violation",
+            detail: format!(
+                "{} cannot be changed on a registered version; register a new version instead",
+                immutable.join(", ")
+            ),
+        });
+    }
+    let unknown: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !MUTABLE.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        let mut errors = ValidationErrors::new();
+        for k in unknown {
+            errors.push(
+                k,
+                format!(
+                    "is not a field of a workflow update (allowed: {})",
+                    MUTABLE.join(", ")
+                ),
+            );
+        }
+        return Err(ApiError::validation(&errors));
+    }
+    let request: WorkflowUpdateRequest =
+        crate::extract::parse_json(&serde_json::to_vec(&body).unwrap_or_default())?;
+    let Some(status) = request.status else {
+        return Err(ApiError::validation(&ValidationErrors::single(
+            "status",
+            "is required",
+        )));
+    };
+    let to = LifecycleStatus::parse(&status).map_err(|e| ApiError::validation(&e))?;
+    let by = request.updated_by.or(request.disabled_by);
+    let reason = request
+        .reason
+        .or(request.disabled_reason)
+        .or(request.deprecation_notice);
+    let workflow = state.catalog.change_status(id, to, by, reason).await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
+/// Disable a workflow version (out of search until enabled), recording who, why and when.
+#[utoipa::path(patch, path = "/api/v1/workflows/{workflow_id}/disable", tag = "Workflow Catalog API", operation_id = "disableWorkflow",
+    params(("workflow_id" = String, Path, format = Uuid)),
+    request_body(content = Option<WorkflowDisableRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Workflow disabled", body = WorkflowDto),
+        (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-status-transition` (archived)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<WorkflowDisableRequest>,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let workflow = state
+        .catalog
+        .change_status(
+            workflow_id(&id)?,
+            LifecycleStatus::Disabled,
+            body.updated_by,
+            body.reason,
+        )
+        .await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
+/// Enable a disabled workflow version again (clears the disable metadata).
+#[utoipa::path(patch, path = "/api/v1/workflows/{workflow_id}/enable", tag = "Workflow Catalog API", operation_id = "enableWorkflow",
+    params(("workflow_id" = String, Path, format = Uuid)),
+    request_body(content = Option<WorkflowDisableRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Workflow enabled", body = WorkflowDto),
+        (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-status-transition` (archived)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<WorkflowDisableRequest>,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let workflow = state
+        .catalog
+        .change_status(
+            workflow_id(&id)?,
+            LifecycleStatus::Active,
+            body.updated_by,
+            body.reason,
+        )
+        .await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
+/// Every version of a workflow, newest first by semver precedence.
+#[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/versions", tag = "Workflow Catalog API", operation_id = "listWorkflowVersions",
+    params(("workflow_name" = String, Path)),
+    responses(
+        (status = 200, description = "Versions", body = WorkflowVersionsResponse),
+        (status = 404, description = "No workflow of that name", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn versions(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<WorkflowVersionsResponse>, ApiError> {
+    let versions = state.catalog.versions(&name).await?;
+    Ok(Json(WorkflowVersionsResponse {
+        workflow_name: name,
+        versions: versions.iter().map(WorkflowDto::from).collect(),
+    }))
+}
+
+/// One version of a workflow (`v1.2.3` and `1.2.3` name the same version).
+#[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/versions/{version}", tag = "Workflow Catalog API", operation_id = "getWorkflowVersion",
+    params(("workflow_name" = String, Path), ("version" = String, Path)),
+    responses(
+        (status = 200, description = "The version", body = WorkflowDto),
+        (status = 400, description = "version is not semver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such version", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn version(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let workflow = state.catalog.version(&name, &version).await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
+/// Field-by-field difference between two versions of a workflow.
+#[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/diff", tag = "Workflow Catalog API", operation_id = "diffWorkflowVersions",
+    params(("workflow_name" = String, Path), DiffParams),
+    responses(
+        (status = 200, description = "The changes (empty when identical)", body = WorkflowDiffResponse),
+        (status = 400, description = "from/to missing or not semver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workflow or version", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn diff(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<DiffParams>,
+) -> Result<Json<WorkflowDiffResponse>, ApiError> {
+    let mut errors = ValidationErrors::new();
+    if p.from.as_deref().unwrap_or("").is_empty() {
+        errors.push("from", "is required");
+    }
+    if p.to.as_deref().unwrap_or("").is_empty() {
+        errors.push("to", "is required");
+    }
+    errors.into_result().map_err(|e| ApiError::validation(&e))?;
+    let (from, to) = (p.from.unwrap_or_default(), p.to.unwrap_or_default());
+    let (a, b, changes) = state.catalog.diff(&name, &from, &to).await?;
+    Ok(Json(WorkflowDiffResponse {
+        workflow_name: name,
+        from: VersionRef {
+            workflow_id: *a.id.as_uuid(),
+            version: a.version.to_string(),
+        },
+        to: VersionRef {
+            workflow_id: *b.id.as_uuid(),
+            version: b.version.to_string(),
+        },
+        changes: changes.iter().map(FieldChangeDto::from).collect(),
+    }))
+}
+
+/// Search the catalog by incident labels (DD-WORKFLOW-004 label scoring).
+///
+/// Hard filters: `signal_type` and `severity` exact (case-insensitive); `component`,
+/// `environment`, `priority` exact or the workflow's `*`; latest versions only; active (plus
+/// disabled with `include_disabled`). Score: `min(1, (5 + boost − penalty) / 10)`. Order:
+/// `final_score DESC, workflow_id ASC`. Whenever at least `top_k` workflows pass, exactly
+/// `top_k` come back; none is 200 with an empty list.
+#[utoipa::path(post, path = "/api/v1/workflows/search", tag = "Workflow Catalog API", operation_id = "searchWorkflows",
+    request_body(content = WorkflowSearchRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Ranked workflows", body = WorkflowSearchResponse),
+        (status = 400, description = "Validation error", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn search(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<WorkflowSearchRequest>,
+) -> Result<Json<WorkflowSearchResponse>, ApiError> {
+    let echo = request.filters.clone();
+    let f = request.filters;
+    let mut errors = ValidationErrors::new();
+    let prefix = |e: ValidationErrors| {
+        let mut out = ValidationErrors::new();
+        for fe in e.errors() {
+            out.push(format!("filters.{}", fe.field), fe.message.clone());
+        }
+        out
+    };
+    let detected = errors.collect(
+        DetectedLabels::from_json(f.detected_labels.as_ref().unwrap_or(&Value::Null))
+            .map_err(prefix),
+    );
+    let custom = errors.collect(
+        CustomLabels::from_json(f.custom_labels.as_ref().unwrap_or(&Value::Null)).map_err(prefix),
+    );
+    let statuses = match &f.status {
+        None => None,
+        Some(list) => errors
+            .collect(
+                list.iter()
+                    .map(|s| LifecycleStatus::parse(s).map_err(prefix))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some),
+            )
+            .flatten(),
+    };
+    let filters = errors.collect(SearchFilters::parse(
+        f.signal_type,
+        &f.severity,
+        f.component,
+        f.environment,
+        &f.priority,
+        detected.clone().unwrap_or_default(),
+        custom.clone().unwrap_or_default(),
+    ));
+    errors.into_result().map_err(|e| ApiError::validation(&e))?;
+    let Some(filters) = filters else {
+        return Err(ApiError::validation(&ValidationErrors::single(
+            "filters",
+            "is invalid",
+        )));
+    };
+    let results = state
+        .catalog
+        .search(SearchRequest {
+            filters,
+            top_k: request.top_k.unwrap_or(10),
+            min_score: request.min_score.unwrap_or(0.0),
+            include_disabled: request.include_disabled,
+            statuses,
+            remediation_id: request.remediation_id,
+        })
+        .await?;
+    Ok(Json(WorkflowSearchResponse {
+        workflows: results
+            .results
+            .iter()
+            .map(WorkflowSearchResult::from)
+            .collect(),
+        total_results: results.total_matching,
+        filters: echo,
+    }))
+}
