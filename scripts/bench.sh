@@ -103,9 +103,32 @@ print(json.dumps({"figure": f"DLQ replay of {queued} events", "events": queued,
 PY
 )"
 echo "$replay" >>"$RESULTS"
-
 rows="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")"
 dupes="$(psql -At "$DB_URL" -c "SELECT count(*) - count(DISTINCT event_id) FROM audit_events")"
+
+# The workflow catalog: registration throughput, then label-only search latency at 1k and
+# 10k workflows (20 signal types x 4 severities, so a search's hard filters keep ~1/80).
+SEARCH_CLIENTS="${SEARCH_CLIENTS:-4}"
+register_up_to() { # $1 = how many in all, $2 = name offset, $3 = label
+  local per_client=$(( ($1 + CLIENTS - 1) / CLIENTS ))
+  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario register --clients "$CLIENTS" \
+    --warmup-seconds 0 --seconds 600 --max-requests-per-client "$per_client" --name-offset "$2" \
+    --label "$3" >>"$RESULTS"
+}
+echo "[bench] service: register 1,000 workflows, $CLIENTS clients" >&2
+register_up_to 1000 0 "workflow registration (first 1,000)"
+echo "[bench] service: label-only search at 1k workflows, $SEARCH_CLIENTS clients" >&2
+target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
+  --seconds "$SECONDS_PER_RUN" --label "label-only search, 1k workflows" >>"$RESULTS"
+echo "[bench] service: register 9,000 more workflows" >&2
+register_up_to 9000 1000000 "workflow registration (next 9,000)"
+echo "[bench] service: label-only search at 10k workflows, $SEARCH_CLIENTS clients" >&2
+target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
+  --seconds "$SECONDS_PER_RUN" --label "label-only search, 10k workflows" >>"$RESULTS"
+workflows="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows")"
+candidates="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows WHERE is_latest_version AND status = 'active' AND lower(signal_type) = 'oomkilled' AND severity = 'critical' AND (component IN ('*', 'pod')) AND (environment IN ('*', 'production')) AND (priority IN ('*', 'P0'))")"
+echo "[bench] catalog: $workflows workflows; the benchmark search has $candidates candidates" >&2
+
 python3 - "$RESULTS" "$rows" "$rows_before_outage" "$queued" "$dupes" <<'PY'
 import json, sys
 rows = {r["figure"]: r for r in map(json.loads, open(sys.argv[1]))}
@@ -128,6 +151,6 @@ replay = [r for n, r in rows.items() if n.startswith("DLQ replay")][0]
 print(f"\nreplay: {replay['events']} events drained in {replay['seconds_draining']} s "
       f"({replay['seconds_from_restart']} s after PostgreSQL restarted)")
 total, before, queued, dupes = map(int, sys.argv[2:6])
-print(f"rows in audit_events: {total} = {before} before the outage + {total - before} replayed "
-      f"(queue held {queued}); duplicate event_ids: {dupes}")
+print(f"rows in audit_events after the replay: {total} = {before} before the outage + "
+      f"{total - before} replayed (queue held {queued}); duplicate event_ids: {dupes}")
 PY

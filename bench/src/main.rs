@@ -5,12 +5,28 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::json;
 
+/// What each request does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// POST /api/v1/audit/events (expects 201, or --expect).
+    Event,
+    /// POST /api/v1/workflows with a new name each time (expects 201).
+    Register,
+    /// POST /api/v1/workflows/search, label-only (expects 200).
+    Search,
+}
+
 #[derive(Debug, Parser)]
 struct Args {
+    #[arg(long, value_enum, default_value_t = Scenario::Event)]
+    scenario: Scenario,
+    /// Offset added to register names, so successive runs register new workflows.
+    #[arg(long, default_value_t = 0)]
+    name_offset: u64,
     /// Service base URL (loopback only), e.g. http://127.0.0.1:8080
     #[arg(long)]
     url: String,
@@ -32,9 +48,55 @@ struct Args {
     /// Label printed with the results.
     #[arg(long, default_value = "single-event POST")]
     label: String,
-    /// The status that counts as success (201 committed, 202 queued).
-    #[arg(long, default_value_t = 201)]
-    expect: u16,
+    /// The status that counts as success (default: 201, or 200 for search).
+    #[arg(long)]
+    expect: Option<u16>,
+}
+
+const SIGNALS: [&str; 20] = [
+    "OOMKilled", "CrashLoopBackOff", "ImagePullBackOff", "NodeNotReady", "DiskPressure",
+    "MemoryPressure", "PIDPressure", "CertificateExpiring", "HPAMaxedOut", "PodPending",
+    "Evicted", "ContainerCreating", "NetworkUnavailable", "HighLatency", "HighErrorRate",
+    "VolumeFull", "DeploymentStuck", "JobFailed", "DNSFailure", "ThrottledCPU",
+];
+const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+/// A workflow spread over 20 signal types x 4 severities, a tenth with wildcards, and a mix
+/// of detected and custom labels, so a search's hard filters keep about 1/80 of the catalog.
+fn workflow(i: u64) -> Vec<u8> {
+    let pick = |n: u64, of: u64| n % of;
+    let mesh = ["istio", "linkerd", "*"][pick(i, 3) as usize];
+    let team = ["payments", "search", "*"][pick(i, 3) as usize];
+    let body = json!({
+        "workflow_name": format!("bench-wf-{i}"),
+        "version": "1.0.0",
+        "name": format!("Remediation {i}"),
+        "description": "Benchmark workflow: raises limits and restarts the workload",
+        "content": format!("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: bench-{i}\n"),
+        "labels": {
+            "signal_type": SIGNALS[pick(i, 20) as usize],
+            "severity": SEVERITIES[pick(i / 20, 4) as usize],
+            "component": if pick(i, 10) == 0 { "*" } else { "pod" },
+            "environment": if pick(i, 7) == 0 { "*" } else { "production" },
+            "priority": if pick(i, 3) == 0 { "*" } else { "P0" },
+        },
+        "detected_labels": {"gitOpsManaged": pick(i, 2) == 0, "pdbProtected": pick(i, 3) == 0,
+                            "serviceMesh": mesh},
+        "custom_labels": {"team": [team]},
+        "execution_engine": "argo-workflows",
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+fn search_body() -> Vec<u8> {
+    let body = json!({
+        "filters": {"signal_type": "OOMKilled", "severity": "critical", "component": "pod",
+                    "environment": "production", "priority": "P0",
+                    "detected_labels": {"gitOpsManaged": true, "pdbProtected": true, "serviceMesh": "istio"},
+                    "custom_labels": {"team": ["payments"]}},
+        "top_k": 10,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 fn event(client: usize, n: u64, filler: &str) -> Vec<u8> {
@@ -75,7 +137,16 @@ async fn run_client(
         .pool_max_idle_per_host(1)
         .build()
         .unwrap_or_default();
-    let endpoint = format!("{}/api/v1/audit/events", args.url);
+    let endpoint = match args.scenario {
+        Scenario::Event => format!("{}/api/v1/audit/events", args.url),
+        Scenario::Register => format!("{}/api/v1/workflows", args.url),
+        Scenario::Search => format!("{}/api/v1/workflows/search", args.url),
+    };
+    let expect = args.expect.unwrap_or(match args.scenario {
+        Scenario::Search => 200,
+        _ => 201,
+    });
+    let search = search_body();
     let filler = "x".repeat(args.payload_bytes.saturating_sub(120));
     let mut histogram = latency_histogram();
     let (mut ok, mut failed, mut warm) = (0, 0, 0);
@@ -88,18 +159,24 @@ async fn run_client(
         let response = http
             .post(&endpoint)
             .header("content-type", "application/json")
-            .body(event(client, n, &filler))
+            .body(match args.scenario {
+                Scenario::Event => event(client, n, &filler),
+                Scenario::Register => {
+                    workflow(args.name_offset + n * args.clients as u64 + client as u64)
+                }
+                Scenario::Search => search.clone(),
+            })
             .send()
             .await;
         let micros = started.elapsed().as_micros() as u64;
         if started < warm_until {
-            if matches!(&response, Ok(r) if r.status().as_u16() == args.expect) {
+            if matches!(&response, Ok(r) if r.status().as_u16() == expect) {
                 warm += 1;
             }
             continue;
         }
         match response {
-            Ok(r) if r.status().as_u16() == args.expect => {
+            Ok(r) if r.status().as_u16() == expect => {
                 ok += 1;
                 let _ = histogram.record(micros.max(1));
             }
