@@ -54,10 +54,26 @@ struct Args {
 }
 
 const SIGNALS: [&str; 20] = [
-    "OOMKilled", "CrashLoopBackOff", "ImagePullBackOff", "NodeNotReady", "DiskPressure",
-    "MemoryPressure", "PIDPressure", "CertificateExpiring", "HPAMaxedOut", "PodPending",
-    "Evicted", "ContainerCreating", "NetworkUnavailable", "HighLatency", "HighErrorRate",
-    "VolumeFull", "DeploymentStuck", "JobFailed", "DNSFailure", "ThrottledCPU",
+    "OOMKilled",
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "NodeNotReady",
+    "DiskPressure",
+    "MemoryPressure",
+    "PIDPressure",
+    "CertificateExpiring",
+    "HPAMaxedOut",
+    "PodPending",
+    "Evicted",
+    "ContainerCreating",
+    "NetworkUnavailable",
+    "HighLatency",
+    "HighErrorRate",
+    "VolumeFull",
+    "DeploymentStuck",
+    "JobFailed",
+    "DNSFailure",
+    "ThrottledCPU",
 ];
 const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
