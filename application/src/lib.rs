@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod circuit;
 pub mod clock;
+pub mod embedding;
 pub mod error;
 pub mod ports;
 

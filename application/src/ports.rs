@@ -341,3 +341,81 @@ mod catalog_port {
         ) -> Result<Vec<Workflow>, CatalogError>;
     }
 }
+
+pub use embedding_ports::*;
+
+mod embedding_ports {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use datastorage_domain::embedding::{Embedding, EmbeddingModel};
+    use datastorage_domain::workflow::WorkflowId;
+
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum EmbedError {
+        /// The embedder cannot answer now (down, timed out, overloaded).
+        #[error("the embedder {embedder} is unavailable: {reason}")]
+        Unavailable { embedder: String, reason: String },
+        /// The embedder answered something unusable (wrong dimension, malformed).
+        #[error("the embedder {embedder} answered badly: {reason}")]
+        BadAnswer { embedder: String, reason: String },
+    }
+
+    /// Turns texts into embeddings of one model.
+    #[async_trait]
+    pub trait Embedder: Send + Sync + 'static {
+        fn model(&self) -> &EmbeddingModel;
+
+        /// One embedding per text, in order.
+        ///
+        /// # Errors
+        /// [`EmbedError::Unavailable`] when it cannot answer; [`EmbedError::BadAnswer`] for
+        /// a reply that is not one valid vector per text of the model's dimension.
+        async fn embed(&self, texts: &[String]) -> Result<Vec<Embedding>, EmbedError>;
+    }
+
+    /// What a cached embedding is for: a query text, or a workflow's text (which its
+    /// registration, disable and enable invalidate).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub struct CacheKey {
+        pub model: EmbeddingModel,
+        /// SHA-256 of the text, hex.
+        pub text_sha256: String,
+        pub workflow: Option<WorkflowId>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    #[error("the embedding cache is unavailable: {0}")]
+    pub struct CacheError(pub String);
+
+    /// Embeddings kept for a while so the same text is not embedded twice.
+    #[async_trait]
+    pub trait EmbeddingCache: Send + Sync + 'static {
+        /// # Errors
+        /// [`CacheError`] when the cache cannot be reached.
+        async fn get(&self, key: &CacheKey) -> Result<Option<Embedding>, CacheError>;
+
+        /// Stores for `ttl` (the cache may evict earlier).
+        ///
+        /// # Errors
+        /// [`CacheError`].
+        async fn put(
+            &self,
+            key: &CacheKey,
+            embedding: &Embedding,
+            ttl: Duration,
+        ) -> Result<(), CacheError>;
+
+        /// Drops every entry tagged with this workflow.
+        ///
+        /// # Errors
+        /// [`CacheError`].
+        async fn invalidate_workflow(&self, id: WorkflowId) -> Result<u64, CacheError>;
+
+        /// Drops every entry.
+        ///
+        /// # Errors
+        /// [`CacheError`].
+        async fn invalidate_all(&self) -> Result<u64, CacheError>;
+    }
+}

@@ -6,6 +6,7 @@
 //! Every value that leaves this crate has been validated by a smart constructor.
 
 pub mod audit;
+pub mod embedding;
 pub mod retry;
 pub mod validation;
 pub mod workflow;

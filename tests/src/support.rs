@@ -275,3 +275,30 @@ pub async fn postgres_catalog() -> Arc<dyn datastorage_application::ports::Workf
         fresh_pool().await,
     ))
 }
+
+/// The local model's directory (fetched by scripts/fetch-model.sh, which scripts/test.sh runs).
+pub fn model_dir() -> std::path::PathBuf {
+    let dir = std::env::var("DS_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.models/all-minilm-l6-v2")
+        });
+    assert!(
+        dir.join("model.safetensors").exists(),
+        "the local model is missing at {}: run scripts/fetch-model.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// The local all-MiniLM-L6-v2 embedder, loaded once per test binary.
+pub fn local_embedder() -> datastorage_embedder::LocalModelEmbedder {
+    static MODEL: std::sync::OnceLock<datastorage_embedder::LocalModelEmbedder> =
+        std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            datastorage_embedder::LocalModelEmbedder::load(&model_dir())
+                .expect("load the local model")
+        })
+        .clone()
+}

@@ -1,0 +1,60 @@
+//! The local model embedder reproduces the reference vectors of all-MiniLM-L6-v2.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use datastorage_application::ports::Embedder;
+use datastorage_domain::embedding::{Embedding, EmbeddingModel};
+use datastorage_tests::support::local_embedder;
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_local_model_reproduces_every_reference_vector() {
+    let reference: Value =
+        serde_json::from_str(include_str!("../data/all-minilm-l6-v2-reference.json")).unwrap();
+    let cases = reference["vectors"].as_array().unwrap();
+    let texts: Vec<String> = cases
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_owned())
+        .collect();
+    let embedder = local_embedder();
+    // All in one batch (padding must not change a vector) and one by one.
+    let batch = embedder.embed(&texts).await.unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let want: Vec<f32> = case["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let want = Embedding::new(embedder.model().clone(), want).unwrap();
+        let alone = embedder
+            .embed(std::slice::from_ref(&texts[i]))
+            .await
+            .unwrap()
+            .remove(0);
+        for (how, got) in [("batched", &batch[i]), ("alone", &alone)] {
+            assert_eq!(got.dimension(), 384);
+            let cosine = got.cosine(&want).unwrap();
+            assert!(cosine >= 0.9999, "{how} {:?}: cosine {cosine}", texts[i]);
+        }
+        let norm: f32 = batch[i].values().iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "L2-normalised");
+    }
+    assert_eq!(
+        embedder.model(),
+        &EmbeddingModel::parse("sentence-transformers/all-MiniLM-L6-v2").unwrap()
+    );
+}
+
+#[tokio::test]
+async fn similar_incidents_are_closer_than_unrelated_ones() {
+    let e = local_embedder();
+    let texts: Vec<String> = [
+        "container killed because it ran out of memory",
+        "pod OOMKilled, memory limit too low",
+        "TLS certificate for the ingress expires tomorrow",
+    ]
+    .map(String::from)
+    .to_vec();
+    let v = e.embed(&texts).await.unwrap();
+    assert!(v[0].cosine(&v[1]).unwrap() > v[0].cosine(&v[2]).unwrap());
+}
