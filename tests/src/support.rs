@@ -302,3 +302,15 @@ pub fn local_embedder() -> datastorage_embedder::LocalModelEmbedder {
         })
         .clone()
 }
+
+pub async fn memory_embedding_cache() -> Arc<dyn datastorage_application::ports::EmbeddingCache> {
+    Arc::new(datastorage_memory::MemoryEmbeddingCache::new(1000))
+}
+
+/// A Redis embedding cache under keys no other test uses.
+pub async fn redis_embedding_cache() -> Arc<dyn datastorage_application::ports::EmbeddingCache> {
+    Arc::new(
+        datastorage_redis::RedisEmbeddingCache::new(&test_redis_url(), &unique_prefix())
+            .expect("redis cache"),
+    )
+}

@@ -29,3 +29,38 @@ mod memory_catalog {
 mod postgres_catalog {
     datastorage_tests::workflow_catalog_conformance!(datastorage_tests::support::postgres_catalog());
 }
+
+mod memory_embedding_cache {
+    datastorage_tests::embedding_cache_conformance!(
+        datastorage_tests::support::memory_embedding_cache()
+    );
+
+    #[tokio::test]
+    async fn the_least_recently_used_entry_is_evicted_first() {
+        use datastorage_application::ports::{CacheKey, EmbeddingCache};
+        use datastorage_domain::embedding::{Embedding, EmbeddingModel, text_sha256};
+        let cache = datastorage_memory::MemoryEmbeddingCache::new(2);
+        let m = EmbeddingModel::parse("m").unwrap();
+        let k = |t: &str| CacheKey {
+            model: m.clone(),
+            text_sha256: text_sha256(t),
+            workflow: None,
+        };
+        let v = Embedding::new(m.clone(), vec![1.0]).unwrap();
+        let hour = std::time::Duration::from_secs(3600);
+        cache.put(&k("a"), &v, hour).await.unwrap();
+        cache.put(&k("b"), &v, hour).await.unwrap();
+        cache.get(&k("a")).await.unwrap(); // "b" is now the least recently used
+        cache.put(&k("c"), &v, hour).await.unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&k("a")).await.unwrap().is_some());
+        assert!(cache.get(&k("b")).await.unwrap().is_none());
+        assert!(cache.get(&k("c")).await.unwrap().is_some());
+    }
+}
+
+mod redis_embedding_cache {
+    datastorage_tests::embedding_cache_conformance!(
+        datastorage_tests::support::redis_embedding_cache()
+    );
+}

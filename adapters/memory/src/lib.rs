@@ -6,8 +6,10 @@
 
 mod audit;
 mod catalog;
+mod embedding_cache;
 mod queue;
 
 pub use audit::MemoryAuditEventRepository;
 pub use catalog::MemoryWorkflowCatalog;
+pub use embedding_cache::MemoryEmbeddingCache;
 pub use queue::MemoryDeadLetterQueue;

@@ -1,4 +1,4 @@
-//! Redis outbound adapters: the Redis Streams dead-letter queue.
+//! Redis outbound adapters: the Redis Streams dead-letter queue and the embedding cache.
 //!
 //! Owns the stream layout and the wire encoding of queued events. Must not know HTTP or SQL.
 //!
@@ -16,7 +16,9 @@
 //! 503) instead of dropping un-replayed entries. Durability comes from the server's
 //! `appendfsync always`, which [`RedisStreamDeadLetterQueue::durability`] reports.
 
+mod cache;
 mod codec;
 mod queue;
 
+pub use cache::RedisEmbeddingCache;
 pub use queue::{RedisQueueSettings, RedisStreamDeadLetterQueue};

@@ -4,4 +4,5 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod embedding_cache;
 pub mod queue;
