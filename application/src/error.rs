@@ -68,8 +68,17 @@ pub enum WorkflowError {
     InvalidTransition(String),
     #[error("the catalog is unavailable: {0}")]
     Unavailable(String),
+    /// The embedder could not embed a text; the message names it.
+    #[error("{0}")]
+    EmbedderUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<crate::ports::EmbedError> for WorkflowError {
+    fn from(e: crate::ports::EmbedError) -> Self {
+        WorkflowError::EmbedderUnavailable(e.to_string())
+    }
 }
 
 impl From<ValidationErrors> for WorkflowError {

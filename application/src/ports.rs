@@ -232,7 +232,15 @@ pub use catalog_port::*;
 mod catalog_port {
     use async_trait::async_trait;
     use chrono::{DateTime, Utc};
+    use datastorage_domain::embedding::{Embedding, EmbeddingModel};
     use datastorage_domain::workflow::*;
+
+    /// A workflow that passed the hard filters, with its similarity to the query text.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Candidate {
+        pub workflow: Workflow,
+        pub similarity: Option<f64>,
+    }
 
     /// What registering a version did.
     #[derive(Debug, Clone, PartialEq)]
@@ -330,7 +338,10 @@ mod catalog_port {
         async fn list(&self, query: &WorkflowListQuery) -> Result<WorkflowPage, CatalogError>;
 
         /// The latest versions whose status is one of `statuses` and whose mandatory labels
-        /// pass the hard filters of `filters` ([`passes_hard_filters`]); in any order.
+        /// pass the hard filters of `filters` ([`passes_hard_filters`]); in any order. With a
+        /// `query` embedding, each candidate's cosine similarity to it (exact, over the whole
+        /// filtered set; `None` for a workflow without an embedding of the query's model).
+        /// A candidate's `embedding` field may be left empty.
         ///
         /// # Errors
         /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
@@ -338,7 +349,28 @@ mod catalog_port {
             &self,
             filters: &SearchFilters,
             statuses: &[LifecycleStatus],
+            query: Option<&Embedding>,
+        ) -> Result<Vec<Candidate>, CatalogError>;
+
+        /// Up to `limit` workflows without an embedding of `model` (for re-embedding).
+        ///
+        /// # Errors
+        /// [`CatalogError::Unavailable`], [`CatalogError::Corrupt`].
+        async fn missing_embeddings(
+            &self,
+            model: &EmbeddingModel,
+            limit: u32,
         ) -> Result<Vec<Workflow>, CatalogError>;
+
+        /// Stores a workflow's (re-computed) embedding.
+        ///
+        /// # Errors
+        /// [`CatalogError::NotFound`], [`CatalogError::Unavailable`].
+        async fn set_embedding(
+            &self,
+            id: WorkflowId,
+            embedding: &Embedding,
+        ) -> Result<(), CatalogError>;
     }
 }
 

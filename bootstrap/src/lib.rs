@@ -16,7 +16,10 @@ use std::time::Duration;
 use datastorage_application::audit::{ReplaySettings, ReplayWorker};
 use datastorage_application::catalog::CatalogService;
 use datastorage_application::circuit::BreakerSettings;
-use datastorage_application::ports::{AuditEventRepository, DeadLetterQueue, WorkflowCatalog};
+use datastorage_application::embedding::CachedEmbedder;
+use datastorage_application::ports::{
+    AuditEventRepository, DeadLetterQueue, Embedder, EmbeddingCache, WorkflowCatalog,
+};
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
 use datastorage_domain::retry::RetryPolicy;
@@ -24,7 +27,7 @@ use datastorage_http::{AppState, HttpSettings};
 use tokio::net::TcpListener;
 
 pub use clock::SystemClock;
-pub use settings::{Cli, Command, LogFormat, Settings};
+pub use settings::{Cli, Command, EmbedderKind, LogFormat, Settings};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,8 @@ pub enum StartupError {
     Database(String),
     #[error("cannot prepare the Redis dead-letter queue: {0}")]
     Queue(String),
+    #[error("cannot prepare the embedder: {0}")]
+    Embedder(String),
 }
 
 /// Which storage backs the service.
@@ -54,6 +59,7 @@ pub struct Application {
     shutting_down: Arc<AtomicBool>,
     storage: StorageKind,
     replay: Option<ReplayWorker>,
+    catalog: CatalogService,
 }
 
 impl Application {
@@ -153,12 +159,13 @@ impl Application {
                 ..ReplaySettings::default()
             },
         );
-        let catalog = CatalogService::new(catalog, audit.clone(), clock);
+        let embedder = build_embedder(&settings)?;
+        let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
         let shutting_down = Arc::new(AtomicBool::new(false));
         let router = datastorage_http::router(
             AppState {
                 audit,
-                catalog,
+                catalog: catalog.clone(),
                 shutting_down: shutting_down.clone(),
             },
             HttpSettings {
@@ -178,7 +185,13 @@ impl Application {
             shutting_down,
             storage,
             replay,
+            catalog,
         })
+    }
+
+    /// The catalog use-cases (for one-off commands such as `reembed`).
+    pub fn catalog(&self) -> &CatalogService {
+        &self.catalog
     }
 
     /// The bound address (with the real port when built with port 0).
@@ -234,6 +247,46 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// The embedder behind its cache, as the settings ask.
+fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, StartupError> {
+    let kind = if settings.embedder_url.is_some() {
+        EmbedderKind::Http
+    } else {
+        settings.embedder
+    };
+    let inner: Arc<dyn Embedder> = match kind {
+        EmbedderKind::None => return Ok(None),
+        EmbedderKind::Local => Arc::new(
+            datastorage_embedder::LocalModelEmbedder::load(&settings.model_dir)
+                .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+        EmbedderKind::Http => Arc::new(
+            datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
+                url: settings.embedder_url.clone().unwrap_or_default(),
+                model: settings.embedder_model.clone(),
+                dimension: settings.embedder_dimension,
+                timeout: Duration::from_millis(settings.embedder_timeout_ms),
+                attempts: settings.embedder_attempts,
+            })
+            .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+    };
+    let cache: Arc<dyn EmbeddingCache> = match &settings.redis_url {
+        Some(url) => Arc::new(
+            datastorage_redis::RedisEmbeddingCache::new(url, &settings.redis_key_prefix)
+                .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+        None => Arc::new(datastorage_memory::MemoryEmbeddingCache::new(
+            settings.embedding_cache_capacity,
+        )),
+    };
+    Ok(Some(Arc::new(CachedEmbedder::new(
+        inner,
+        cache,
+        Duration::from_secs(settings.embedding_cache_ttl_secs),
+    ))))
 }
 
 async fn shutdown_signal() {

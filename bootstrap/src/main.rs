@@ -16,13 +16,30 @@ async fn main() -> std::process::ExitCode {
     }
     init_logging(cli.settings.log_format);
 
-    let app = match Application::build(cli.settings).await {
+    let mut settings = cli.settings;
+    if let Some(Command::Reembed) = cli.command {
+        // A one-off command: any free port, nothing is served.
+        settings.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!(error = %e, "startup failed");
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Reembed) = cli.command {
+        return match app.catalog().reembed().await {
+            Ok(report) => {
+                tracing::info!(embedded = report.embedded, "re-embedding done");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "re-embedding failed");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let addr = app.local_addr();
     if app.storage() == StorageKind::Memory {
         tracing::warn!("no DATABASE_URL: audit events are kept in memory and lost on exit");

@@ -22,6 +22,19 @@ pub enum Command {
     Serve,
     /// Print the OpenAPI document the service serves, byte for byte.
     Openapi,
+    /// Embed every workflow that has no embedding of the configured model (after a model
+    /// change), then exit.
+    Reembed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmbedderKind {
+    /// all-MiniLM-L6-v2 in process, from --model-dir (scripts/fetch-model.sh fetches it).
+    Local,
+    /// An OpenAI-compatible server at EMBEDDER_URL.
+    Http,
+    /// No embedder: label-only search; free-text queries are refused.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +128,46 @@ pub struct Settings {
     /// Milliseconds the breaker stays open before one request probes storage again.
     #[arg(long, env = "DS_BREAKER__OPEN_MS", default_value_t = 1000)]
     pub breaker_open_ms: u64,
+
+    /// The embedder; EMBEDDER_URL, when set, selects `http`.
+    #[arg(long, env = "DS_EMBEDDER__KIND", value_enum, default_value_t = EmbedderKind::Local)]
+    pub embedder: EmbedderKind,
+
+    /// Base URL of an OpenAI-compatible embeddings server (POST /v1/embeddings).
+    #[arg(long, env = "EMBEDDER_URL")]
+    pub embedder_url: Option<String>,
+
+    /// Model name sent to the HTTP embedder (and stored with every vector).
+    #[arg(
+        long,
+        env = "DS_EMBEDDER__MODEL",
+        default_value = "sentence-transformers/all-MiniLM-L6-v2"
+    )]
+    pub embedder_model: String,
+
+    /// Dimension every HTTP embedder answer must have.
+    #[arg(long, env = "DS_EMBEDDER__DIMENSION", default_value_t = 384)]
+    pub embedder_dimension: usize,
+
+    /// Milliseconds one HTTP embedder attempt may take.
+    #[arg(long, env = "DS_EMBEDDER__TIMEOUT_MS", default_value_t = 2000)]
+    pub embedder_timeout_ms: u64,
+
+    /// HTTP embedder attempts (transient failures are retried).
+    #[arg(long, env = "DS_EMBEDDER__ATTEMPTS", default_value_t = 3)]
+    pub embedder_attempts: u32,
+
+    /// Directory of the local model (model.safetensors, tokenizer.json, config.json).
+    #[arg(long, env = "DS_MODEL_DIR", default_value = ".models/all-minilm-l6-v2")]
+    pub model_dir: std::path::PathBuf,
+
+    /// Seconds a cached embedding lives.
+    #[arg(long, env = "DS_EMBEDDING_CACHE__TTL_SECS", default_value_t = 86_400)]
+    pub embedding_cache_ttl_secs: u64,
+
+    /// Entries of the in-memory embedding cache (used when REDIS_URL is not set).
+    #[arg(long, env = "DS_EMBEDDING_CACHE__CAPACITY", default_value_t = 10_000)]
+    pub embedding_cache_capacity: usize,
 
     /// Log line format.
     #[arg(long, env = "DS_LOG__FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

@@ -105,6 +105,8 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings::defaults();
     settings.addr = "127.0.0.1:0".parse().expect("addr");
     settings.database_max_connections = 8;
+    // Label-only unless a test asks for the model (loading it costs a moment per app).
+    settings.embedder = datastorage::EmbedderKind::None;
     settings.database_url = match storage {
         Storage::Memory => None,
         Storage::Postgres => Some(fresh_database_url().await),
@@ -313,4 +315,10 @@ pub async fn redis_embedding_cache() -> Arc<dyn datastorage_application::ports::
         datastorage_redis::RedisEmbeddingCache::new(&test_redis_url(), &unique_prefix())
             .expect("redis cache"),
     )
+}
+
+/// Gives a test service the local all-MiniLM-L6-v2 embedder.
+pub fn with_local_embedder(settings: &mut Settings) {
+    settings.embedder = datastorage::EmbedderKind::Local;
+    settings.model_dir = model_dir();
 }

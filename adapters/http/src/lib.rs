@@ -73,6 +73,8 @@ impl Default for HttpSettings {
         workflows::version,
         workflows::diff,
         workflows::search,
+        workflows::invalidate_workflow_cache,
+        workflows::invalidate_all_cache,
         health::health,
         health::live,
         health::ready,

@@ -207,6 +207,12 @@ impl From<datastorage_application::WorkflowError> for ApiError {
                 detail,
             },
             W::Unavailable(why) => ApiError::Unavailable(why),
+            W::EmbedderUnavailable(detail) => ApiError::Specific {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                slug: "embedder-unavailable",
+                title: "Embedder Unavailable",
+                detail,
+            },
             W::Internal(why) => ApiError::Internal(why),
         }
     }

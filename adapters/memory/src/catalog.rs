@@ -5,6 +5,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use datastorage_application::ports::*;
+use datastorage_domain::embedding::{Embedding, EmbeddingModel};
 use datastorage_domain::workflow::*;
 
 #[derive(Default)]
@@ -136,13 +137,44 @@ impl WorkflowCatalog for MemoryWorkflowCatalog {
         &self,
         filters: &SearchFilters,
         statuses: &[LifecycleStatus],
-    ) -> Result<Vec<Workflow>, CatalogError> {
+        query: Option<&Embedding>,
+    ) -> Result<Vec<Candidate>, CatalogError> {
         Ok(self
             .read()
             .values()
             .filter(|w| w.is_latest_version && statuses.contains(&w.status))
             .filter(|w| passes_hard_filters(filters, &w.labels))
-            .cloned()
+            .map(|w| Candidate {
+                similarity: query.and_then(|q| w.embedding.as_ref().and_then(|e| q.cosine(e).ok())),
+                workflow: w.clone(),
+            })
             .collect())
+    }
+
+    async fn missing_embeddings(
+        &self,
+        model: &EmbeddingModel,
+        limit: u32,
+    ) -> Result<Vec<Workflow>, CatalogError> {
+        let mut missing: Vec<Workflow> = self
+            .read()
+            .values()
+            .filter(|w| w.embedding.as_ref().is_none_or(|e| e.model() != model))
+            .cloned()
+            .collect();
+        missing.sort_by_key(|w| w.id);
+        missing.truncate(limit as usize);
+        Ok(missing)
+    }
+
+    async fn set_embedding(
+        &self,
+        id: WorkflowId,
+        embedding: &Embedding,
+    ) -> Result<(), CatalogError> {
+        let mut all = self.write();
+        let workflow = all.get_mut(&id).ok_or(CatalogError::NotFound(id))?;
+        workflow.embedding = Some(embedding.clone());
+        Ok(())
     }
 }

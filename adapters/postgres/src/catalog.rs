@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datastorage_application::ports::*;
 use datastorage_domain::ValidationErrors;
+use datastorage_domain::embedding::{Embedding, EmbeddingModel};
 use datastorage_domain::workflow::*;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -35,7 +36,7 @@ const COLUMNS: &str = "workflow_id, workflow_name, version, title, description, 
     custom_labels, parameters, execution_engine, container_image, container_digest, owner, \
     maintainer, version_notes, change_summary, status, status_reason, disabled_at, disabled_by, \
     disabled_reason, is_latest_version, previous_version, created_at, \
-    created_by, updated_at, updated_by";
+    created_by, updated_at, updated_by, embedding::real[] AS embedding_values, embedding_model";
 
 #[derive(sqlx::FromRow)]
 struct WorkflowRow {
@@ -72,11 +73,29 @@ struct WorkflowRow {
     created_by: Option<String>,
     updated_at: DateTime<Utc>,
     updated_by: Option<String>,
+    embedding_values: Option<Vec<f32>>,
+    embedding_model: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    row: WorkflowRow,
+    similarity: Option<f64>,
 }
 
 impl WorkflowRow {
     fn into_workflow(self) -> Result<Workflow, CatalogError> {
         let id = self.workflow_id;
+        let embedding = match (self.embedding_values, self.embedding_model) {
+            (Some(values), Some(model)) => Some(
+                EmbeddingModel::parse(model)
+                    .map_err(|e| e.to_string())
+                    .and_then(|m| Embedding::new(m, values).map_err(|e| e.to_string()))
+                    .map_err(|e| CatalogError::Corrupt(format!("workflow {id} embedding: {e}")))?,
+            ),
+            _ => None,
+        };
         let parse = || -> Result<Workflow, ValidationErrors> {
             Ok(Workflow {
                 id: WorkflowId::from_uuid(self.workflow_id),
@@ -117,6 +136,7 @@ impl WorkflowRow {
                 created_by: self.created_by,
                 updated_at: self.updated_at,
                 updated_by: self.updated_by,
+                embedding,
             })
         };
         parse().map_err(|e| CatalogError::Corrupt(format!("workflow {id}: {e}")))
@@ -192,10 +212,11 @@ impl WorkflowCatalog for PgWorkflowCatalog {
                 detected_labels, custom_labels, parameters, execution_engine, container_image,
                 container_digest, owner, maintainer, version_notes, change_summary, status,
                 status_reason, disabled_at, disabled_by, disabled_reason, is_latest_version,
-                previous_version, registration_hash, created_at, created_by, updated_at, updated_by)
+                previous_version, registration_hash, created_at, created_by, updated_at, updated_by,
+                embedding, embedding_model)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33,
-                $34, $35)"#,
+                $34, $35, $36::real[]::vector, $37)"#,
             c.id.as_uuid(),
             c.name.as_str(),
             c.version.as_str(),
@@ -231,6 +252,8 @@ impl WorkflowCatalog for PgWorkflowCatalog {
             c.created_by,
             c.updated_at,
             c.updated_by,
+            c.embedding.as_ref().map(|e| e.values().to_vec()) as Option<Vec<f32>>,
+            c.embedding.as_ref().map(|e| e.model().to_string()),
         )
         .execute(&mut *tx)
         .await
@@ -350,24 +373,92 @@ impl WorkflowCatalog for PgWorkflowCatalog {
         &self,
         filters: &SearchFilters,
         statuses: &[LifecycleStatus],
-    ) -> Result<Vec<Workflow>, CatalogError> {
+        query: Option<&Embedding>,
+    ) -> Result<Vec<Candidate>, CatalogError> {
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
-        let rows = select_where(&self.pool, "is_latest_version AND status = ANY(", |qb| {
-            qb.push_bind(statuses)
-                .push(") AND lower(signal_type) = lower(")
-                .push_bind(filters.signal_type.clone())
-                .push(") AND severity = ")
-                .push_bind(filters.severity.as_str())
-                .push(" AND (component = '*' OR lower(component) = lower(")
-                .push_bind(filters.component.clone())
-                .push(")) AND (environment = '*' OR lower(environment) = lower(")
-                .push_bind(filters.environment.clone())
-                .push(")) AND (priority = '*' OR priority = ")
-                .push_bind(filters.priority.as_str())
-                .push(")");
-        })
+        // The candidate rows leave out their own vectors: only the similarity travels.
+        let light = COLUMNS.replace(
+            "embedding::real[] AS embedding_values",
+            "NULL::real[] AS embedding_values",
+        );
+        let mut qb = QueryBuilder::new(format!("SELECT {light}, "));
+        match query {
+            // Exact cosine over the filtered rows; vectors of another model never compare.
+            Some(q) => {
+                qb.push("CASE WHEN embedding IS NOT NULL AND embedding_model = ")
+                    .push_bind(q.model().to_string())
+                    .push(" THEN 1 - (embedding <=> ")
+                    .push_bind(q.values().to_vec())
+                    .push("::real[]::vector) END AS similarity");
+            }
+            None => {
+                qb.push("NULL::float8 AS similarity");
+            }
+        }
+        qb.push(" FROM workflows WHERE is_latest_version AND status = ANY(")
+            .push_bind(statuses)
+            .push(") AND lower(signal_type) = lower(")
+            .push_bind(filters.signal_type.clone())
+            .push(") AND severity = ")
+            .push_bind(filters.severity.as_str())
+            .push(" AND (component = '*' OR lower(component) = lower(")
+            .push_bind(filters.component.clone())
+            .push(")) AND (environment = '*' OR lower(environment) = lower(")
+            .push_bind(filters.environment.clone())
+            .push(")) AND (priority = '*' OR priority = ")
+            .push_bind(filters.priority.as_str())
+            .push(")");
+        let rows: Vec<CandidateRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Candidate {
+                    similarity: r.similarity,
+                    workflow: r.row.into_workflow()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn missing_embeddings(
+        &self,
+        model: &EmbeddingModel,
+        limit: u32,
+    ) -> Result<Vec<Workflow>, CatalogError> {
+        let rows = select_where(
+            &self.pool,
+            "embedding IS NULL OR embedding_model IS DISTINCT FROM ",
+            |qb| {
+                qb.push_bind(model.to_string())
+                    .push(" ORDER BY workflow_id LIMIT ")
+                    .push_bind(i64::from(limit));
+            },
+        )
         .await
         .map_err(unavailable)?;
         rows_into(rows)
+    }
+
+    async fn set_embedding(
+        &self,
+        id: WorkflowId,
+        embedding: &Embedding,
+    ) -> Result<(), CatalogError> {
+        let done = sqlx::query!(
+            "UPDATE workflows SET embedding = $2::real[]::vector, embedding_model = $3 WHERE workflow_id = $1",
+            id.as_uuid(),
+            embedding.values() as &[f32],
+            embedding.model().as_str(),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::NotFound(id));
+        }
+        Ok(())
     }
 }

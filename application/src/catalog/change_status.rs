@@ -41,6 +41,7 @@ impl CatalogService {
         };
         let (workflow, changed) = self.catalog.set_status(&change).await?;
         if changed {
+            self.invalidate_cached(id).await;
             let (event_type, action) = match to {
                 LifecycleStatus::Active => ("workflow.catalog.enabled", "enabled"),
                 LifecycleStatus::Disabled => ("workflow.catalog.disabled", "disabled"),

@@ -4,6 +4,7 @@
 mod audit_trail;
 mod change_status;
 mod diff_versions;
+mod embeddings;
 mod read;
 mod register;
 mod search;
@@ -14,10 +15,12 @@ use datastorage_domain::workflow::WorkflowLimits;
 
 use crate::audit::AuditService;
 use crate::clock::Clock;
+use crate::embedding::CachedEmbedder;
 use crate::ports::WorkflowCatalog;
 
+pub use embeddings::ReembedReport;
 pub use read::ListInput;
-pub use search::{RankedWorkflow, SearchRequest, SearchResults};
+pub use search::{RankedWorkflow, ScoringMode, SearchRequest, SearchResults};
 
 #[derive(Clone)]
 pub struct CatalogService {
@@ -25,6 +28,8 @@ pub struct CatalogService {
     audit: AuditService,
     clock: Arc<dyn Clock>,
     limits: WorkflowLimits,
+    /// `None`: label-only search, and workflows are registered without embeddings.
+    embedder: Option<Arc<CachedEmbedder>>,
 }
 
 impl CatalogService {
@@ -32,12 +37,18 @@ impl CatalogService {
         catalog: Arc<dyn WorkflowCatalog>,
         audit: AuditService,
         clock: Arc<dyn Clock>,
+        embedder: Option<Arc<CachedEmbedder>>,
     ) -> Self {
         Self {
             catalog,
             audit,
             clock,
             limits: WorkflowLimits::default(),
+            embedder,
         }
+    }
+
+    pub fn embedder(&self) -> Option<&Arc<CachedEmbedder>> {
+        self.embedder.as_ref()
     }
 }

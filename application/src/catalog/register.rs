@@ -9,11 +9,17 @@ use crate::error::WorkflowError;
 use crate::ports::RegisterOutcome;
 
 impl CatalogService {
-    /// Validates and stores a new version; returns it and whether it was newly created
-    /// (`false`: the identical version was already registered).
+    /// Validates and stores a new version, with the embedding of its text (computed before
+    /// the store's transaction and written in it); returns it and whether it was newly
+    /// created (`false`: the identical version was already registered).
     pub async fn register(&self, draft: WorkflowDraft) -> Result<(Workflow, bool), WorkflowError> {
         let id = WorkflowId::from_uuid(uuid::Uuid::now_v7());
-        let new = draft.validate(&self.limits, id, self.clock.now())?;
+        let mut new = draft.validate(&self.limits, id, self.clock.now())?;
+        if let Some(embedder) = &self.embedder {
+            let text = new.0.search_text();
+            let mut vectors = embedder.embed_tagged(&[(text, Some(id))]).await?;
+            new.0.embedding = vectors.pop();
+        }
         match self.catalog.register(&new).await? {
             RegisterOutcome::AlreadyExists(existing) => Ok((existing, false)),
             RegisterOutcome::Created(created) => {

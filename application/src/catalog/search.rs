@@ -1,9 +1,11 @@
-//! Use-case: search the catalog by incident labels (DESIGN.md §5, label-only scoring).
+//! Use-case: search the catalog by incident labels and, optionally, by meaning
+//! (DESIGN.md §5).
 //!
-//! The store returns every candidate that passes the hard filters; scoring, the `min_score`
-//! cut, the order `final_score DESC, workflow_id ASC` and the `top_k` cut happen here, over
-//! the whole candidate set, so whenever at least `top_k` workflows pass, exactly `top_k` come
-//! back, in the same order on every adapter.
+//! The store returns every candidate that passes the hard filters (with its exact cosine
+//! similarity to the query text when there is one); scoring, the `min_score` cut, the order
+//! `final_score DESC, workflow_id ASC` and the `top_k` cut happen here, over the whole
+//! candidate set, so whenever at least `top_k` workflows pass, exactly `top_k` come back, in
+//! the same order on every adapter.
 
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::workflow::*;
@@ -12,11 +14,29 @@ use serde_json::json;
 use super::CatalogService;
 use super::audit_trail::CatalogEvent;
 use crate::error::WorkflowError;
+use crate::ports::{Candidate, Embedder};
+
+/// How candidates are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScoringMode {
+    /// Hybrid when there is a query text, label-only otherwise (what the API does).
+    #[default]
+    Auto,
+    /// `min(1, (5 + boost − penalty) / 10)`, ignoring any query text.
+    LabelsOnly,
+    /// The cosine similarity alone (for evaluation).
+    SemanticOnly,
+    /// `min(1, similarity + boost − penalty)`.
+    Hybrid,
+}
 
 /// A search as asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
-    pub filters: SearchFilters,
+    pub filters: Option<SearchFilters>,
+    /// Free text: the incident as described.
+    pub query: Option<String>,
+    pub mode: ScoringMode,
     pub top_k: i64,
     pub min_score: f64,
     pub include_disabled: bool,
@@ -31,6 +51,7 @@ pub struct SearchRequest {
 pub struct RankedWorkflow {
     pub workflow: Workflow,
     pub score: LabelScore,
+    pub similarity: Option<f64>,
     pub final_score: f64,
     pub rank: u32,
 }
@@ -42,6 +63,11 @@ pub struct SearchResults {
     pub total_matching: usize,
 }
 
+/// Scores in millionths, so that ordering is exact and the same everywhere.
+fn micro(score: f64) -> i64 {
+    (score.clamp(0.0, 1.0) * 1_000_000.0).round() as i64
+}
+
 impl CatalogService {
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, WorkflowError> {
         let mut errors = ValidationErrors::new();
@@ -51,7 +77,35 @@ impl CatalogService {
         if !(0.0..=1.0).contains(&request.min_score) {
             errors.push("min_score", "must be between 0 and 1");
         }
+        let query = request.query.clone().filter(|q| !q.trim().is_empty());
+        if query
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > 2000 || q.contains('\0'))
+        {
+            errors.push("query", "must be at most 2000 characters, none of them NUL");
+        }
+        let mode = match (request.mode, &query) {
+            (ScoringMode::Auto, Some(_)) => ScoringMode::Hybrid,
+            (ScoringMode::Auto, None) => ScoringMode::LabelsOnly,
+            (m @ (ScoringMode::Hybrid | ScoringMode::SemanticOnly), None) => {
+                errors.push("query", "is required for semantic scoring");
+                m
+            }
+            (m, _) => m,
+        };
+        let semantic = matches!(mode, ScoringMode::Hybrid | ScoringMode::SemanticOnly);
+        if semantic && self.embedder.is_none() {
+            errors.push(
+                "query",
+                "free-text search is not available: this service has no embedder configured",
+            );
+        }
+        let Some(filters) = request.filters.clone() else {
+            errors.push("filters", "is required");
+            return Err(errors.into());
+        };
         errors.into_result()?;
+
         let statuses = request.statuses.clone().unwrap_or_else(|| {
             let mut s = vec![LifecycleStatus::Active];
             if request.include_disabled {
@@ -59,32 +113,65 @@ impl CatalogService {
             }
             s
         });
+        let query_embedding = match (&self.embedder, &query) {
+            (Some(embedder), Some(text)) if semantic => {
+                embedder.embed(std::slice::from_ref(text)).await?.pop()
+            }
+            _ => None,
+        };
+        let candidates = self
+            .catalog
+            .candidates(&filters, &statuses, query_embedding.as_ref())
+            .await?;
 
-        let candidates = self.catalog.candidates(&request.filters, &statuses).await?;
-        let mut scored: Vec<(u32, LabelScore, Workflow)> = candidates
+        let mut scored: Vec<(i64, RankedWorkflow)> = candidates
             .into_iter()
-            .filter(|w| passes_hard_filters(&request.filters, &w.labels))
-            .map(|w| {
-                let score = score_labels(&request.filters, &w.detected_labels, &w.custom_labels);
-                (score.label_only_units(), score, w)
-            })
-            .filter(|(units, _, _)| f64::from(*units) / 100_000.0 >= request.min_score)
+            .filter(|c| passes_hard_filters(&filters, &c.workflow.labels))
+            .map(
+                |Candidate {
+                     workflow,
+                     similarity,
+                 }| {
+                    let score =
+                        score_labels(&filters, &workflow.detected_labels, &workflow.custom_labels);
+                    // A workflow without an embedding of this model counts as unrelated text.
+                    let sim = similarity.unwrap_or(0.0);
+                    let final_score = match mode {
+                        ScoringMode::SemanticOnly => sim.clamp(0.0, 1.0),
+                        ScoringMode::Hybrid => score.hybrid(sim),
+                        _ => score.label_only(),
+                    };
+                    let ranked = RankedWorkflow {
+                        similarity: if semantic {
+                            Some(similarity.unwrap_or(0.0))
+                        } else {
+                            None
+                        },
+                        final_score: micro(final_score) as f64 / 1_000_000.0,
+                        workflow,
+                        score,
+                        rank: 0,
+                    };
+                    (micro(final_score), ranked)
+                },
+            )
+            .filter(|(m, _)| *m as f64 / 1_000_000.0 >= request.min_score)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.2.id.cmp(&b.2.id)));
+        scored.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.workflow.id.cmp(&b.1.workflow.id))
+        });
         let total_matching = scored.len();
         let results: Vec<RankedWorkflow> = scored
             .into_iter()
             .take(request.top_k as usize)
             .enumerate()
-            .map(|(i, (_, score, workflow))| RankedWorkflow {
-                final_score: score.label_only(),
-                score,
-                workflow,
-                rank: i as u32 + 1,
+            .map(|(i, (_, mut r))| {
+                r.rank = i as u32 + 1;
+                r
             })
             .collect();
 
-        let f = &request.filters;
         self.audit(CatalogEvent {
             event_type: "workflow.search.executed",
             action: "searched",
@@ -98,10 +185,11 @@ impl CatalogService {
                 .unwrap_or_else(|| "workflow-search".into()),
             data: json!({
                 "filters": {
-                    "signal_type": f.signal_type, "severity": f.severity.as_str(),
-                    "component": f.component, "environment": f.environment,
-                    "priority": f.priority.as_str(),
+                    "signal_type": filters.signal_type, "severity": filters.severity.as_str(),
+                    "component": filters.component, "environment": filters.environment,
+                    "priority": filters.priority.as_str(),
                 },
+                "semantic": semantic,
                 "top_k": request.top_k,
                 "total_matching": total_matching,
                 "results": results.iter().map(|r| json!({

@@ -89,6 +89,8 @@ pub struct Workflow {
     pub created_by: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<String>,
+    /// The embedding of [`Workflow::search_text`], computed once at registration.
+    pub embedding: Option<crate::embedding::Embedding>,
 }
 
 /// A validated workflow version, not yet stored (the store decides `is_latest_version` and
@@ -238,6 +240,7 @@ impl WorkflowDraft {
                 created_by: created_by.clone(),
                 updated_at: now,
                 updated_by: created_by,
+                embedding: None,
             })),
             _ => Err(errors),
         }
@@ -274,6 +277,23 @@ impl Workflow {
             self.disabled_reason = None;
         }
         Ok(true)
+    }
+
+    /// The text a workflow is found by in semantic search: its title, description and
+    /// labels.
+    pub fn search_text(&self) -> String {
+        let mut text = format!(
+            "{}. {} Signal: {}. Severity: {}. Component: {}.",
+            self.title,
+            self.description,
+            self.labels.signal_type,
+            self.labels.severity,
+            self.labels.component.as_str()
+        );
+        for (key, values) in self.custom_labels.as_map() {
+            text.push_str(&format!(" {key}: {}.", values.join(", ")));
+        }
+        text
     }
 
     /// The fields a version is registered with and may never change, as JSON (for the

@@ -23,6 +23,8 @@ macro_rules! workflow_catalog_conformance {
             a_status_change_of_an_unknown_workflow_is_not_found,
             list_filters_and_pages,
             candidates_are_latest_versions_passing_the_hard_filters,
+            candidates_carry_their_cosine_similarity_to_the_query,
+            missing_embeddings_can_be_filled_in,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -372,8 +374,8 @@ pub async fn candidates_are_latest_versions_passing_the_hard_filters(c: Catalog)
         CustomLabels::default(),
     )
     .unwrap();
-    let ids = |ws: Vec<Workflow>| {
-        let mut ids: Vec<WorkflowId> = ws.into_iter().map(|w| w.id).collect();
+    let ids = |ws: Vec<Candidate>| {
+        let mut ids: Vec<WorkflowId> = ws.into_iter().map(|c| c.workflow.id).collect();
         ids.sort();
         ids
     };
@@ -381,7 +383,7 @@ pub async fn candidates_are_latest_versions_passing_the_hard_filters(c: Catalog)
     expected.sort();
     assert_eq!(
         ids(c
-            .candidates(&filters, &[LifecycleStatus::Active])
+            .candidates(&filters, &[LifecycleStatus::Active], None)
             .await
             .unwrap()),
         expected
@@ -392,10 +394,111 @@ pub async fn candidates_are_latest_versions_passing_the_hard_filters(c: Catalog)
         ids(c
             .candidates(
                 &filters,
-                &[LifecycleStatus::Active, LifecycleStatus::Disabled]
+                &[LifecycleStatus::Active, LifecycleStatus::Disabled],
+                None,
             )
             .await
             .unwrap()),
         expected
+    );
+}
+
+fn embedding(model: &str, values: &[f32]) -> datastorage_domain::embedding::Embedding {
+    datastorage_domain::embedding::Embedding::new(
+        datastorage_domain::embedding::EmbeddingModel::parse(model).unwrap(),
+        values.to_vec(),
+    )
+    .unwrap()
+}
+
+pub async fn candidates_carry_their_cosine_similarity_to_the_query(c: Catalog) {
+    let with = |name: &str, values: Option<&[f32]>| {
+        let mut w = new_workflow(draft(name, "1.0.0"));
+        w.0.embedding = values.map(|v| embedding("m", v));
+        w
+    };
+    let same = with("sim-same", Some(&[1.0, 0.0, 0.0]));
+    let orthogonal = with("sim-orthogonal", Some(&[0.0, 2.0, 0.0]));
+    let diagonal = with("sim-diagonal", Some(&[1.0, 1.0, 0.0]));
+    let none = with("sim-none", None);
+    for w in [&same, &orthogonal, &diagonal, &none] {
+        c.register(w).await.unwrap();
+    }
+    assert_eq!(
+        c.get(same.0.id).await.unwrap().unwrap().embedding,
+        same.0.embedding,
+        "embeddings round-trip"
+    );
+    let filters = SearchFilters::parse(
+        "OOMKilled".into(),
+        "critical",
+        "pod".into(),
+        "production".into(),
+        "P0",
+        DetectedLabels::default(),
+        CustomLabels::default(),
+    )
+    .unwrap();
+    let query = embedding("m", &[2.0, 0.0, 0.0]);
+    let mut got: Vec<(String, Option<f64>)> = c
+        .candidates(&filters, &[LifecycleStatus::Active], Some(&query))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            (
+                c.workflow.name.to_string(),
+                c.similarity.map(|s| (s * 1e6).round() / 1e6),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            ("sim-diagonal".to_string(), Some(0.707107)),
+            ("sim-none".to_string(), None),
+            ("sim-orthogonal".to_string(), Some(0.0)),
+            ("sim-same".to_string(), Some(1.0)),
+        ]
+    );
+    let other_model = embedding("other", &[1.0, 0.0, 0.0]);
+    let got = c
+        .candidates(&filters, &[LifecycleStatus::Active], Some(&other_model))
+        .await
+        .unwrap();
+    assert!(
+        got.iter().all(|c| c.similarity.is_none()),
+        "vectors of another model never compare"
+    );
+}
+
+pub async fn missing_embeddings_can_be_filled_in(c: Catalog) {
+    let mut with = new_workflow(draft("emb-with", "1.0.0"));
+    with.0.embedding = Some(embedding("m", &[1.0, 0.0]));
+    c.register(&with).await.unwrap();
+    let without = created(register(&c, draft("emb-without", "1.0.0")).await.unwrap());
+    let model = datastorage_domain::embedding::EmbeddingModel::parse("m").unwrap();
+    let missing: Vec<WorkflowId> = c
+        .missing_embeddings(&model, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(missing, vec![without.id]);
+    let other = datastorage_domain::embedding::EmbeddingModel::parse("m2").unwrap();
+    assert_eq!(
+        c.missing_embeddings(&other, 10).await.unwrap().len(),
+        2,
+        "another model: all are missing"
+    );
+    c.set_embedding(without.id, &embedding("m", &[0.0, 1.0]))
+        .await
+        .unwrap();
+    assert!(c.missing_embeddings(&model, 10).await.unwrap().is_empty());
+    assert_eq!(
+        c.get(without.id).await.unwrap().unwrap().embedding,
+        Some(embedding("m", &[0.0, 1.0]))
     );
 }

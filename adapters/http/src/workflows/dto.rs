@@ -286,12 +286,19 @@ pub struct WorkflowSearchFilters {
     pub status: Option<Vec<String>>,
 }
 
-/// A label search of the catalog.
+/// A search of the catalog by labels and, with `query`, by meaning.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WorkflowSearchRequest {
     /// For the audit trail of the search.
     pub remediation_id: Option<String>,
     pub filters: WorkflowSearchFilters,
+    /// The incident in words. With it the score is hybrid:
+    /// `min(1, cosine similarity + boost − penalty)`.
+    #[schema(
+        max_length = 2000,
+        example = "payments-api pods OOMKilled right after the v2.14 deploy"
+    )]
+    pub query: Option<String>,
     /// 1-100, default 10.
     #[schema(minimum = 1, maximum = 100, default = 10)]
     pub top_k: Option<i64>,
@@ -345,7 +352,7 @@ impl From<&RankedWorkflow> for WorkflowSearchResult {
             container_digest: w.container_digest.clone(),
             confidence: round(r.final_score),
             final_score: round(r.final_score),
-            semantic_similarity: None,
+            semantic_similarity: r.similarity.map(round),
             label_boost: round(r.score.boost()),
             label_penalty: round(r.score.penalty()),
             rank: r.rank,
@@ -362,6 +369,13 @@ pub struct WorkflowSearchResponse {
     /// Workflows that passed the filters and min_score, before top_k.
     pub total_results: usize,
     pub filters: WorkflowSearchFilters,
+}
+
+/// What a cache invalidation dropped.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CacheInvalidation {
+    /// Cached embeddings removed.
+    pub invalidated: u64,
 }
 
 /// Every version of a name, newest first by semver precedence.

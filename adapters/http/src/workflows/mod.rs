@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use datastorage_application::catalog::{ListInput, SearchRequest};
+use datastorage_application::catalog::{ListInput, ScoringMode, SearchRequest};
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::workflow::*;
 use serde_json::{Map, Value};
@@ -31,6 +31,46 @@ pub fn router() -> Router<AppState> {
             get(version),
         )
         .route("/workflows/by-name/{workflow_name}/diff", get(diff))
+        .route(
+            "/cache/workflows",
+            axum::routing::delete(invalidate_all_cache),
+        )
+        .route(
+            "/cache/workflows/{workflow_id}",
+            axum::routing::delete(invalidate_workflow_cache),
+        )
+}
+
+/// Drop the cached embeddings of one workflow.
+#[utoipa::path(delete, path = "/api/v1/cache/workflows/{workflow_id}", tag = "Workflow Catalog API", operation_id = "invalidateWorkflowCache",
+    params(("workflow_id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "Invalidated", body = CacheInvalidation),
+        (status = 400, description = "workflow_id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The cache is unreachable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invalidate_workflow_cache(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CacheInvalidation>, ApiError> {
+    let invalidated = state
+        .catalog
+        .invalidate_workflow_cache(workflow_id(&id)?)
+        .await?;
+    Ok(Json(CacheInvalidation { invalidated }))
+}
+
+/// Drop every cached embedding.
+#[utoipa::path(delete, path = "/api/v1/cache/workflows", tag = "Workflow Catalog API", operation_id = "invalidateAllWorkflowCache",
+    responses(
+        (status = 200, description = "Invalidated", body = CacheInvalidation),
+        (status = 503, description = "The cache is unreachable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invalidate_all_cache(
+    State(state): State<AppState>,
+) -> Result<Json<CacheInvalidation>, ApiError> {
+    let invalidated = state.catalog.invalidate_all_cache().await?;
+    Ok(Json(CacheInvalidation { invalidated }))
 }
 
 fn workflow_id(raw: &str) -> Result<WorkflowId, ApiError> {
@@ -345,11 +385,13 @@ async fn diff(
     }))
 }
 
-/// Search the catalog by incident labels (DD-WORKFLOW-004 label scoring).
+/// Search the catalog by incident labels and, with `query`, by meaning.
 ///
 /// Hard filters: `signal_type` and `severity` exact (case-insensitive); `component`,
 /// `environment`, `priority` exact or the workflow's `*`; latest versions only; active (plus
-/// disabled with `include_disabled`). Score: `min(1, (5 + boost − penalty) / 10)`. Order:
+/// disabled with `include_disabled`). Score without `query`: `min(1, (5 + boost − penalty) /
+/// 10)` (DD-WORKFLOW-004); with `query`: `min(1, cosine + boost − penalty)`, the cosine of
+/// the query's embedding and the workflow's (exact, over every filtered workflow). Order:
 /// `final_score DESC, workflow_id ASC`. Whenever at least `top_k` workflows pass, exactly
 /// `top_k` come back; none is 200 with an empty list.
 #[utoipa::path(post, path = "/api/v1/workflows/search", tag = "Workflow Catalog API", operation_id = "searchWorkflows",
@@ -358,6 +400,7 @@ async fn diff(
         (status = 200, description = "Ranked workflows", body = WorkflowSearchResponse),
         (status = 400, description = "Validation error", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`embedder-unavailable`: the query could not be embedded", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn search(
     State(state): State<AppState>,
@@ -410,7 +453,9 @@ async fn search(
     let results = state
         .catalog
         .search(SearchRequest {
-            filters,
+            filters: Some(filters),
+            query: request.query,
+            mode: ScoringMode::Auto,
             top_k: request.top_k.unwrap_or(10),
             min_score: request.min_score.unwrap_or(0.0),
             include_disabled: request.include_disabled,
