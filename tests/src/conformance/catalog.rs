@@ -456,7 +456,10 @@ pub async fn candidates_carry_their_cosine_similarity_to_the_query(c: Catalog) {
     assert_eq!(
         got,
         vec![
-            ("sim-diagonal".to_string(), Some(0.707107)),
+            (
+                "sim-diagonal".to_string(),
+                Some((std::f64::consts::FRAC_1_SQRT_2 * 1e6).round() / 1e6)
+            ),
             ("sim-none".to_string(), None),
             ("sim-orthogonal".to_string(), Some(0.0)),
             ("sim-same".to_string(), Some(1.0)),
