@@ -1,0 +1,109 @@
+//! A small OpenAI-compatible embeddings server (`POST /v1/embeddings`) for the HTTP embedder
+//! tests: it serves the real local model, or misbehaves on purpose.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use datastorage_application::ports::Embedder;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Serves the local all-MiniLM-L6-v2.
+    Real,
+    /// Answers only after 5 s.
+    Slow,
+    /// Always 500.
+    Fails,
+    /// Vectors of 3 values.
+    WrongDimension,
+    /// A body that is not JSON.
+    Malformed,
+}
+
+#[derive(Clone)]
+struct ServerState {
+    behaviour: Behaviour,
+    calls: Arc<AtomicU32>,
+}
+
+/// A running server: its base URL and how many requests it received.
+pub struct EmbeddingServer {
+    pub url: String,
+    calls: Arc<AtomicU32>,
+}
+
+impl EmbeddingServer {
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn embeddings(State(s): State<ServerState>, Json(body): Json<Value>) -> Response {
+    s.calls.fetch_add(1, Ordering::SeqCst);
+    let inputs: Vec<String> = body["input"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    match s.behaviour {
+        Behaviour::Fails => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Behaviour::Malformed => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{not json",
+        )
+            .into_response(),
+        Behaviour::WrongDimension => {
+            let data: Vec<Value> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, _)| json!({"index": i, "embedding": [0.1, 0.2, 0.3]}))
+                .collect();
+            Json(json!({"object": "list", "data": data, "model": body["model"]})).into_response()
+        }
+        Behaviour::Slow | Behaviour::Real => {
+            if s.behaviour == Behaviour::Slow {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            match crate::support::local_embedder().embed(&inputs).await {
+                Ok(vectors) => {
+                    let data: Vec<Value> = vectors
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v.values()}))
+                        .collect();
+                    Json(json!({"object": "list", "data": data, "model": body["model"]}))
+                        .into_response()
+                }
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+        }
+    }
+}
+
+pub async fn spawn_embedding_server(behaviour: Behaviour) -> EmbeddingServer {
+    let calls = Arc::new(AtomicU32::new(0));
+    let app = Router::new()
+        .route("/v1/embeddings", post(embeddings))
+        .with_state(ServerState {
+            behaviour,
+            calls: calls.clone(),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    EmbeddingServer { url, calls }
+}
