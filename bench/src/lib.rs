@@ -1,0 +1,3 @@
+//! Benchmark support shared by the binaries: the retrieval-quality evaluation.
+
+pub mod retrieval;
