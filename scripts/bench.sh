@@ -25,6 +25,8 @@ ds_services_start
 
 echo "[bench] building release binaries" >&2
 SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage -p datastorage-bench
+DS_MODEL_DIR="$(scripts/fetch-model.sh)"
+export DS_MODEL_DIR
 
 psql() { "$DS_PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$@"; }
 psql "$DS_TEST_DATABASE_URL" -c "CREATE DATABASE bench" >/dev/null
@@ -117,14 +119,21 @@ register_up_to() { # $1 = how many in all, $2 = name offset, $3 = label
 }
 echo "[bench] service: register 1,000 workflows, $CLIENTS clients" >&2
 register_up_to 1000 0 "workflow registration (first 1,000)"
-echo "[bench] service: label-only search at 1k workflows, $SEARCH_CLIENTS clients" >&2
-target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
-  --seconds "$SECONDS_PER_RUN" --label "label-only search, 1k workflows" >>"$RESULTS"
+search_runs() { # $1 = catalog size label
+  echo "[bench] service: searches at $1 workflows, $SEARCH_CLIENTS clients" >&2
+  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
+    --seconds "$SECONDS_PER_RUN" --label "label-only search, $1 workflows" >>"$RESULTS"
+  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --query same --clients "$SEARCH_CLIENTS" \
+    --seconds "$SECONDS_PER_RUN" --label "hybrid search, $1 workflows, embedding cache hit" >>"$RESULTS"
+  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --query unique --clients "$SEARCH_CLIENTS" \
+    --seconds "$SECONDS_PER_RUN" --label "hybrid search, $1 workflows, embedding cache miss" >>"$RESULTS"
+}
+search_runs 1k
 echo "[bench] service: register 9,000 more workflows" >&2
 register_up_to 9000 1000000 "workflow registration (next 9,000)"
-echo "[bench] service: label-only search at 10k workflows, $SEARCH_CLIENTS clients" >&2
-target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
-  --seconds "$SECONDS_PER_RUN" --label "label-only search, 10k workflows" >>"$RESULTS"
+search_runs 10k
+echo "[bench] local model: query embedding latency, cache miss and hit" >&2
+target/release/embed-latency >>"$RESULTS"
 workflows="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows")"
 candidates="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows WHERE is_latest_version AND status = 'active' AND lower(signal_type) = 'oomkilled' AND severity = 'critical' AND (component IN ('*', 'pod')) AND (environment IN ('*', 'production')) AND (priority IN ('*', 'P0'))")"
 echo "[bench] catalog: $workflows workflows; the benchmark search has $candidates candidates" >&2

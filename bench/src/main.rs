@@ -20,6 +20,13 @@ enum Scenario {
     Search,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum QueryMode {
+    None,
+    Same,
+    Unique,
+}
+
 #[derive(Debug, Parser)]
 struct Args {
     #[arg(long, value_enum, default_value_t = Scenario::Event)]
@@ -27,6 +34,10 @@ struct Args {
     /// Offset added to register names, so successive runs register new workflows.
     #[arg(long, default_value_t = 0)]
     name_offset: u64,
+    /// Search scenario: no free text (label-only), the same text every time (embedding cache
+    /// hits), or a new text every time (cache misses).
+    #[arg(long, value_enum, default_value_t = QueryMode::None)]
+    query: QueryMode,
     /// Service base URL (loopback only), e.g. http://127.0.0.1:8080
     #[arg(long)]
     url: String,
@@ -104,14 +115,17 @@ fn workflow(i: u64) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-fn search_body() -> Vec<u8> {
-    let body = json!({
+fn search_body(query: Option<String>) -> Vec<u8> {
+    let mut body = json!({
         "filters": {"signal_type": "OOMKilled", "severity": "critical", "component": "pod",
                     "environment": "production", "priority": "P0",
                     "detected_labels": {"gitOpsManaged": true, "pdbProtected": true, "serviceMesh": "istio"},
                     "custom_labels": {"team": ["payments"]}},
         "top_k": 10,
     });
+    if let Some(q) = query {
+        body["query"] = json!(q);
+    }
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
@@ -162,7 +176,8 @@ async fn run_client(
         Scenario::Search => 200,
         _ => 201,
     });
-    let search = search_body();
+    let incident = "payments-api pods are OOMKilled again right after the v2.14 deploy; memory climbs until the limit";
+    let search = search_body((args.query == QueryMode::Same).then(|| incident.to_owned()));
     let filler = "x".repeat(args.payload_bytes.saturating_sub(120));
     let mut histogram = latency_histogram();
     let (mut ok, mut failed, mut warm) = (0, 0, 0);
@@ -179,6 +194,9 @@ async fn run_client(
                 Scenario::Event => event(client, n, &filler),
                 Scenario::Register => {
                     workflow(args.name_offset + n * args.clients as u64 + client as u64)
+                }
+                Scenario::Search if args.query == QueryMode::Unique => {
+                    search_body(Some(format!("{incident} (client {client}, request {n})")))
                 }
                 Scenario::Search => search.clone(),
             })
