@@ -73,10 +73,11 @@ impl CachedEmbedder {
             }
         }
         let missing: Vec<usize> = (0..texts.len()).filter(|i| found[*i].is_none()).collect();
-        self.hits
-            .fetch_add((texts.len() - missing.len()) as u64, Ordering::Relaxed);
-        self.misses
-            .fetch_add(missing.len() as u64, Ordering::Relaxed);
+        let (hits, misses) = ((texts.len() - missing.len()) as u64, missing.len() as u64);
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(misses, Ordering::Relaxed);
+        metrics::counter!("datastorage_embedding_cache_hits_total").increment(hits);
+        metrics::counter!("datastorage_embedding_cache_misses_total").increment(misses);
         if !missing.is_empty() {
             let batch: Vec<String> = missing.iter().map(|&i| texts[i].0.clone()).collect();
             let fresh = self.inner.embed(&batch).await?;

@@ -72,12 +72,14 @@ impl Application {
             Arc<dyn AuditEventRepository>,
             Arc<dyn WorkflowCatalog>,
             StorageKind,
+            Option<datastorage_postgres::PgPool>,
         );
-        let (repository, catalog, storage): Stores = match &settings.database_url {
+        let (repository, catalog, storage, pool): Stores = match &settings.database_url {
             None => (
                 Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
                 Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
                 StorageKind::Memory,
+                None,
             ),
             Some(url) => {
                 let pool =
@@ -97,8 +99,9 @@ impl Application {
                     Arc::new(datastorage_postgres::PgAuditEventRepository::new(
                         pool.clone(),
                     )),
-                    Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool)),
+                    Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool.clone())),
                     StorageKind::Postgres,
+                    Some(pool),
                 )
             }
         };
@@ -166,6 +169,7 @@ impl Application {
             AppState {
                 audit,
                 catalog: catalog.clone(),
+                metrics: metrics_renderer(pool),
                 shutting_down: shutting_down.clone(),
             },
             HttpSettings {
@@ -247,6 +251,46 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// The process-wide Prometheus recorder (installed once; every `Application` of a process
+/// shares it, as tests build many).
+fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        const SECONDS: [f64; 14] = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
+        let builder = match builder.set_buckets(&SECONDS) {
+            Ok(b) => b,
+            Err(_) => metrics_exporter_prometheus::PrometheusBuilder::new(),
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed");
+        }
+        handle
+    })
+}
+
+/// Renders `/metrics`, refreshing the connection-pool gauges first.
+fn metrics_renderer(
+    pool: Option<datastorage_postgres::PgPool>,
+) -> datastorage_http::metrics::MetricsRenderer {
+    let handle = prometheus().clone();
+    Arc::new(move || {
+        if let Some(pool) = &pool {
+            let idle = pool.num_idle() as f64;
+            let size = f64::from(pool.size());
+            metrics::gauge!("datastorage_db_pool_connections", "state" => "in_use")
+                .set(size - idle);
+            metrics::gauge!("datastorage_db_pool_connections", "state" => "idle").set(idle);
+        }
+        handle.render()
+    })
 }
 
 /// The embedder behind its cache, as the settings ask.

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod dlq;
 mod extract;
 pub mod health;
+pub mod metrics;
 pub mod problem;
 pub mod workflows;
 
@@ -29,6 +30,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 pub struct AppState {
     pub audit: AuditService,
     pub catalog: CatalogService,
+    /// Renders the Prometheus text of `/metrics`.
+    pub metrics: metrics::MetricsRenderer,
     /// Set when shutdown begins, so readiness turns 503 before the listener closes.
     pub shutting_down: Arc<AtomicBool>,
 }
@@ -78,12 +81,14 @@ impl Default for HttpSettings {
         health::health,
         health::live,
         health::ready,
+        metrics::metrics,
     ),
     tags(
         (name = "Audit Write API", description = "Record and read the unified audit trail."),
         (name = "Workflow Catalog API", description = "Register, version, search remediation workflows."),
         (name = "Operations", description = "Dead-letter queue state."),
         (name = "Health", description = "Liveness and readiness probes."),
+        (name = "Metrics", description = "Prometheus metrics."),
     )
 )]
 pub struct ApiDoc;
@@ -108,6 +113,9 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .route("/metrics", get(metrics::metrics))
+        // Every route above is measured by its template (after matching, hence route_layer).
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .route(
             "/api-docs/openapi.json",
             get(move || async move {

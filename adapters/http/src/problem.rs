@@ -225,6 +225,13 @@ impl IntoResponse for ApiError {
                 detail,
                 field_errors,
             } => {
+                for field in field_errors.keys() {
+                    // `[3].custom_labels.team` → `custom_labels`: bounded label values.
+                    let bare = field.rsplit("].").next().unwrap_or(field);
+                    let top = bare.split('.').next().unwrap_or(bare).to_owned();
+                    metrics::counter!("datastorage_validation_failures_total", "field" => top)
+                        .increment(1);
+                }
                 let mut p = Problem::new(
                     StatusCode::BAD_REQUEST,
                     "validation-error",

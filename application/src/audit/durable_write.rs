@@ -46,6 +46,25 @@ impl AuditService {
     /// Stores `events` (distinct ids) all or nothing; outcomes in input order.
     pub(crate) async fn store(
         &self,
+        events: Vec<NewAuditEvent>,
+    ) -> Result<Vec<WriteOutcome>, AuditError> {
+        let n = events.len() as u64;
+        let result = self.store_uncounted(events).await;
+        let status = match &result {
+            Ok(outcomes) => match outcomes.first() {
+                Some(WriteOutcome::Queued) => "dlq_fallback",
+                Some(WriteOutcome::AlreadyExists) => "duplicate",
+                _ => "success",
+            },
+            Err(AuditError::Unavailable(_)) => "unavailable",
+            Err(_) => "rejected",
+        };
+        metrics::counter!("datastorage_audit_traces_total", "status" => status).increment(n);
+        result
+    }
+
+    async fn store_uncounted(
+        &self,
         mut events: Vec<NewAuditEvent>,
     ) -> Result<Vec<WriteOutcome>, AuditError> {
         let mut last_failure = String::from("the circuit breaker is open");
@@ -56,10 +75,13 @@ impl AuditService {
                 .schedule(self.settings.retry_deadline, jitter_unit);
             let mut retries = delays.into_iter();
             loop {
+                let started = std::time::Instant::now();
                 let result = match events.as_slice() {
                     [one] => self.repository.insert(one).await.map(|o| vec![o]),
                     many => self.repository.insert_batch(many).await,
                 };
+                metrics::histogram!("datastorage_write_duration_seconds", "table" => "audit_events")
+                    .record(started.elapsed().as_secs_f64());
                 match result {
                     Ok(outcomes) => {
                         self.breaker.record_success();

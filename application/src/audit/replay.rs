@@ -199,6 +199,8 @@ impl ReplayWorker {
                 self.queue.ack(&ids).await?;
                 report.acked += ids.len();
                 report.events_stored += stored;
+                metrics::counter!("datastorage_dlq_replayed_entries_total")
+                    .increment(ids.len() as u64);
             }
             Err(RepositoryError::Unavailable(_)) => report.storage_down = true,
             // Something in the batch is refused for good: find it entry by entry.
@@ -212,6 +214,10 @@ impl ReplayWorker {
                 }
             }
         }
+        if report.dead_lettered > 0 {
+            metrics::counter!("datastorage_dlq_dead_lettered_entries_total")
+                .increment(report.dead_lettered as u64);
+        }
         Ok(report)
     }
 
@@ -224,6 +230,7 @@ impl ReplayWorker {
             Ok(stored) => {
                 self.queue.ack(std::slice::from_ref(&entry.id)).await?;
                 report.acked += 1;
+                metrics::counter!("datastorage_dlq_replayed_entries_total").increment(1);
                 report.events_stored += stored;
             }
             Err(RepositoryError::Unavailable(why)) => {

@@ -20,7 +20,11 @@ impl CatalogService {
             let mut vectors = embedder.embed_tagged(&[(text, Some(id))]).await?;
             new.0.embedding = vectors.pop();
         }
-        match self.catalog.register(&new).await? {
+        let started = std::time::Instant::now();
+        let stored = self.catalog.register(&new).await;
+        metrics::histogram!("datastorage_write_duration_seconds", "table" => "workflows")
+            .record(started.elapsed().as_secs_f64());
+        match stored? {
             RegisterOutcome::AlreadyExists(existing) => Ok((existing, false)),
             RegisterOutcome::Created(created) => {
                 self.audit(CatalogEvent {

@@ -70,6 +70,19 @@ fn micro(score: f64) -> i64 {
 
 impl CatalogService {
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, WorkflowError> {
+        let started = std::time::Instant::now();
+        let semantic = request.query.as_ref().is_some_and(|q| !q.trim().is_empty());
+        let result = self.search_unmeasured(request).await;
+        let mode = if semantic { "hybrid" } else { "labels" };
+        metrics::histogram!("datastorage_workflow_search_duration_seconds", "mode" => mode)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn search_unmeasured(
+        &self,
+        request: SearchRequest,
+    ) -> Result<SearchResults, WorkflowError> {
         let mut errors = ValidationErrors::new();
         if !(1..=100).contains(&request.top_k) {
             errors.push("top_k", "must be between 1 and 100");

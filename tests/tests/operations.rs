@@ -1,0 +1,78 @@
+//! Operations: the Prometheus scrape after a little real activity holds every family.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use datastorage_tests::support::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_after_activity_has_every_metric_family() {
+    let app = spawn_app_with(Storage::Postgres, |s| {
+        with_redis_queue(s, test_redis_url());
+        with_local_embedder(s);
+    })
+    .await;
+    assert_eq!(
+        app.post_json("/api/v1/audit/events", &event_body("metrics"))
+            .await
+            .status(),
+        201
+    );
+    let mut bad = event_body("metrics");
+    bad["event_category"] = json!("billing");
+    assert_eq!(
+        app.post_json("/api/v1/audit/events", &bad).await.status(),
+        400
+    );
+    let workflow = json!({
+        "workflow_name": "metrics-wf", "version": "1.0.0", "name": "Raise memory", "description": "More memory.",
+        "content": "kind: Workflow", "execution_engine": "argo-workflows",
+        "labels": {"signal_type": "OOMKilled", "severity": "critical", "component": "pod", "environment": "*", "priority": "*"}
+    });
+    assert_eq!(
+        app.post_json("/api/v1/workflows", &workflow).await.status(),
+        201
+    );
+    let search = json!({"query": "pod out of memory", "filters": {"signal_type": "OOMKilled", "severity": "critical",
+        "component": "pod", "environment": "production", "priority": "P0"}});
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_json("/api/v1/workflows/search", &search)
+                .await
+                .status(),
+            200
+        );
+    }
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    println!("{text}");
+    for family in [
+        "datastorage_http_requests_total{",
+        "datastorage_http_request_duration_seconds_bucket{",
+        "datastorage_audit_traces_total{",
+        "datastorage_write_duration_seconds_bucket{table=\"audit_events\"",
+        "datastorage_write_duration_seconds_bucket{table=\"workflows\"",
+        "datastorage_validation_failures_total{field=\"event_category\"}",
+        "datastorage_workflow_search_duration_seconds_bucket{mode=\"hybrid\"",
+        "datastorage_embedding_cache_hits_total",
+        "datastorage_embedding_cache_misses_total",
+        "datastorage_dlq_depth",
+        "datastorage_dlq_capacity_ratio",
+        "datastorage_dlq_capacity_warning_level",
+        "datastorage_dlq_durability_always 1",
+        "datastorage_circuit_breaker_open 0",
+        "datastorage_db_pool_connections{state=\"in_use\"}",
+    ] {
+        assert!(text.contains(family), "missing {family}");
+    }
+    assert!(
+        text.contains("route=\"/api/v1/audit/events\""),
+        "requests are labelled by route template"
+    );
+}
