@@ -60,6 +60,13 @@ pub struct Application {
     storage: StorageKind,
     replay: Option<ReplayWorker>,
     catalog: CatalogService,
+    shutdown: ShutdownSettings,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ShutdownSettings {
+    readiness_delay: Duration,
+    timeout: Duration,
 }
 
 impl Application {
@@ -190,6 +197,10 @@ impl Application {
             storage,
             replay,
             catalog,
+            shutdown: ShutdownSettings {
+                readiness_delay: Duration::from_millis(settings.shutdown_readiness_delay_ms),
+                timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+            },
         })
     }
 
@@ -214,8 +225,9 @@ impl Application {
     }
 
     /// Serves (and replays the dead-letter queue in the background) until `shutdown`
-    /// completes: readiness turns 503 at once, in-flight requests finish, the listener
-    /// closes, and the replay worker makes one final pass while storage is up.
+    /// completes, then shuts down as DESIGN.md §3 rule 9 says: readiness turns 503 at once;
+    /// after the readiness delay the listener closes and in-flight requests finish; the replay
+    /// worker makes a final pass while storage is up; all within the shutdown timeout.
     ///
     /// # Errors
     /// When serving fails.
@@ -224,21 +236,45 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let flag = self.shutting_down.clone();
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let delay = self.shutdown.readiness_delay;
         let replay = self.replay.map(|worker| {
             let stop = self.shutting_down.clone();
             tokio::spawn(async move { worker.run(&stop).await })
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                flag.store(true, Ordering::SeqCst);
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await;
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            flag.store(true, Ordering::SeqCst);
+            let _ = signalled.send(());
+            tracing::info!(
+                delay_ms = delay.as_millis() as u64,
+                "shutting down: readiness is 503"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!("shutting down: listener closed, finishing in-flight requests");
+        });
+        let budget = self.shutdown.timeout;
+        let deadline = async move {
+            match on_signal.await {
+                Ok(()) => tokio::time::sleep(delay + budget).await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let served = tokio::select! {
+            served = serve.into_future() => served,
+            () = deadline => {
+                tracing::warn!("shutdown timeout: in-flight requests did not finish in time");
+                Ok(())
+            }
+        };
         self.shutting_down.store(true, Ordering::SeqCst);
         if let Some(replay) = replay {
-            if let Err(e) = replay.await {
-                tracing::error!(error = %e, "replay worker failed");
+            match tokio::time::timeout(budget, replay).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "replay worker failed"),
+                Err(_) => tracing::warn!(
+                    "shutdown timeout: the final replay pass did not finish; entries stay queued"
+                ),
             }
         }
         served

@@ -169,6 +169,15 @@ pub struct Settings {
     #[arg(long, env = "DS_EMBEDDING_CACHE__CAPACITY", default_value_t = 10_000)]
     pub embedding_cache_capacity: usize,
 
+    /// Milliseconds between SIGTERM (readiness turns 503) and closing the listener, so load
+    /// balancers stop sending traffic before connections are refused.
+    #[arg(long, env = "DS_SHUTDOWN__READINESS_DELAY_MS", default_value_t = 2000)]
+    pub shutdown_readiness_delay_ms: u64,
+
+    /// Seconds in-flight requests and the final replay pass get after the listener closes.
+    #[arg(long, env = "DS_SHUTDOWN__TIMEOUT_SECS", default_value_t = 25)]
+    pub shutdown_timeout_secs: u64,
+
     /// Log line format.
     #[arg(long, env = "DS_LOG__FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
