@@ -61,6 +61,42 @@ pub struct Application {
     replay: Option<ReplayWorker>,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
+    upkeep: Option<PartitionUpkeep>,
+}
+
+/// Keeps monthly audit partitions created ahead and, when configured, drops those past the
+/// retention horizon.
+struct PartitionUpkeep {
+    pool: datastorage_postgres::PgPool,
+    retention_months: Option<u32>,
+    interval: Duration,
+}
+
+impl PartitionUpkeep {
+    async fn pass(&self) {
+        if let Err(e) = datastorage_postgres::ensure_audit_partitions_around(&self.pool, 1, 3).await
+        {
+            tracing::warn!(error = %e, "partition upkeep: could not create partitions ahead");
+        }
+        if let Some(months) = self.retention_months {
+            let cutoff =
+                datastorage_postgres::retention_cutoff(chrono::Utc::now().date_naive(), months);
+            match datastorage_postgres::drop_audit_partitions_before(&self.pool, cutoff).await {
+                Ok(dropped) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, %cutoff, "retention: dropped audit partitions");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention: could not drop partitions"),
+            }
+        }
+    }
+
+    async fn run(self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::SeqCst) {
+            self.pass().await;
+            tokio::time::sleep(self.interval).await;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -176,7 +212,7 @@ impl Application {
             AppState {
                 audit,
                 catalog: catalog.clone(),
-                metrics: metrics_renderer(pool),
+                metrics: metrics_renderer(pool.clone()),
                 shutting_down: shutting_down.clone(),
             },
             HttpSettings {
@@ -197,6 +233,11 @@ impl Application {
             storage,
             replay,
             catalog,
+            upkeep: pool.map(|pool| PartitionUpkeep {
+                pool,
+                retention_months: settings.audit_retention_months,
+                interval: Duration::from_secs(settings.partitions_interval_secs.max(1)),
+            }),
             shutdown: ShutdownSettings {
                 readiness_delay: Duration::from_millis(settings.shutdown_readiness_delay_ms),
                 timeout: Duration::from_secs(settings.shutdown_timeout_secs),
@@ -238,6 +279,9 @@ impl Application {
         let flag = self.shutting_down.clone();
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
         let delay = self.shutdown.readiness_delay;
+        let upkeep = self
+            .upkeep
+            .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
         let replay = self.replay.map(|worker| {
             let stop = self.shutting_down.clone();
             tokio::spawn(async move { worker.run(&stop).await })
@@ -268,6 +312,9 @@ impl Application {
             }
         };
         self.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         if let Some(replay) = replay {
             match tokio::time::timeout(budget, replay).await {
                 Ok(Ok(())) => {}

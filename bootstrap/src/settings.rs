@@ -169,6 +169,15 @@ pub struct Settings {
     #[arg(long, env = "DS_EMBEDDING_CACHE__CAPACITY", default_value_t = 10_000)]
     pub embedding_cache_capacity: usize,
 
+    /// Drop audit partitions whose whole month is older than this many months (off when
+    /// absent: audit data is kept).
+    #[arg(long, env = "DS_AUDIT__RETENTION_MONTHS")]
+    pub audit_retention_months: Option<u32>,
+
+    /// Seconds between partition upkeep passes (create months ahead, apply retention).
+    #[arg(long, env = "DS_PARTITIONS__INTERVAL_SECS", default_value_t = 3600)]
+    pub partitions_interval_secs: u64,
+
     /// Milliseconds between SIGTERM (readiness turns 503) and closing the listener, so load
     /// balancers stop sending traffic before connections are refused.
     #[arg(long, env = "DS_SHUTDOWN__READINESS_DELAY_MS", default_value_t = 2000)]

@@ -16,7 +16,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
-pub use partitions::ensure_audit_partitions_around;
+pub use partitions::{
+    drop_audit_partitions_before, ensure_audit_partitions_around, retention_cutoff,
+};
 
 /// Every migration of `migrations/`, embedded in the binary and run at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -40,3 +40,48 @@ pub async fn ensure_audit_partitions_around(
     let days = (0..=behind + ahead).filter_map(|i| first.checked_add_months(Months::new(i)));
     ensure_audit_partitions(pool, days).await
 }
+
+/// Drops every monthly partition that ends on or before `cutoff` (whole months only: a
+/// partition holding any day on or after `cutoff` is kept). Returns the dropped tables.
+///
+/// # Errors
+/// When PostgreSQL refuses or cannot be reached.
+pub async fn drop_audit_partitions_before(
+    pool: &PgPool,
+    cutoff: NaiveDate,
+) -> Result<Vec<String>, sqlx::Error> {
+    let partitions: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'audit_events'::regclass ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut dropped = Vec::new();
+    for name in partitions {
+        let Some(month) = name
+            .strip_prefix("audit_events_")
+            .and_then(|ym| NaiveDate::parse_from_str(&format!("{ym}_01"), "%Y_%m_%d").ok())
+        else {
+            continue;
+        };
+        let Some(end) = month.checked_add_months(Months::new(1)) else {
+            continue;
+        };
+        if end <= cutoff {
+            // The name came from the catalog and matched audit_events_YYYY_MM: safe to splice.
+            sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                .execute(pool)
+                .await?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
+}
+
+/// The first day of the month `months` before the current one: the retention cutoff.
+pub fn retention_cutoff(today: NaiveDate, months: u32) -> NaiveDate {
+    let this_month = month_start(today);
+    this_month
+        .checked_sub_months(Months::new(months))
+        .unwrap_or(this_month)
+}
