@@ -217,6 +217,8 @@ impl Application {
             },
             HttpSettings {
                 body_limit_bytes: settings.body_limit_bytes,
+                request_timeout: Duration::from_millis(settings.request_timeout_ms),
+                max_in_flight: settings.max_in_flight,
             },
         );
         let listener =

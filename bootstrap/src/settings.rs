@@ -55,6 +55,15 @@ pub struct Settings {
     #[arg(long, env = "DS_HTTP__BODY_LIMIT_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub body_limit_bytes: usize,
 
+    /// Milliseconds an API request may take before a 503 `request-timeout`.
+    #[arg(long, env = "DS_HTTP__REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Most API requests in flight; beyond it 503 `saturated` with Retry-After (0 refuses all
+    /// API traffic, a drain mode; probes and metrics still answer).
+    #[arg(long, env = "DS_HTTP__MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+
     /// PostgreSQL URL. Absent: in-memory storage.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

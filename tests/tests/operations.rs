@@ -76,3 +76,57 @@ async fn a_scrape_after_activity_has_every_metric_family() {
         "requests are labelled by route template"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_in_flight_cap_api_requests_get_503_but_probes_answer() {
+    let app = spawn_app_with(Storage::Memory, |s| s.max_in_flight = 0).await;
+    let response = app
+        .post_json("/api/v1/audit/events", &event_body("saturated"))
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["type"], "https://kubernaut.io/problems/saturated");
+    assert_eq!(app.get("/health/live").await.status(), 200);
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    assert_eq!(app.get("/metrics").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_timeout_is_a_503_problem() {
+    use datastorage_tests::embedding_server::{Behaviour, spawn_embedding_server};
+    let slow = spawn_embedding_server(Behaviour::Slow).await;
+    let url = slow.url.clone();
+    let app = spawn_app_with(Storage::Memory, move |s| {
+        s.embedder = datastorage::EmbedderKind::Http;
+        s.embedder_url = Some(url);
+        s.embedder_timeout_ms = 10_000;
+        s.request_timeout_ms = 300;
+    })
+    .await;
+    let search = json!({"query": "anything", "filters": {"signal_type": "OOMKilled", "severity": "critical",
+        "component": "pod", "environment": "production", "priority": "P0"}});
+    let response = app.post_json("/api/v1/workflows/search", &search).await;
+    assert_eq!(response.status(), 503);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "https://kubernaut.io/problems/request-timeout"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app(Storage::Memory).await;
+    let echoed = app
+        .client
+        .get(app.url("/health/live"))
+        .header("x-request-id", "req-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "req-123");
+    let fresh = app.get("/api/v1/audit/events").await;
+    let id = fresh.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+}

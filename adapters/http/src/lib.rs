@@ -8,6 +8,7 @@ pub mod audit;
 pub mod dlq;
 mod extract;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod problem;
 pub mod workflows;
@@ -41,12 +42,18 @@ pub struct AppState {
 pub struct HttpSettings {
     /// Largest request body accepted, in bytes; larger bodies get 413.
     pub body_limit_bytes: usize,
+    /// Longest an API request may take before a 503 `request-timeout`.
+    pub request_timeout: std::time::Duration,
+    /// Most API requests in flight; beyond it 503 `saturated` (0 refuses all API traffic).
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             body_limit_bytes: 16 * 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
+            max_in_flight: 1024,
         }
     }
 }
@@ -104,11 +111,19 @@ pub fn openapi_json() -> String {
 /// Every route, then Swagger UI and the document, then the layers (outermost last).
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
     let document = openapi_json();
+    let limits = limits::Limits {
+        timeout: settings.request_timeout,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight)),
+    };
     let api = Router::new().nest(
         "/api/v1",
         audit::router()
             .merge(dlq::router())
-            .merge(workflows::router()),
+            .merge(workflows::router())
+            .route_layer(axum::middleware::from_fn_with_state(
+                limits,
+                limits::enforce,
+            )),
     );
     Router::new()
         .merge(api)

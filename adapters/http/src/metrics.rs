@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use datastorage_application::audit::QueueStatus;
@@ -19,22 +19,48 @@ use crate::AppState;
 /// Renders every recorded metric as Prometheus text.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// Counts requests by route template, method and status, and times them.
-pub async fn track(request: Request, next: Next) -> Response {
+/// Counts requests by route template, method and status, times them, and logs one line per
+/// request (id, method, route, status, latency; never a body: audit payloads may hold
+/// secrets). The request id is the caller's `x-request-id` or a new UUIDv7, echoed back.
+pub async fn track(mut request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
     let started = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
+    let mut response = next.run(request).await;
+    let latency = started.elapsed();
+    let status_code = response.status().as_u16();
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = status_code,
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = status_code.to_string();
     metrics::counter!("datastorage_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("datastorage_http_request_duration_seconds", "route" => route, "method" => method)
-        .record(started.elapsed().as_secs_f64());
+        .record(latency.as_secs_f64());
     response
 }
+
+const REQUEST_ID: &str = "x-request-id";
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "Metrics", operation_id = "getMetrics",
