@@ -43,6 +43,9 @@ pub enum StartupError {
     Queue(String),
     #[error("cannot prepare the embedder: {0}")]
     Embedder(String),
+    /// A setting is invalid; the message names its key.
+    #[error("invalid setting {key}: {reason}")]
+    Setting { key: &'static str, reason: String },
 }
 
 /// Which storage backs the service.
@@ -205,6 +208,7 @@ impl Application {
                 ..ReplaySettings::default()
             },
         );
+        let auth = load_tokens(&settings)?;
         let embedder = build_embedder(&settings)?;
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
         let shutting_down = Arc::new(AtomicBool::new(false));
@@ -213,6 +217,7 @@ impl Application {
                 audit,
                 catalog: catalog.clone(),
                 metrics: metrics_renderer(pool.clone()),
+                auth,
                 shutting_down: shutting_down.clone(),
             },
             HttpSettings {
@@ -376,6 +381,63 @@ fn metrics_renderer(
         }
         handle.render()
     })
+}
+
+#[derive(serde::Deserialize)]
+struct TokensFile {
+    tokens: Vec<TokenEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenEntry {
+    identity: String,
+    sha256: String,
+    roles: Vec<String>,
+}
+
+/// Reads the tokens file; without one, authentication is off, which only a loopback address
+/// (or an explicit opt-in) allows.
+fn load_tokens(settings: &Settings) -> Result<datastorage_http::auth::Auth, StartupError> {
+    const KEY: &str = "DS_AUTH__TOKENS_FILE";
+    let Some(path) = &settings.tokens_file else {
+        if !settings.addr.ip().is_loopback() && !settings.allow_anonymous {
+            return Err(StartupError::Setting {
+                key: KEY,
+                reason: format!(
+                    "is required to listen on {} (or set DS_AUTH__ALLOW_ANONYMOUS=true)",
+                    settings.addr
+                ),
+            });
+        }
+        tracing::warn!("authentication is off: no DS_AUTH__TOKENS_FILE");
+        return Ok(None);
+    };
+    let invalid = |reason: String| StartupError::Setting { key: KEY, reason };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    let file: TokensFile = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("{} is not a tokens file: {e}", path.display())))?;
+    let mut entries = Vec::new();
+    for t in file.tokens {
+        if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(format!(
+                "token of {} must be a SHA-256 hex digest",
+                t.identity
+            )));
+        }
+        let roles = t
+            .roles
+            .iter()
+            .map(|r| {
+                datastorage_http::auth::Role::parse(r)
+                    .ok_or_else(|| invalid(format!("unknown role {r:?} for {}", t.identity)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.push((t.sha256, t.identity, roles));
+    }
+    Ok(Some(Arc::new(datastorage_http::auth::TokenTable::new(
+        entries,
+    ))))
 }
 
 /// The embedder behind its cache, as the settings ask.

@@ -64,6 +64,17 @@ pub struct Settings {
     #[arg(long, env = "DS_HTTP__MAX_IN_FLIGHT", default_value_t = 1024)]
     pub max_in_flight: usize,
 
+    /// JSON file of accepted bearer tokens, stored as SHA-256 hashes:
+    /// `{"tokens": [{"identity": "gateway", "sha256": "<hex>", "roles": ["audit-writer"]}]}`.
+    /// Roles: audit-writer, audit-reader, catalog-admin, catalog-reader, operator. Absent:
+    /// no authentication, allowed only on a loopback address (or with --allow-anonymous).
+    #[arg(long, env = "DS_AUTH__TOKENS_FILE")]
+    pub tokens_file: Option<std::path::PathBuf>,
+
+    /// Serve without authentication on a non-loopback address (not for production).
+    #[arg(long, env = "DS_AUTH__ALLOW_ANONYMOUS", default_value_t = false)]
+    pub allow_anonymous: bool,
+
     /// PostgreSQL URL. Absent: in-memory storage.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

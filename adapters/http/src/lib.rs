@@ -5,6 +5,7 @@
 //! use-cases; knows no storage technology.
 
 pub mod audit;
+pub mod auth;
 pub mod dlq;
 mod extract;
 pub mod health;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub catalog: CatalogService,
     /// Renders the Prometheus text of `/metrics`.
     pub metrics: metrics::MetricsRenderer,
+    /// Accepted bearer tokens; `None` runs without authentication.
+    pub auth: auth::Auth,
     /// Set when shutdown begins, so readiness turns 503 before the listener closes.
     pub shutting_down: Arc<AtomicBool>,
 }
@@ -123,6 +126,10 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
             .route_layer(axum::middleware::from_fn_with_state(
                 limits,
                 limits::enforce,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.auth.clone(),
+                auth::authorise,
             )),
     );
     Router::new()

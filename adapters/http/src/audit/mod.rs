@@ -4,6 +4,7 @@ pub mod dto;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,9 +13,19 @@ use datastorage_application::audit::WriteOutcome;
 use datastorage_domain::audit::{AuditEventDraft, EventId, PagePosition};
 
 use crate::AppState;
+use crate::auth::Identity;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use dto::*;
+
+/// With a token, the recorded actor is the token's identity, whatever the body claims.
+fn with_actor(mut draft: AuditEventDraft, identity: Option<&Identity>) -> AuditEventDraft {
+    if let Some(Identity(who)) = identity {
+        draft.actor_id = Some(who.clone());
+        draft.actor_type = draft.actor_type.or_else(|| Some("service".into()));
+    }
+    draft
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,9 +62,11 @@ pub fn router() -> Router<AppState> {
 )]
 async fn create_event(
     State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
     ApiJson(request): ApiJson<AuditEventRequest>,
 ) -> Result<Response, ApiError> {
-    let recorded = state.audit.record(AuditEventDraft::from(request)).await?;
+    let draft = with_actor(AuditEventDraft::from(request), identity.as_deref());
+    let recorded = state.audit.record(draft).await?;
     let (status, message) = match recorded.outcome {
         WriteOutcome::Created => (StatusCode::CREATED, "audit event created"),
         WriteOutcome::AlreadyExists => (StatusCode::OK, "audit event already recorded"),
@@ -93,9 +106,13 @@ async fn create_event(
 )]
 async fn create_batch(
     State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
     ApiJson(requests): ApiJson<Vec<AuditEventRequest>>,
 ) -> Result<Response, ApiError> {
-    let drafts = requests.into_iter().map(AuditEventDraft::from).collect();
+    let drafts = requests
+        .into_iter()
+        .map(|r| with_actor(AuditEventDraft::from(r), identity.as_deref()))
+        .collect();
     let recorded = state.audit.record_batch(drafts).await?;
     let outcome = recorded.outcome();
     let count = |o| recorded.events.iter().filter(|r| r.outcome == o).count();

@@ -1,0 +1,156 @@
+//! Bearer-token authentication and role-based authorisation of the API routes.
+//!
+//! Tokens are never stored: the tokens file holds their SHA-256 hashes, each with an
+//! identity and roles. Every `/api/v1` route requires a role (see [`required_role`]); the
+//! health probes, metrics and docs stay open. The caller's identity is handed to handlers,
+//! which record it as the actor of what they write.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::problem::ApiError;
+
+/// What a route may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    AuditWriter,
+    AuditReader,
+    CatalogAdmin,
+    CatalogReader,
+    Operator,
+}
+
+impl Role {
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "audit-writer" => Some(Role::AuditWriter),
+            "audit-reader" => Some(Role::AuditReader),
+            "catalog-admin" => Some(Role::CatalogAdmin),
+            "catalog-reader" => Some(Role::CatalogReader),
+            "operator" => Some(Role::Operator),
+            _ => None,
+        }
+    }
+
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Role::AuditWriter => "audit-writer",
+            Role::AuditReader => "audit-reader",
+            Role::CatalogAdmin => "catalog-admin",
+            Role::CatalogReader => "catalog-reader",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// Who made the request, from their token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity(pub String);
+
+#[derive(Debug, Clone)]
+struct Principal {
+    identity: String,
+    roles: Vec<Role>,
+}
+
+/// The token hashes the service accepts.
+#[derive(Debug, Clone, Default)]
+pub struct TokenTable {
+    by_hash: HashMap<String, Principal>,
+}
+
+impl TokenTable {
+    /// `entries`: (SHA-256 hex of the token, identity, roles).
+    pub fn new(entries: Vec<(String, String, Vec<Role>)>) -> Self {
+        Self {
+            by_hash: entries
+                .into_iter()
+                .map(|(hash, identity, roles)| {
+                    (hash.to_ascii_lowercase(), Principal { identity, roles })
+                })
+                .collect(),
+        }
+    }
+
+    fn find(&self, token: &str) -> Option<&Principal> {
+        let hash: String = Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.by_hash.get(&hash)
+    }
+}
+
+/// The role a route needs; `None` for routes outside the API.
+pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
+    let route = route.strip_prefix("/api/v1")?;
+    let write = *method != Method::GET;
+    Some(match route {
+        r if r.starts_with("/audit/") && write => &[Role::AuditWriter],
+        r if r.starts_with("/audit/") => &[Role::AuditReader],
+        "/workflows/search" => &[Role::CatalogReader, Role::CatalogAdmin],
+        r if r.starts_with("/workflows") && write => &[Role::CatalogAdmin],
+        r if r.starts_with("/workflows") => &[Role::CatalogReader, Role::CatalogAdmin],
+        r if r.starts_with("/cache/") => &[Role::CatalogAdmin, Role::Operator],
+        "/dlq" => &[Role::Operator],
+        _ => &[Role::Operator],
+    })
+}
+
+/// `None`: authentication is off (the embedded default on loopback).
+pub type Auth = Option<Arc<TokenTable>>;
+
+pub async fn authorise(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+    let Some(table) = auth else {
+        return next.run(request).await;
+    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let Some(needed) = route
+        .as_deref()
+        .and_then(|r| required_role(request.method(), r))
+    else {
+        return next.run(request).await;
+    };
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(principal) = token.and_then(|t| table.find(t)) else {
+        let mut response = ApiError::Specific {
+            status: StatusCode::UNAUTHORIZED,
+            slug: "unauthorized",
+            title: "Unauthorized",
+            detail: "a valid bearer token is required".into(),
+        }
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    if !needed.iter().any(|r| principal.roles.contains(r)) {
+        let names: Vec<&str> = needed.iter().map(Role::as_str).collect();
+        return ApiError::Specific {
+            status: StatusCode::FORBIDDEN,
+            slug: "forbidden",
+            title: "Forbidden",
+            detail: format!("this operation needs the role {}", names.join(" or ")),
+        }
+        .into_response();
+    }
+    request
+        .extensions_mut()
+        .insert(Identity(principal.identity.clone()));
+    next.run(request).await
+}
