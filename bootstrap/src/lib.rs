@@ -5,6 +5,7 @@
 //! until told to stop. Tests build the same [`Application`] on port 0.
 
 mod clock;
+pub mod config;
 mod settings;
 
 use std::future::Future;
@@ -27,7 +28,7 @@ use datastorage_http::{AppState, HttpSettings};
 use tokio::net::TcpListener;
 
 pub use clock::SystemClock;
-pub use settings::{Cli, Command, EmbedderKind, LogFormat, Settings};
+pub use settings::{Cli, Command, ConfigAction, EmbedderKind, LogFormat, Settings, redact_url};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]

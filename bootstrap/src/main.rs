@@ -3,15 +3,24 @@
 //! Startup is the one place allowed to give up loudly: a bad setting or an unreachable
 //! database ends the process with a message naming the cause.
 
-use clap::Parser;
-use datastorage::{Application, Cli, Command, LogFormat, StorageKind};
+use datastorage::{Application, Command, ConfigAction, LogFormat, StorageKind};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match datastorage::config::load(std::env::args_os(), std::env::vars().collect()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if let Some(Command::Openapi) = cli.command {
         print!("{}", datastorage_http::openapi_json());
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(Command::Config {
+        action: ConfigAction::Print,
+    }) = cli.command
+    {
+        println!("{:#?}", cli.settings.redacted());
         return std::process::ExitCode::SUCCESS;
     }
     init_logging(cli.settings.log_format);

@@ -25,6 +25,18 @@ pub enum Command {
     /// Embed every workflow that has no embedding of the configured model (after a model
     /// change), then exit.
     Reembed,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration (defaults, CONFIG_PATH file, environment, flags)
+    /// with secrets redacted.
+    Print,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,7 +84,7 @@ pub struct Settings {
     pub tokens_file: Option<std::path::PathBuf>,
 
     /// Serve without authentication on a non-loopback address (not for production).
-    #[arg(long, env = "DS_AUTH__ALLOW_ANONYMOUS", default_value_t = false)]
+    #[arg(long, env = "DS_AUTH__ALLOW_ANONYMOUS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_anonymous: bool,
 
     /// PostgreSQL URL. Absent: in-memory storage.
@@ -217,4 +229,36 @@ impl Settings {
     pub fn defaults() -> Self {
         Cli::parse_from(["datastorage"]).settings
     }
+
+    /// The settings with every credential replaced by `***`, for printing and logging.
+    pub fn redacted(&self) -> Settings {
+        let mut s = self.clone();
+        s.database_url = s.database_url.as_deref().map(redact_url);
+        s.redis_url = s.redis_url.as_deref().map(redact_url);
+        s.embedder_url = s.embedder_url.as_deref().map(redact_url);
+        s
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".into();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("***@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    // Query strings may carry passwords too (`?password=`): drop them.
+    let path = path
+        .map(|p| p.split('?').next().unwrap_or(""))
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
+    format!("{scheme}://{authority}{path}")
 }
