@@ -14,6 +14,9 @@ ds_services_start
 DS_MODEL_DIR="$(scripts/fetch-model.sh)"
 export DS_MODEL_DIR
 
+# The Kubernetes manifests, validated offline against the Kubernetes schemas.
+scripts/validate-manifests.sh
+
 # Checked queries compile from the committed .sqlx cache, never from a live database.
 export SQLX_OFFLINE=true
 cargo test --workspace --all-targets --locked "$@"
