@@ -363,6 +363,15 @@ fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed");
         }
+        // Counters that only move on rare events exist from the start, at zero.
+        for name in [
+            "datastorage_dlq_replayed_entries_total",
+            "datastorage_dlq_dead_lettered_entries_total",
+            "datastorage_embedding_cache_hits_total",
+            "datastorage_embedding_cache_misses_total",
+        ] {
+            metrics::counter!(name).increment(0);
+        }
         handle
     })
 }

@@ -55,7 +55,10 @@ async fn a_scrape_after_activity_has_every_metric_family() {
     for family in [
         "datastorage_http_requests_total{",
         "datastorage_http_request_duration_seconds_bucket{",
-        "datastorage_audit_traces_total{",
+        "datastorage_audit_traces_total{service=\"gateway\",status=\"success\"}",
+        "datastorage_audit_lag_seconds_bucket{service=\"gateway\"",
+        "datastorage_dlq_replayed_entries_total",
+        "datastorage_dlq_dead_lettered_entries_total",
         "datastorage_write_duration_seconds_bucket{table=\"audit_events\"",
         "datastorage_write_duration_seconds_bucket{table=\"workflows\"",
         "datastorage_validation_failures_total{field=\"event_category\"}",

@@ -49,6 +49,18 @@ impl AuditService {
         events: Vec<NewAuditEvent>,
     ) -> Result<Vec<WriteOutcome>, AuditError> {
         let n = events.len() as u64;
+        // The emitting service, in the original metrics' terms, is the event category.
+        let service = events
+            .first()
+            .map_or("unknown", |e| e.event.event_category.as_str());
+        let now = self.clock.now();
+        for e in &events {
+            let lag = (now - *e.event.event_timestamp.as_datetime())
+                .num_milliseconds()
+                .max(0);
+            metrics::histogram!("datastorage_audit_lag_seconds", "service" => service)
+                .record(lag as f64 / 1000.0);
+        }
         let result = self.store_uncounted(events).await;
         let status = match &result {
             Ok(outcomes) => match outcomes.first() {
@@ -59,7 +71,7 @@ impl AuditService {
             Err(AuditError::Unavailable(_)) => "unavailable",
             Err(_) => "rejected",
         };
-        metrics::counter!("datastorage_audit_traces_total", "status" => status).increment(n);
+        metrics::counter!("datastorage_audit_traces_total", "service" => service, "status" => status).increment(n);
         result
     }
 
