@@ -61,7 +61,7 @@ async fn a_scrape_after_activity_has_every_metric_family() {
         "datastorage_dlq_dead_lettered_entries_total",
         "datastorage_write_duration_seconds_bucket{table=\"audit_events\"",
         "datastorage_write_duration_seconds_bucket{table=\"workflows\"",
-        "datastorage_validation_failures_total{field=\"event_category\"}",
+        "datastorage_validation_failures_total{field=\"event_category\",reason=\"unknown_value\"}",
         "datastorage_workflow_search_duration_seconds_bucket{mode=\"hybrid\"",
         "datastorage_embedding_cache_hits_total",
         "datastorage_embedding_cache_misses_total",

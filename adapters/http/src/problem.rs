@@ -96,6 +96,23 @@ impl Problem {
     }
 }
 
+/// A small, fixed vocabulary of why a field was refused, for the metrics label.
+fn failure_reason(message: &str) -> &'static str {
+    if message == "is required" {
+        "required"
+    } else if message.contains("unknown value") || message.contains("unknown variant") {
+        "unknown_value"
+    } else if message.contains("must lie between") {
+        "outside_time_window"
+    } else if message.contains("at most") || message.contains("must be between") {
+        "out_of_range"
+    } else if message.contains("invalid type") || message.contains("must be a") {
+        "wrong_type"
+    } else {
+        "invalid"
+    }
+}
+
 /// An internal cause attached to a 5xx response for the log; never serialised.
 #[derive(Debug, Clone)]
 struct InternalCause(String);
@@ -225,12 +242,16 @@ impl IntoResponse for ApiError {
                 detail,
                 field_errors,
             } => {
-                for field in field_errors.keys() {
+                for (field, message) in &field_errors {
                     // `[3].custom_labels.team` → `custom_labels`: bounded label values.
                     let bare = field.rsplit("].").next().unwrap_or(field);
                     let top = bare.split('.').next().unwrap_or(bare).to_owned();
-                    metrics::counter!("datastorage_validation_failures_total", "field" => top)
-                        .increment(1);
+                    metrics::counter!(
+                        "datastorage_validation_failures_total",
+                        "field" => top,
+                        "reason" => failure_reason(message)
+                    )
+                    .increment(1);
                 }
                 let mut p = Problem::new(
                     StatusCode::BAD_REQUEST,
