@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datastorage_domain::embedding::{Embedding, EmbeddingModel, text_sha256};
+use datastorage_domain::embedding::{Embedding, EmbeddingModel};
+use datastorage_domain::sha256_hex;
 use datastorage_domain::workflow::WorkflowId;
 
 use crate::ports::{CacheKey, EmbedError, Embedder, EmbeddingCache};
@@ -58,7 +59,7 @@ impl CachedEmbedder {
             .iter()
             .map(|(t, w)| CacheKey {
                 model: self.inner.model().clone(),
-                text_sha256: text_sha256(t),
+                text_sha256: sha256_hex(t),
                 workflow: *w,
             })
             .collect();

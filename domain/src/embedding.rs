@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::ValidationErrors;
 
 /// Which model produced an embedding; vectors of different models never compare.
@@ -103,14 +101,6 @@ impl Embedding {
         }
         Ok((dot / (a.sqrt() * b.sqrt())).clamp(-1.0, 1.0))
     }
-}
-
-/// The cache key of a text: lowercase hex SHA-256.
-pub fn text_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -12,3 +12,12 @@ pub mod validation;
 pub mod workflow;
 
 pub use validation::{FieldError, ValidationErrors};
+
+/// Lowercase hex SHA-256 of a text (content hashes, cache keys, token hashes).
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datastorage::{Application, StartupError};
-use datastorage_domain::embedding::text_sha256;
+use datastorage_domain::sha256_hex;
 use datastorage_tests::support::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -23,7 +23,9 @@ fn token(identity: &str) -> String {
 fn tokens_file() -> std::path::PathBuf {
     let tokens: Vec<Value> = ROLES
         .iter()
-        .map(|(id, role)| json!({"identity": id, "sha256": text_sha256(&token(id)), "roles": [role]}))
+        .map(
+            |(id, role)| json!({"identity": id, "sha256": sha256_hex(&token(id)), "roles": [role]}),
+        )
         .collect();
     let path = std::env::temp_dir().join(format!("tokens-{}.json", uuid::Uuid::now_v7()));
     std::fs::write(&path, json!({"tokens": tokens}).to_string()).unwrap();

@@ -38,12 +38,13 @@ mod memory_embedding_cache {
     #[tokio::test]
     async fn the_least_recently_used_entry_is_evicted_first() {
         use datastorage_application::ports::{CacheKey, EmbeddingCache};
-        use datastorage_domain::embedding::{Embedding, EmbeddingModel, text_sha256};
+        use datastorage_domain::embedding::{Embedding, EmbeddingModel};
+        use datastorage_domain::sha256_hex;
         let cache = datastorage_memory::MemoryEmbeddingCache::new(2);
         let m = EmbeddingModel::parse("m").unwrap();
         let k = |t: &str| CacheKey {
             model: m.clone(),
-            text_sha256: text_sha256(t),
+            text_sha256: sha256_hex(t),
             workflow: None,
         };
         let v = Embedding::new(m.clone(), vec![1.0]).unwrap();

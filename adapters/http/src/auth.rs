@@ -8,13 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::problem::ApiError;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
-
-use crate::problem::ApiError;
 
 /// What a route may require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,10 +77,7 @@ impl TokenTable {
     }
 
     fn find(&self, token: &str) -> Option<&Principal> {
-        let hash: String = Sha256::digest(token.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = datastorage_domain::sha256_hex(token);
         self.by_hash.get(&hash)
     }
 }

@@ -80,10 +80,6 @@ impl AuditService {
         }
     }
 
-    pub fn settings(&self) -> &AuditSettings {
-        &self.settings
-    }
-
     /// Whether the audit store answers right now.
     pub async fn storage_ready(&self) -> Result<(), String> {
         self.repository.ping().await.map_err(|e| e.to_string())

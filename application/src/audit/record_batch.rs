@@ -31,7 +31,8 @@ impl AuditService {
         }
 
         // The port takes distinct ids: a repeated id inside the batch is resolved here.
-        let (unique, first_of) = dedupe(&events)?;
+        let (unique, first_of) =
+            dedupe(&events).map_err(|event_id| AuditError::Conflict { event_id })?;
         let ids: Vec<EventId> = unique.iter().map(|n| n.event.event_id).collect();
         let stored = self.store(unique).await?;
         let outcomes: HashMap<EventId, WriteOutcome> = ids.into_iter().zip(stored).collect();
@@ -57,10 +58,11 @@ impl AuditService {
     }
 }
 
-/// Keeps the first event of each id; a later one with other content is a conflict.
+/// Keeps the first event of each id, with its index; a later one with other content is a
+/// conflict (its id is the error). Identical repeats are dropped.
 pub(crate) fn dedupe(
     events: &[NewAuditEvent],
-) -> Result<(Vec<NewAuditEvent>, HashMap<EventId, usize>), AuditError> {
+) -> Result<(Vec<NewAuditEvent>, HashMap<EventId, usize>), EventId> {
     let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
     let mut unique = Vec::with_capacity(events.len());
     for (i, new) in events.iter().enumerate() {
@@ -72,7 +74,7 @@ pub(crate) fn dedupe(
             }
             Some(&first) => {
                 if events[first].event.content_hash() != new.event.content_hash() {
-                    return Err(AuditError::Conflict { event_id: id });
+                    return Err(id);
                 }
             }
         }

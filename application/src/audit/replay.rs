@@ -7,16 +7,16 @@
 //! to be claimed again and written again harmlessly. An entry the store refuses for good is
 //! moved to the dead-letter stream with the reason, without holding up the others.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use datastorage_domain::audit::{EventId, NewAuditEvent};
+use datastorage_domain::audit::NewAuditEvent;
 use datastorage_domain::retry::RetryPolicy;
 
 use super::AuditService;
 use super::durable_write::may_exist;
+use super::record_batch::dedupe;
 use crate::circuit::CircuitBreaker;
 use crate::clock::Clock;
 use crate::ports::{
@@ -261,26 +261,16 @@ impl ReplayWorker {
         Ok(())
     }
 
-    /// Writes every event of `entries` in one transaction; returns how many were new.
+    /// Writes every event of `entries` in one transaction; returns how many were new. The
+    /// same event queued twice (two requests both fell back) is written once.
     async fn write(&self, entries: &[QueuedEntry]) -> Result<usize, RepositoryError> {
-        let mut unique: Vec<NewAuditEvent> = Vec::new();
-        let mut hash_of: HashMap<EventId, [u8; 32]> = HashMap::new();
-        for event in entries.iter().flat_map(|e| e.events.iter()) {
-            let hash = event.event.content_hash();
-            match hash_of.get(&event.event.event_id) {
-                // The same event queued twice (two requests both fell back): write it once.
-                Some(h) if *h == hash => {}
-                Some(_) => {
-                    return Err(RepositoryError::Conflict {
-                        event_id: event.event.event_id,
-                    });
-                }
-                None => {
-                    hash_of.insert(event.event.event_id, hash);
-                    unique.push(may_exist(event.clone()));
-                }
-            }
-        }
+        let events: Vec<NewAuditEvent> = entries
+            .iter()
+            .flat_map(|e| e.events.iter().cloned())
+            .collect();
+        let (unique, _) =
+            dedupe(&events).map_err(|event_id| RepositoryError::Conflict { event_id })?;
+        let unique: Vec<NewAuditEvent> = unique.into_iter().map(may_exist).collect();
         let outcomes = self.repository.insert_batch(&unique).await?;
         Ok(outcomes
             .iter()

@@ -47,8 +47,4 @@ impl CatalogService {
             embedder,
         }
     }
-
-    pub fn embedder(&self) -> Option<&Arc<CachedEmbedder>> {
-        self.embedder.as_ref()
-    }
 }

@@ -126,13 +126,6 @@ fn required(errors: &mut ValidationErrors, field: &str, value: String, max: usiz
     value
 }
 
-pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl WorkflowDraft {
     pub fn validate(
         self,
@@ -161,7 +154,7 @@ impl WorkflowDraft {
                 format!("must be 1 to {} bytes, without NUL", limits.content_bytes),
             );
         }
-        let content_hash = sha256_hex(&self.content);
+        let content_hash = crate::sha256_hex(&self.content);
         if let Some(stated) = self.content_hash.filter(|h| !h.is_empty()) {
             if !stated.eq_ignore_ascii_case(&content_hash) {
                 errors.push("content_hash", "does not match the SHA-256 of content");

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datastorage_application::ports::{CacheKey, EmbeddingCache};
-use datastorage_domain::embedding::{Embedding, EmbeddingModel, text_sha256};
+use datastorage_domain::embedding::{Embedding, EmbeddingModel};
+use datastorage_domain::sha256_hex;
 use datastorage_domain::workflow::WorkflowId;
 
 pub type Cache = Arc<dyn EmbeddingCache>;
@@ -39,7 +40,7 @@ fn model(name: &str) -> EmbeddingModel {
 fn key(m: &str, text: &str, workflow: Option<WorkflowId>) -> CacheKey {
     CacheKey {
         model: model(m),
-        text_sha256: text_sha256(text),
+        text_sha256: sha256_hex(text),
         workflow,
     }
 }

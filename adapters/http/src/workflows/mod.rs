@@ -73,6 +73,20 @@ async fn invalidate_all_cache(
     Ok(Json(CacheInvalidation { invalidated }))
 }
 
+/// The shared body of `/disable` and `/enable`.
+async fn move_to(
+    state: &AppState,
+    id: &str,
+    to: LifecycleStatus,
+    body: WorkflowDisableRequest,
+) -> Result<Json<WorkflowDto>, ApiError> {
+    let workflow = state
+        .catalog
+        .change_status(workflow_id(id)?, to, body.updated_by, body.reason)
+        .await?;
+    Ok(Json(WorkflowDto::from(&workflow)))
+}
+
 fn workflow_id(raw: &str) -> Result<WorkflowId, ApiError> {
     WorkflowId::parse(raw).map_err(|e| ApiError::validation(&e))
 }
@@ -276,16 +290,7 @@ async fn disable(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<WorkflowDisableRequest>,
 ) -> Result<Json<WorkflowDto>, ApiError> {
-    let workflow = state
-        .catalog
-        .change_status(
-            workflow_id(&id)?,
-            LifecycleStatus::Disabled,
-            body.updated_by,
-            body.reason,
-        )
-        .await?;
-    Ok(Json(WorkflowDto::from(&workflow)))
+    move_to(&state, &id, LifecycleStatus::Disabled, body).await
 }
 
 /// Enable a disabled workflow version again (clears the disable metadata).
@@ -302,16 +307,7 @@ async fn enable(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<WorkflowDisableRequest>,
 ) -> Result<Json<WorkflowDto>, ApiError> {
-    let workflow = state
-        .catalog
-        .change_status(
-            workflow_id(&id)?,
-            LifecycleStatus::Active,
-            body.updated_by,
-            body.reason,
-        )
-        .await?;
-    Ok(Json(WorkflowDto::from(&workflow)))
+    move_to(&state, &id, LifecycleStatus::Active, body).await
 }
 
 /// Every version of a workflow, newest first by semver precedence.
