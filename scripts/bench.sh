@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# Benchmarks on this machine, each service figure beside the ceiling measured in the same run.
-# Starts PostgreSQL + Redis (scripts/lib/services.sh), builds in release, and drives only
-# loopback addresses with bounded load. Results: a table on stdout and JSON lines in
-# bench/results/latest.jsonl.
+# The benchmark harness (issue 8, DESIGN.md §8): on this machine, in one run, the ceilings
+# (pgbench, redis-benchmark) and the service's figures, each printed beside its ceiling.
+# Starts PostgreSQL + Redis (scripts/lib/services.sh), builds in release, drives only
+# loopback addresses with bounded load (bench/src/main.rs, the `loadgen`).
 #
-#   scripts/bench.sh              # defaults: 16 clients, 10 s per figure
-#   CLIENTS=64 SECONDS_PER_RUN=20 scripts/bench.sh
+# Results: a table on stdout, and in bench/results/<UTC time>/ (copied to bench/results/latest/)
+# results.jsonl (raw lines), results.json, table.md and chart.svg.
+#
+#   scripts/bench.sh                               # everything, about 20 minutes
+#   QUERY_ROWS="1000000" SECONDS_PER_RUN=5 scripts/bench.sh    # a quicker pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
 
-CLIENTS="${CLIENTS:-16}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
-RESULTS=bench/results/latest.jsonl
+# Row counts at which the queries are measured; the table is filled up to each in turn.
+QUERY_ROWS="${QUERY_ROWS:-1000000 10000000}"
+REPLAY_EVENTS="${REPLAY_EVENTS:-100000}"
+SEARCH_CLIENTS="${SEARCH_CLIENTS:-4}"
+# Latency targets are read at a steady rate (open loop); throughput as fast as answered.
+SEARCH_RATE="${SEARCH_RATE:-500}"
+QUERY_CLIENTS="${QUERY_CLIENTS:-8}"
+RUN_DIR="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$RUN_DIR"
+RESULTS="$RUN_DIR/results.jsonl"
+: >"$RESULTS"
 
 SERVICE_PID=""
 cleanup() {
@@ -31,65 +43,81 @@ export DS_MODEL_DIR
 psql() { "$DS_PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$@"; }
 psql "$DS_TEST_DATABASE_URL" -c "CREATE DATABASE bench" >/dev/null
 DB_URL="${DS_TEST_DATABASE_URL%/*}/bench"
+redis_port="${DS_TEST_REDIS_URL##*:}"; redis_port="${redis_port%/}"
 
-# The service migrates the database at start and creates this month's partitions.
+# The service, as deployed: PostgreSQL, the Redis dead-letter queue and embedding cache, the
+# local model. It migrates the database at start and creates the partitions around today.
 PORT="$(ds_free_port)"
+URL="http://127.0.0.1:$PORT"
 DATABASE_URL="$DB_URL" REDIS_URL="$DS_TEST_REDIS_URL" DS_HTTP__ADDR="127.0.0.1:$PORT" \
   DS_LOG=warn DS_LOG__FORMAT=json DS_DATABASE__ACQUIRE_TIMEOUT_SECS=1 \
   target/release/datastorage >"$DS_SERVICES_DIR/service.log" 2>&1 &
 SERVICE_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
+for _ in $(seq 1 150); do
+  curl -fs "$URL/health/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
-curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null || { cat "$DS_SERVICES_DIR/service.log" >&2; exit 1; }
+curl -fs "$URL/health/ready" >/dev/null || { cat "$DS_SERVICES_DIR/service.log" >&2; exit 1; }
 
-: >"$RESULTS"
+emit() { echo "$1" >>"$RESULTS"; }
+calc() { python3 -c "print($1)"; }
+rss_kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SERVICE_PID/status"; }
+emit "$(printf '{"figure":"RSS idle (after start, before load)","rss_mib":%.1f}' "$(calc "$(rss_kib VmRSS) / 1024")")"
 
-echo "[bench] ceiling: pgbench single-row INSERT, $CLIENTS clients, ${SECONDS_PER_RUN}s" >&2
-pg_out="$("$DS_PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -r -f bench/sql/insert_one.sql "$DB_URL" 2>&1)"
-pg_tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg_out")"
-pg_lat="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg_out")"
-printf '{"figure":"pgbench single-row INSERT","clients":%s,"throughput_per_s":%s,"avg_ms":%s}\n' \
-  "$CLIENTS" "$pg_tps" "$pg_lat" >>"$RESULTS"
+loadgen() { target/release/loadgen --url "$URL" --seconds "$SECONDS_PER_RUN" "$@"; }
+pgbench_tps() { # $1 = script, $2 = clients -> transactions/s
+  "$DS_PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECONDS_PER_RUN" -f "$1" "$DB_URL" 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
 
-echo "[bench] service: single-event POST (PostgreSQL), $CLIENTS clients, ${SECONDS_PER_RUN}s" >&2
-target/release/loadgen --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" \
-  --seconds "$SECONDS_PER_RUN" --label "single-event POST (201, PostgreSQL)" >>"$RESULTS"
+# --- Ceilings and writes --------------------------------------------------------------------
+for c in 16 64; do
+  echo "[bench] ceiling: pgbench single-row INSERT, $c clients" >&2
+  tps="$(pgbench_tps bench/sql/insert_one.sql "$c")"
+  emit "{\"figure\":\"ceiling: pgbench single-row INSERT, $c clients\",\"clients\":$c,\"throughput_per_s\":$tps}"
+done
+echo "[bench] ceiling: pgbench 100-row INSERT, 16 clients" >&2
+tps="$(pgbench_tps bench/sql/insert_100.sql 16)"
+emit "{\"figure\":\"ceiling: pgbench 100-row INSERT, 16 clients\",\"clients\":16,\"throughput_per_s\":$(calc "$tps * 100")}"
 
-rows_before_outage="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")"
-REPLAY_EVENTS="${REPLAY_EVENTS:-100000}"
-dlq_depth() { curl -fs "http://127.0.0.1:$PORT/api/v1/dlq" | python3 -c 'import json,sys; print(json.load(sys.stdin)["depth"])'; }
-
-# Redis ceiling: XADD of an entry the size of one queued event, AOF fsync on every write.
-payload="$(python3 -c 'print("x" * 1300)')"
-redis_port="${DS_TEST_REDIS_URL##*:}"; redis_port="${redis_port%/}"
-echo "[bench] ceiling: redis-benchmark XADD (appendfsync always), $CLIENTS clients" >&2
-rb_out="$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$CLIENTS" -n 100000 -q XADD bench:ceiling '*' events "$payload" 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)"
-rb_rps="$(sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' <<<"$rb_out")"
+# XADD of an entry the size of one queued event (about 2.5 KiB), fsync on every write.
+payload="$(python3 -c 'print("x" * 2500)')"
+echo "[bench] ceiling: redis-benchmark XADD (appendfsync always), 16 clients" >&2
+rb_rps="$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 16 -n 200000 -q XADD bench:ceiling '*' events "$payload" 2>&1 |
+  tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)"
 redis-cli -p "$redis_port" DEL bench:ceiling >/dev/null
-printf '{"figure":"redis-benchmark XADD (AOF always)","clients":%s,"throughput_per_s":%s}\n' "$CLIENTS" "$rb_rps" >>"$RESULTS"
+emit "{\"figure\":\"ceiling: redis-benchmark XADD (AOF always), 16 clients\",\"clients\":16,\"throughput_per_s\":$rb_rps}"
 
-echo "[bench] service: DLQ fallback with PostgreSQL stopped, $CLIENTS clients, ${SECONDS_PER_RUN}s" >&2
+for c in 16 64; do
+  echo "[bench] service: single-event POST, $c clients" >&2
+  emit "$(loadgen --clients "$c" --label "single-event POST (201), $c clients")"
+done
+half="$(python3 -c "import json; print(round([json.loads(l) for l in open('$RESULTS') if 'single-row INSERT, 64' in l][0]['throughput_per_s'] / 2))")"
+echo "[bench] service: single-event POST, 64 clients, open loop at $half/s" >&2
+emit "$(loadgen --clients 64 --rate "$half" --label "single-event POST (201), 64 clients at half the ceiling")"
+echo "[bench] service: batch POST (100 events), 16 clients" >&2
+emit "$(loadgen --scenario batch --batch-size 100 --clients 16 --label "batch POST (100 per batch), 16 clients")"
+
+# --- The dead-letter queue: fallback with PostgreSQL stopped, then replay -------------------
+rows_before_outage="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")"
+dlq_depth() { curl -fs "$URL/api/v1/dlq" | python3 -c 'import json,sys; print(json.load(sys.stdin)["depth"])'; }
+echo "[bench] service: DLQ fallback with PostgreSQL stopped, 16 clients" >&2
 $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -m fast -w stop >/dev/null
-target/release/loadgen --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --expect 202 \
-  --seconds "$SECONDS_PER_RUN" --label "DLQ fallback POST (202, PostgreSQL down)" >>"$RESULTS"
+emit "$(loadgen --clients 16 --expect 202 --label "DLQ fallback POST (202, PostgreSQL down), 16 clients")"
 queued="$(dlq_depth)"
 if [ "$queued" -lt "$REPLAY_EVENTS" ]; then
-  per_client=$(( (REPLAY_EVENTS - queued + CLIENTS - 1) / CLIENTS ))
-  target/release/loadgen --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --expect 202 \
-    --warmup-seconds 0 --seconds 600 --max-requests-per-client "$per_client" --label "top-up" >/dev/null
+  per_client=$(( (REPLAY_EVENTS - queued + 15) / 16 ))
+  loadgen --clients 16 --expect 202 --warmup-seconds 0 --seconds 600 \
+    --max-requests-per-client "$per_client" --label "top-up" >/dev/null
 fi
 queued="$(dlq_depth)"
-
 echo "[bench] service: replay of $queued queued events after PostgreSQL restarts" >&2
 $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -l "$DS_SERVICES_DIR/pg-log/postgres.log" -w start >/dev/null
-replay="$(python3 - "http://127.0.0.1:$PORT/api/v1/dlq" "$queued" <<'PY'
+emit "$(python3 - "$URL/api/v1/dlq" "$queued" <<'PY'
 import json, sys, time, urllib.request
 url, queued = sys.argv[1], int(sys.argv[2])
 started = time.monotonic(); first = None
-deadline = started + 600
-while time.monotonic() < deadline:
+while time.monotonic() < started + 600:
     depth = json.load(urllib.request.urlopen(url))["depth"]
     if first is None and depth < queued:
         first = time.monotonic()
@@ -98,68 +126,65 @@ while time.monotonic() < deadline:
     time.sleep(0.05)
 done = time.monotonic()
 first = first or done
-print(json.dumps({"figure": f"DLQ replay of {queued} events", "events": queued,
+print(json.dumps({"figure": f"DLQ replay of {queued:,} events", "events": queued,
+                  "seconds": round(done - first, 2),
                   "seconds_from_restart": round(done - started, 2),
-                  "seconds_draining": round(done - first, 2),
                   "throughput_per_s": queued / max(done - first, 1e-9)}))
 PY
 )"
-echo "$replay" >>"$RESULTS"
 rows="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")"
 dupes="$(psql -At "$DB_URL" -c "SELECT count(*) - count(DISTINCT event_id) FROM audit_events")"
+emit "{\"figure\":\"check: rows after replay\",\"rows\":$rows,\"before_outage\":$rows_before_outage,\"queued\":$queued,\"duplicate_event_ids\":$dupes}"
 
-# The workflow catalog: registration throughput, then label-only search latency at 1k and
-# 10k workflows (20 signal types x 4 severities, so a search's hard filters keep ~1/80).
-SEARCH_CLIENTS="${SEARCH_CLIENTS:-4}"
-register_up_to() { # $1 = how many in all, $2 = name offset, $3 = label
-  local per_client=$(( ($1 + CLIENTS - 1) / CLIENTS ))
-  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario register --clients "$CLIENTS" \
-    --warmup-seconds 0 --seconds 600 --max-requests-per-client "$per_client" --name-offset "$2" \
-    --label "$3" >>"$RESULTS"
+# --- Queries at 1M and 10M rows ---------------------------------------------------------------
+# Synthetic months are loaded below the ones the service keeps (from 4 months back), a month
+# of 1M rows at a time; correlation ids fill-0.. cover 10 rows each.
+filled=0
+months_back=4
+for target in $QUERY_ROWS; do
+  while [ "$filled" -lt "$target" ]; do
+    month="$(python3 -c "import datetime as d; t=d.date.today().replace(day=1); m=t.year*12+t.month-1-$months_back; print(d.date(m//12, m%12+1, 1))")"
+    echo "[bench] loading 1,000,000 rows into the $month partition ($filled so far)" >&2
+    psql "$DB_URL" -v month="$month" -v rows=1000000 -v first="$filled" -f bench/sql/fill_month.sql >/dev/null
+    filled=$((filled + 1000000)); months_back=$((months_back + 1))
+  done
+  label="$(python3 -c "print(f'{$target/1e6:g}M')")"
+  echo "[bench] service: queries at $label rows, $QUERY_CLIENTS clients" >&2
+  emit "$(loadgen --scenario correlation --correlations $((filled / 10)) --clients "$QUERY_CLIENTS" \
+    --label "query by correlation_id (10 events, with total), $label rows")"
+  emit "$(loadgen --scenario page --page-limit 100 --pages 20 --clients "$QUERY_CLIENTS" \
+    --label "keyset page (100 events, include_total=false), $label rows")"
+done
+
+# --- The workflow catalog ---------------------------------------------------------------------
+# 20 signal types x 4 severities: a search's hard filters keep about 1/80 of the catalog.
+register_up_to() { # $1 = how many, $2 = name offset, $3 = label
+  loadgen --scenario register --clients 16 --warmup-seconds 0 --seconds 900 \
+    --max-requests-per-client $(( ($1 + 15) / 16 )) --name-offset "$2" --label "$3"
 }
-echo "[bench] service: register 1,000 workflows, $CLIENTS clients" >&2
-register_up_to 1000 0 "workflow registration (first 1,000)"
 search_runs() { # $1 = catalog size label
   echo "[bench] service: searches at $1 workflows, $SEARCH_CLIENTS clients" >&2
-  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --clients "$SEARCH_CLIENTS" \
-    --seconds "$SECONDS_PER_RUN" --label "label-only search, $1 workflows" >>"$RESULTS"
-  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --query same --clients "$SEARCH_CLIENTS" \
-    --seconds "$SECONDS_PER_RUN" --label "hybrid search, $1 workflows, embedding cache hit" >>"$RESULTS"
-  target/release/loadgen --url "http://127.0.0.1:$PORT" --scenario search --query unique --clients "$SEARCH_CLIENTS" \
-    --seconds "$SECONDS_PER_RUN" --label "hybrid search, $1 workflows, embedding cache miss" >>"$RESULTS"
+  emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" --rate "$SEARCH_RATE" \
+    --label "label-only search, $1 workflows, $SEARCH_RATE/s")"
+  emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" \
+    --label "label-only search, $1 workflows, as fast as answered")"
+  emit "$(loadgen --scenario search --query same --clients "$SEARCH_CLIENTS" \
+    --label "hybrid search, $1 workflows, embedding cache hit")"
+  emit "$(loadgen --scenario search --query unique --clients "$SEARCH_CLIENTS" \
+    --label "hybrid search, $1 workflows, embedding cache miss")"
 }
+echo "[bench] service: register 1,000 workflows, 16 clients" >&2
+emit "$(register_up_to 1000 0 "workflow registration with embedding (first 1,000)")"
 search_runs 1k
 echo "[bench] service: register 9,000 more workflows" >&2
-register_up_to 9000 1000000 "workflow registration (next 9,000)"
+emit "$(register_up_to 9000 1000000 "workflow registration with embedding (next 9,000)")"
 search_runs 10k
-echo "[bench] local model: query embedding latency, cache miss and hit" >&2
+echo "[bench] local model: query embedding latency" >&2
 target/release/embed-latency >>"$RESULTS"
-workflows="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows")"
-candidates="$(psql -At "$DB_URL" -c "SELECT count(*) FROM workflows WHERE is_latest_version AND status = 'active' AND lower(signal_type) = 'oomkilled' AND severity = 'critical' AND (component IN ('*', 'pod')) AND (environment IN ('*', 'production')) AND (priority IN ('*', 'P0'))")"
-echo "[bench] catalog: $workflows workflows; the benchmark search has $candidates candidates" >&2
 
-python3 - "$RESULTS" "$rows" "$rows_before_outage" "$queued" "$dupes" <<'PY'
-import json, sys
-rows = {r["figure"]: r for r in map(json.loads, open(sys.argv[1]))}
-def row(name, r, ceiling=None):
-    tp = r["throughput_per_s"]
-    lat = [f"{r[k]:.2f}" if k in r else "" for k in ("p50_ms", "p95_ms", "p99_ms")]
-    c = f"{ceiling:,.0f}" if ceiling else ""
-    ratio = f"{tp / ceiling:.2f}x" if ceiling else ""
-    print(f"| {name} | {r.get('clients', '')} | {tp:,.0f} | {' | '.join(lat)} | {c} | {ratio} |")
-pg = rows["pgbench single-row INSERT"]["throughput_per_s"]
-rb = rows["redis-benchmark XADD (AOF always)"]["throughput_per_s"]
-print("\n| figure | clients | throughput /s | p50 ms | p95 ms | p99 ms | ceiling /s | ratio |")
-print("|---|---|---|---|---|---|---|---|")
-for name, r in rows.items():
-    ceiling = {"single-event POST (201, PostgreSQL)": pg, "DLQ fallback POST (202, PostgreSQL down)": rb}.get(name)
-    row(name, r, ceiling)
-    if r.get("failed"):
-        print(f"  ! {r['failed']} requests did not get the expected status")
-replay = [r for n, r in rows.items() if n.startswith("DLQ replay")][0]
-print(f"\nreplay: {replay['events']} events drained in {replay['seconds_draining']} s "
-      f"({replay['seconds_from_restart']} s after PostgreSQL restarted)")
-total, before, queued, dupes = map(int, sys.argv[2:6])
-print(f"rows in audit_events after the replay: {total} = {before} before the outage + "
-      f"{total - before} replayed (queue held {queued}); duplicate event_ids: {dupes}")
-PY
+emit "$(printf '{"figure":"RSS peak (high-water mark over the run)","rss_mib":%.1f}' "$(calc "$(rss_kib VmHWM) / 1024")")"
+emit "$(printf '{"figure":"RSS at the end of the run","rss_mib":%.1f}' "$(calc "$(rss_kib VmRSS) / 1024")")"
+
+python3 bench/report.py "$RUN_DIR"
+rm -rf bench/results/latest && cp -r "$RUN_DIR" bench/results/latest
+echo "[bench] results in $RUN_DIR (and bench/results/latest)" >&2

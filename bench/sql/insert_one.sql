@@ -1,5 +1,5 @@
 -- pgbench ceiling: one single-row INSERT per transaction into the real audit_events table,
--- with the same shape and payload size (~1 KiB event_data) as the service's benchmark events.
+-- the shape of the load generator's events, event_data of 0.5-4 KiB like its payloads.
 INSERT INTO audit_events (
     event_id, event_date, event_timestamp, version, event_type, event_category, event_action,
     event_outcome, actor_type, actor_id, resource_type, resource_id, correlation_id, severity,
@@ -9,5 +9,5 @@ VALUES (
     'gateway.signal.received', 'gateway', 'received', 'success', 'service', 'gateway-service',
     'Signal', 'fp-' || :client_id, 'pgbench-' || :client_id, 'critical', 'payments',
     jsonb_build_object('signal', 'HighCPU', 'labels', jsonb_build_object('team', 'payments', 'tier', '1'),
-                       'note', repeat('x', 904)),
+                       'note', repeat('x', 420 + (random() * 3584)::int)),
     2555, false, sha256(random()::text::bytea));

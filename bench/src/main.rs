@@ -1,6 +1,11 @@
-//! `loadgen`: drives the service's audit write API with N concurrent keep-alive clients for a
+//! `loadgen`: drives one of the service's endpoints with N concurrent keep-alive clients for a
 //! bounded time and request count, records every latency in an HDR histogram, and prints one
 //! JSON line of results. Refuses any target that is not on the loopback interface.
+//!
+//! Closed loop by default (each client sends its next request when the last one is answered);
+//! with `--rate` it is open loop: requests are due on a fixed schedule and each latency is
+//! counted from when its request was due, so a stall is not hidden by the requests it held
+//! back (no coordinated omission).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -14,10 +19,18 @@ use serde_json::json;
 enum Scenario {
     /// POST /api/v1/audit/events (expects 201, or --expect).
     Event,
+    /// POST /api/v1/audit/events/batch with --batch-size events (expects 201).
+    Batch,
     /// POST /api/v1/workflows with a new name each time (expects 201).
     Register,
     /// POST /api/v1/workflows/search, label-only (expects 200).
     Search,
+    /// GET /api/v1/audit/events?correlation_id=... for a random one of --correlations ids
+    /// named `<--correlation-prefix><n>` (expects 200).
+    Correlation,
+    /// GET /api/v1/audit/events?limit=--page-limit&include_total=false, following
+    /// next_cursor for --pages pages, then from the top again (expects 200).
+    Page,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +57,9 @@ struct Args {
     /// Concurrent clients, each with its own keep-alive connection.
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Requests per second across all clients (open loop); 0: closed loop, as fast as answered.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Seconds to run (after warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -53,13 +69,29 @@ struct Args {
     /// Hard cap on requests per client.
     #[arg(long, default_value_t = 1_000_000)]
     max_requests_per_client: u64,
-    /// Approximate size of event_data in bytes.
-    #[arg(long, default_value_t = 1024)]
-    payload_bytes: usize,
+    /// Smallest event_data of an event, in bytes (each event draws a size between min and max).
+    #[arg(long, default_value_t = 512)]
+    payload_min: usize,
+    /// Largest event_data of an event, in bytes.
+    #[arg(long, default_value_t = 4096)]
+    payload_max: usize,
+    /// Events per request of the batch scenario.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Correlation scenario: ids are `<prefix><n>` for n in 0..correlations.
+    #[arg(long, default_value = "fill-")]
+    correlation_prefix: String,
+    #[arg(long, default_value_t = 100_000)]
+    correlations: u64,
+    /// Page scenario: events per page, and pages followed before starting over.
+    #[arg(long, default_value_t = 100)]
+    page_limit: u32,
+    #[arg(long, default_value_t = 20)]
+    pages: u32,
     /// Label printed with the results.
     #[arg(long, default_value = "single-event POST")]
     label: String,
-    /// The status that counts as success (default: 201, or 200 for search).
+    /// The status that counts as success (default: 201 for writes, 200 for reads).
     #[arg(long)]
     expect: Option<u16>,
 }
@@ -129,8 +161,30 @@ fn search_body(query: Option<String>) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-fn event(client: usize, n: u64, filler: &str) -> Vec<u8> {
-    let body = json!({
+/// A small deterministic generator (xorshift64*): payload sizes and ids vary per request
+/// without a dependency, and runs are repeatable.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [lo, hi].
+    fn between(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi.saturating_sub(lo) as u64 + 1)) as usize
+    }
+}
+
+/// An event whose event_data serialises to `data_bytes` bytes (give or take a few).
+fn event(client: usize, n: u64, data_bytes: usize) -> serde_json::Value {
+    const FIXED: usize = 90; // event_data without the note
+    json!({
         "version": "1.0",
         "event_type": "gateway.signal.received",
         "event_timestamp": chrono::Utc::now().to_rfc3339(),
@@ -144,9 +198,121 @@ fn event(client: usize, n: u64, filler: &str) -> Vec<u8> {
         "correlation_id": format!("bench-{client}-{}", n / 10),
         "severity": "critical",
         "namespace": "payments",
-        "event_data": {"signal": "HighCPU", "labels": {"team": "payments", "tier": "1"}, "note": filler},
-    });
-    serde_json::to_vec(&body).unwrap_or_default()
+        "event_data": {"signal": "HighCPU", "request": n,
+                       "labels": {"team": "payments", "tier": "1"},
+                       "note": "x".repeat(data_bytes.saturating_sub(FIXED))},
+    })
+}
+
+/// The next request of a client: method, path and query, body.
+struct Request {
+    get: bool,
+    path: String,
+    body: Vec<u8>,
+}
+
+/// Builds each client's requests and reads what the page scenario needs from answers.
+struct Requests<'a> {
+    args: &'a Args,
+    client: usize,
+    rng: Rng,
+    /// Page scenario: the cursor of the next page, and pages read since the top.
+    cursor: Option<String>,
+    page: u32,
+}
+
+const INCIDENT: &str = "payments-api pods are OOMKilled again right after the v2.14 deploy; memory climbs until the limit";
+
+impl<'a> Requests<'a> {
+    fn new(args: &'a Args, client: usize) -> Self {
+        Self {
+            args,
+            client,
+            rng: Rng::new(client as u64 + 1),
+            cursor: None,
+            page: 0,
+        }
+    }
+
+    fn data_bytes(&mut self) -> usize {
+        self.rng
+            .between(self.args.payload_min, self.args.payload_max)
+    }
+
+    fn next(&mut self, n: u64) -> Request {
+        let (a, c) = (self.args, self.client);
+        let post = |path: &str, body: Vec<u8>| Request {
+            get: false,
+            path: path.to_owned(),
+            body,
+        };
+        let get = |path: String| Request {
+            get: true,
+            path,
+            body: Vec::new(),
+        };
+        match a.scenario {
+            Scenario::Event => {
+                let body = event(c, n, self.data_bytes());
+                post("/api/v1/audit/events", to_bytes(&body))
+            }
+            Scenario::Batch => {
+                let events: Vec<_> = (0..a.batch_size as u64)
+                    .map(|i| event(c, n * a.batch_size as u64 + i, self.data_bytes()))
+                    .collect();
+                post("/api/v1/audit/events/batch", to_bytes(&json!(events)))
+            }
+            Scenario::Register => post(
+                "/api/v1/workflows",
+                workflow(a.name_offset + n * a.clients as u64 + c as u64),
+            ),
+            Scenario::Search => {
+                let query = match a.query {
+                    QueryMode::None => None,
+                    QueryMode::Same => Some(INCIDENT.to_owned()),
+                    QueryMode::Unique => Some(format!("{INCIDENT} (client {c}, request {n})")),
+                };
+                post("/api/v1/workflows/search", search_body(query))
+            }
+            Scenario::Correlation => {
+                let id = self.rng.next() % a.correlations.max(1);
+                get(format!(
+                    "/api/v1/audit/events?correlation_id={}{id}",
+                    a.correlation_prefix
+                ))
+            }
+            Scenario::Page => {
+                let mut path = format!(
+                    "/api/v1/audit/events?limit={}&include_total=false",
+                    a.page_limit
+                );
+                if let Some(cursor) = &self.cursor {
+                    path.push_str("&cursor=");
+                    path.push_str(cursor);
+                }
+                get(path)
+            }
+        }
+    }
+
+    /// Page scenario: remembers where the next page starts.
+    fn answered(&mut self, body: &[u8]) {
+        if self.args.scenario != Scenario::Page {
+            return;
+        }
+        self.page += 1;
+        let next = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["pagination"]["next_cursor"].as_str().map(str::to_owned));
+        self.cursor = next.filter(|_| self.page < self.args.pages);
+        if self.cursor.is_none() {
+            self.page = 0;
+        }
+    }
+}
+
+fn to_bytes(v: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
 struct ClientResult {
@@ -167,54 +333,66 @@ async fn run_client(
         .pool_max_idle_per_host(1)
         .build()
         .unwrap_or_default();
-    let endpoint = match args.scenario {
-        Scenario::Event => format!("{}/api/v1/audit/events", args.url),
-        Scenario::Register => format!("{}/api/v1/workflows", args.url),
-        Scenario::Search => format!("{}/api/v1/workflows/search", args.url),
-    };
     let expect = args.expect.unwrap_or(match args.scenario {
-        Scenario::Search => 200,
-        _ => 201,
+        Scenario::Event | Scenario::Batch | Scenario::Register => 201,
+        _ => 200,
     });
-    let incident = "payments-api pods are OOMKilled again right after the v2.14 deploy; memory climbs until the limit";
-    let search = search_body((args.query == QueryMode::Same).then(|| incident.to_owned()));
-    let filler = "x".repeat(args.payload_bytes.saturating_sub(120));
+    // Open loop: this client's share of the rate, its first request offset so that clients
+    // do not all fire at once.
+    let interval =
+        (args.rate > 0.0).then(|| Duration::from_secs_f64(args.clients as f64 / args.rate));
+    let first_due = Instant::now()
+        + interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(client as f64 / args.clients as f64)
+        });
+    let mut requests = Requests::new(args, client);
     let mut histogram = latency_histogram();
     let (mut ok, mut failed, mut warm) = (0, 0, 0);
     for n in 0..args.max_requests_per_client {
-        let now = Instant::now();
-        if now >= stop_at {
+        let request = requests.next(n);
+        // When the latency clock starts. Open loop: at the due time if this client is late
+        // because its previous request took too long (the wait counts, or a stall would hide
+        // the requests it held back); at the actual send if it was idle, since the timer
+        // waking it a little late is the load generator's delay, not the service's.
+        let due = match interval {
+            Some(i) => {
+                let due = first_due + i.mul_f64(n as f64);
+                if Instant::now() < due {
+                    tokio::time::sleep_until(due.into()).await;
+                    Instant::now()
+                } else {
+                    due
+                }
+            }
+            None => Instant::now(),
+        };
+        if due >= stop_at {
             break;
         }
-        let started = Instant::now();
-        let response = http
-            .post(&endpoint)
-            .header("content-type", "application/json")
-            .body(match args.scenario {
-                Scenario::Event => event(client, n, &filler),
-                Scenario::Register => {
-                    workflow(args.name_offset + n * args.clients as u64 + client as u64)
-                }
-                Scenario::Search if args.query == QueryMode::Unique => {
-                    search_body(Some(format!("{incident} (client {client}, request {n})")))
-                }
-                Scenario::Search => search.clone(),
-            })
-            .send()
-            .await;
-        let micros = started.elapsed().as_micros() as u64;
-        if started < warm_until {
-            if matches!(&response, Ok(r) if r.status().as_u16() == expect) {
-                warm += 1;
-            }
-            continue;
+        let url = format!("{}{}", args.url, request.path);
+        let builder = if request.get {
+            http.get(url)
+        } else {
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(request.body)
+        };
+        let answer = match builder.send().await {
+            Ok(r) if r.status().as_u16() == expect => r.bytes().await.ok(),
+            _ => None,
+        };
+        let micros = due.elapsed().as_micros() as u64;
+        if let Some(body) = &answer {
+            requests.answered(body);
         }
-        match response {
-            Ok(r) if r.status().as_u16() == expect => {
+        match (due < warm_until, answer.is_some()) {
+            (true, true) => warm += 1,
+            (true, false) => {}
+            (false, true) => {
                 ok += 1;
                 let _ = histogram.record(micros.max(1));
             }
-            _ => failed += 1,
+            (false, false) => failed += 1,
         }
     }
     ClientResult {
@@ -269,18 +447,27 @@ async fn main() {
         .min(stop_at)
         .saturating_duration_since(warm_until)
         .as_secs_f64();
+    let per_request = if args.scenario == Scenario::Batch {
+        args.batch_size as f64
+    } else {
+        1.0
+    };
     let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
+    let writes = matches!(args.scenario, Scenario::Event | Scenario::Batch);
     println!(
         "{}",
         json!({
             "figure": args.label,
             "clients": args.clients,
-            "payload_bytes": args.payload_bytes,
+            "rate_per_s": (args.rate > 0.0).then_some(args.rate),
+            "payload_bytes": writes.then(|| format!("{}-{}", args.payload_min, args.payload_max)),
+            "batch_size": (args.scenario == Scenario::Batch).then_some(args.batch_size),
             "seconds": measured,
             "ok": ok,
             "warmup_ok": warm,
             "failed": failed,
-            "throughput_per_s": ok as f64 / measured,
+            "requests_per_s": ok as f64 / measured,
+            "throughput_per_s": ok as f64 * per_request / measured,
             "p50_ms": ms(0.50),
             "p95_ms": ms(0.95),
             "p99_ms": ms(0.99),

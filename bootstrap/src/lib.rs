@@ -143,9 +143,15 @@ impl Application {
                     .await
                     .map_err(|e| StartupError::Database(e.to_string()))?;
                 (
-                    Arc::new(datastorage_postgres::PgAuditEventRepository::new(
-                        pool.clone(),
-                    )),
+                    Arc::new(
+                        datastorage_postgres::PgAuditEventRepository::with_group_commit(
+                            pool.clone(),
+                            datastorage_postgres::GroupCommitSettings {
+                                max_events: settings.database_group_commit_max_events as usize,
+                                max_in_flight: settings.database_group_commit_in_flight as usize,
+                            },
+                        ),
+                    ),
                     Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool.clone())),
                     StorageKind::Postgres,
                     Some(pool),
@@ -320,6 +326,14 @@ impl Application {
             }
         };
         self.shutting_down.store(true, Ordering::SeqCst);
+        // Searches answered before the listener closed may still be writing their audit
+        // events; they are written (or queued) before the final replay pass.
+        if tokio::time::timeout(budget, self.catalog.finish_background_audits())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown timeout: search audit events still being written");
+        }
         if let Some(upkeep) = upkeep {
             upkeep.abort();
         }

@@ -100,6 +100,16 @@ pub struct Settings {
     #[arg(long, env = "DS_DATABASE__ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub database_acquire_timeout_secs: u64,
 
+    /// Most single-event writes committed together in one transaction (group commit).
+    #[arg(long, env = "DS_DATABASE__GROUP_COMMIT_MAX_EVENTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub database_group_commit_max_events: u32,
+
+    /// Group-commit transactions in flight at once (each holds a pooled connection).
+    #[arg(long, env = "DS_DATABASE__GROUP_COMMIT_IN_FLIGHT", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub database_group_commit_in_flight: u32,
+
     /// Most events in one batch request.
     #[arg(long, env = "DS_AUDIT__MAX_BATCH", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -123,6 +123,27 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
     }
 }
 
+/// Polls `check` until it gives `Some`, for at most 10 s, for what the service does after it
+/// has answered (a search's audit event is written in the background). Fails the test, naming
+/// `what`, when it is not observed in time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not observed within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// A valid event body: every required field, timestamp `now`.
 pub fn event_body(correlation_id: &str) -> Value {
     json!({

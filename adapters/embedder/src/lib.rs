@@ -9,6 +9,7 @@
 
 mod http;
 mod local;
+mod weights;
 
 pub use http::{HttpEmbedder, HttpEmbedderSettings};
 pub use local::{LocalModelEmbedder, MINILM_MODEL_ID};

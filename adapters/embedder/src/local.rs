@@ -6,6 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+
+use crate::weights::FileWeights;
 use candle_transformers::models::bert::{BertModel, Config};
 use datastorage_application::ports::{EmbedError, Embedder};
 use datastorage_domain::embedding::{Embedding, EmbeddingModel};
@@ -69,9 +71,16 @@ impl LocalModelEmbedder {
             }))
             .map_err(|e| load_error("tokenizer truncation", e))?;
         let device = Device::Cpu;
-        let weights = read("model.safetensors")?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .map_err(|e| load_error("model.safetensors", e))?;
+        let weights = FileWeights::open(&dir.join("model.safetensors")).map_err(|e| {
+            load_error(
+                &format!(
+                    "cannot read {} (run scripts/fetch-model.sh)",
+                    dir.join("model.safetensors").display()
+                ),
+                e,
+            )
+        })?;
+        let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
         let model = BertModel::load(vb, &config).map_err(|e| load_error("BERT weights", e))?;
         Ok(Self {
             loaded: Arc::new(Loaded {

@@ -5,6 +5,7 @@
 //! id, because a partitioned table cannot enforce a unique `event_id` across partitions.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,21 +16,47 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::{is_missing_partition, to_repository_error};
+use crate::group_commit::{GroupCommit, GroupCommitSettings};
 use crate::partitions::ensure_audit_partitions;
 
 /// Audit events stored in PostgreSQL.
 #[derive(Clone)]
 pub struct PgAuditEventRepository {
     pool: PgPool,
+    writer: Writer,
+    /// Single-event inserts go through here (see `group_commit`).
+    group: Arc<GroupCommit>,
 }
 
 impl PgAuditEventRepository {
+    /// A repository whose single-event inserts are group-committed with default settings.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self::with_group_commit(pool, GroupCommitSettings::default())
     }
 
-    /// Writes, creating missing monthly partitions once if the first attempt needs them.
-    async fn write(&self, events: &[NewAuditEvent]) -> Result<Vec<InsertOutcome>, RepositoryError> {
+    pub fn with_group_commit(pool: PgPool, settings: GroupCommitSettings) -> Self {
+        let writer = Writer { pool: pool.clone() };
+        Self {
+            pool,
+            group: Arc::new(GroupCommit::new(writer.clone(), settings)),
+            writer,
+        }
+    }
+}
+
+/// Writes batches of events, each batch in one transaction.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    pool: PgPool,
+}
+
+impl Writer {
+    /// Writes all or nothing, creating missing monthly partitions once if the first attempt
+    /// needs them; outcomes in input order. `events` must hold distinct ids.
+    pub(crate) async fn write(
+        &self,
+        events: &[NewAuditEvent],
+    ) -> Result<Vec<InsertOutcome>, RepositoryError> {
         match self.try_write(events).await {
             Err(WriteError::Sql(e)) if is_missing_partition(&e) => {
                 ensure_audit_partitions(&self.pool, events.iter().map(|e| e.event.event_date()))
@@ -51,10 +78,11 @@ impl PgAuditEventRepository {
             .filter(|e| e.id_origin == EventIdOrigin::Client)
             .map(|e| *e.event.event_id.as_uuid())
             .collect();
-        if client_ids.is_empty() && events.len() == 1 {
-            // A fresh server id cannot exist yet: one auto-committed statement suffices.
+        if client_ids.is_empty() {
+            // Fresh server ids cannot exist yet, and one statement is all or nothing: it
+            // needs no explicit transaction (two round trips fewer).
             insert_rows(&self.pool, events.iter().map(|e| &e.event)).await?;
-            return Ok(vec![InsertOutcome::Created]);
+            return Ok(vec![InsertOutcome::Created; events.len()]);
         }
 
         let mut tx = self.pool.begin().await?;
@@ -143,7 +171,8 @@ struct Columns {
     duration_ms: Vec<Option<i64>>,
     error_code: Vec<Option<String>>,
     error_message: Vec<Option<String>>,
-    event_data: Vec<serde_json::Value>,
+    /// JSON text: PostgreSQL parses it into jsonb either way, and a `Value` would be a copy.
+    event_data: Vec<String>,
     retention_days: Vec<i32>,
     is_sensitive: Vec<bool>,
     content_hash: Vec<Vec<u8>>,
@@ -180,7 +209,7 @@ impl Columns {
         self.duration_ms.push(e.duration_ms.map(|d| d.get()));
         self.error_code.push(text(&e.error_code));
         self.error_message.push(text(&e.error_message));
-        self.event_data.push(e.event_data.to_value());
+        self.event_data.push(e.event_data.to_json());
         self.retention_days.push(e.retention_days.get());
         self.is_sensitive.push(e.is_sensitive);
         self.content_hash.push(e.content_hash().to_vec());
@@ -211,7 +240,7 @@ async fn insert_rows<'e, 'a, E: sqlx::PgExecutor<'e>>(
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
             $13::text[], $14::text[], $15::uuid[], $16::date[], $17::text[], $18::text[],
             $19::text[], $20::text[], $21::text[], $22::int8[], $23::text[], $24::text[],
-            $25::jsonb[], $26::int4[], $27::bool[], $28::bytea[])
+            $25::text[]::jsonb[], $26::int4[], $27::bool[], $28::bytea[])
         "#,
         &c.event_id,
         &c.event_date,
@@ -375,11 +404,7 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
 #[async_trait]
 impl AuditEventRepository for PgAuditEventRepository {
     async fn insert(&self, event: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
-        let outcomes = self.write(std::slice::from_ref(event)).await?;
-        outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| RepositoryError::Corrupt("insert returned no outcome".into()))
+        self.group.insert(event.clone()).await
     }
 
     async fn insert_batch(
@@ -389,7 +414,7 @@ impl AuditEventRepository for PgAuditEventRepository {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(events).await
+        self.writer.write(events).await
     }
 
     async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {

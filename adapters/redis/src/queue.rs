@@ -45,6 +45,15 @@ pub struct RedisStreamDeadLetterQueue {
     warned: AtomicU8,
 }
 
+/// KEYS[1]: the stream; ARGV[1]: its capacity; the rest: the entry's field/value pairs.
+/// Answers {1, depth after} when added, {0, depth} when the stream is full.
+const ENQUEUE_UNLESS_FULL: &str = r"
+local depth = redis.call('XLEN', KEYS[1])
+if depth >= tonumber(ARGV[1]) then return {0, depth} end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+return {1, depth + 1}
+";
+
 fn unavailable(e: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(e.to_string())
 }
@@ -259,23 +268,23 @@ fn id_millis(id: &str) -> Option<i64> {
 impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     async fn enqueue(&self, events: &[NewAuditEvent]) -> Result<(), QueueError> {
         let mut conn = self.conn().await?;
-        let depth: u64 = redis::cmd("XLEN")
+        // Check the depth and add in one atomic round trip: no race past capacity between
+        // concurrent enqueues, and half the round trips of XLEN then XADD.
+        let mut add = redis::cmd("EVAL");
+        add.arg(ENQUEUE_UNLESS_FULL)
+            .arg(1)
             .arg(&self.keys.stream)
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        self.warn_on_capacity(depth + 1);
-        if depth >= self.capacity {
+            .arg(self.capacity);
+        for (name, value) in Self::fields(events, 0, Utc::now(), None, "") {
+            add.arg(name).arg(value);
+        }
+        let (added, depth): (u8, u64) = add.query_async(&mut conn).await.map_err(unavailable)?;
+        self.warn_on_capacity(depth);
+        if added == 0 {
             return Err(QueueError::Full {
                 capacity: self.capacity,
             });
         }
-        let mut add = redis::cmd("XADD");
-        add.arg(&self.keys.stream).arg("*");
-        for (name, value) in Self::fields(events, 0, Utc::now(), None, "") {
-            add.arg(name).arg(value);
-        }
-        let _: String = add.query_async(&mut conn).await.map_err(unavailable)?;
         Ok(())
     }
 

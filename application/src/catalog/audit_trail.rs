@@ -4,6 +4,7 @@ use datastorage_domain::audit::AuditEventDraft;
 use serde_json::Value;
 
 use super::CatalogService;
+use crate::audit::AuditService;
 
 /// What the catalog did, for its audit event.
 pub(crate) struct CatalogEvent<'a> {
@@ -16,11 +17,48 @@ pub(crate) struct CatalogEvent<'a> {
     pub data: Value,
 }
 
+/// Most search audits written in the background at once; past it a search writes its own
+/// before answering (back-pressure instead of an unbounded backlog).
+pub(crate) const MAX_BACKGROUND_AUDITS: u32 = 256;
+
 impl CatalogService {
     /// Records the event. The catalog change is already committed, so a failure to audit is
     /// logged rather than undoing or failing it (the audit path queues when it can).
     pub(crate) async fn audit(&self, e: CatalogEvent<'_>) {
-        let draft = AuditEventDraft {
+        record_logged(&self.audit, self.draft(e)).await;
+    }
+
+    /// Records the event after the caller has its answer: a search does not wait for its
+    /// audit event's commit, which would be most of its latency. Shutdown waits for these
+    /// writes ([`CatalogService::finish_background_audits`]), so none is dropped.
+    pub(crate) async fn audit_in_background(&self, e: CatalogEvent<'_>) {
+        let draft = self.draft(e);
+        match self.background_audits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let audit = self.audit.clone();
+                tokio::spawn(async move {
+                    record_logged(&audit, draft).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => record_logged(&self.audit, draft).await,
+        }
+    }
+
+    /// Waits until every background audit write has ended (at shutdown, and in tests that
+    /// read a search's audit event).
+    pub async fn finish_background_audits(&self) {
+        if let Ok(all) = self
+            .background_audits
+            .acquire_many(MAX_BACKGROUND_AUDITS)
+            .await
+        {
+            drop(all);
+        }
+    }
+
+    fn draft(&self, e: CatalogEvent<'_>) -> AuditEventDraft {
+        AuditEventDraft {
             event_id: None,
             version: "1.0".into(),
             event_type: e.event_type.into(),
@@ -47,9 +85,13 @@ impl CatalogService {
             event_data: e.data,
             retention_days: None,
             is_sensitive: None,
-        };
-        if let Err(error) = self.audit.record(draft).await {
-            tracing::warn!(%error, event_type = e.event_type, "catalog: could not record its audit event");
         }
+    }
+}
+
+async fn record_logged(audit: &AuditService, draft: AuditEventDraft) {
+    let event_type = draft.event_type.clone();
+    if let Err(error) = audit.record(draft).await {
+        tracing::warn!(%error, %event_type, "catalog: could not record its audit event");
     }
 }

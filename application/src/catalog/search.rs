@@ -185,7 +185,7 @@ impl CatalogService {
             })
             .collect();
 
-        self.audit(CatalogEvent {
+        self.audit_in_background(CatalogEvent {
             event_type: "workflow.search.executed",
             action: "searched",
             actor: None,

@@ -288,9 +288,7 @@ impl EventData {
                 ),
             ));
         }
-        let bytes = serde_json::to_vec(&map)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let bytes = serialised_len(&map);
         if bytes > Self::MAX_BYTES {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -313,12 +311,36 @@ impl EventData {
         &self.0
     }
 
+    /// The object as compact JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| String::from("{}"))
+    }
+
     pub fn to_value(&self) -> Value {
         Value::Object(self.0.clone())
     }
 
     pub fn into_value(self) -> Value {
         Value::Object(self.0)
+    }
+}
+
+/// Bytes of `map` as compact JSON, counted without building the text.
+fn serialised_len(map: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, map) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
     }
 }
 

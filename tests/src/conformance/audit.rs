@@ -25,6 +25,7 @@ macro_rules! audit_repository_conformance {
             a_client_id_with_other_content_is_a_conflict_and_keeps_the_original,
             a_client_id_with_another_timestamp_is_a_conflict_across_partitions,
             concurrent_sends_of_one_client_id_store_exactly_one_event,
+            concurrent_inserts_are_answered_each_on_its_own,
             a_batch_is_stored_whole_with_outcomes_in_input_order,
             a_batch_with_a_conflict_stores_nothing,
             events_in_a_month_without_a_partition_are_stored,
@@ -184,6 +185,52 @@ pub async fn concurrent_sends_of_one_client_id_store_exactly_one_event(repo: Rep
     }
     assert_eq!(created, 1);
     assert_eq!(all_of(&repo, "c-race").await.len(), 1);
+}
+
+/// Concurrent single inserts may be written together (group commit); a conflict among them
+/// must still refuse only its own event.
+pub async fn concurrent_inserts_are_answered_each_on_its_own(repo: Repo) {
+    let f = EventFactory::default();
+    let taken: Vec<NewAuditEvent> = (0..10)
+        .map(|_| f.with_id(Uuid::now_v7(), "c-mixed"))
+        .collect();
+    repo.insert_batch(&taken).await.unwrap();
+    let sends: Vec<(NewAuditEvent, bool)> = (0..200)
+        .map(|i| {
+            if i % 20 == 0 {
+                let mut clash = f.draft("c-mixed");
+                clash.event_id = Some(taken[i / 20].event.event_id.to_string());
+                clash.event_action = "clashes".into();
+                (f.build(clash), false)
+            } else {
+                (f.event("c-mixed", -(i as i64)), true)
+            }
+        })
+        .collect();
+    let tasks: Vec<_> = sends
+        .iter()
+        .map(|(new, _)| {
+            let (repo, new) = (repo.clone(), new.clone());
+            tokio::spawn(async move { repo.insert(&new).await })
+        })
+        .collect();
+    for ((new, fresh), task) in sends.iter().zip(tasks) {
+        match (task.await.unwrap(), fresh) {
+            (Ok(InsertOutcome::Created), true) => {}
+            (Err(RepositoryError::Conflict { event_id }), false) => {
+                assert_eq!(event_id, new.event.event_id)
+            }
+            (other, _) => panic!("{} got {other:?}", new.event.event_id),
+        }
+    }
+    let stored = all_of(&repo, "c-mixed").await;
+    assert_eq!(stored.len(), 10 + 190);
+    for original in &taken {
+        assert_eq!(
+            repo.get(original.event.event_id).await.unwrap(),
+            Some(original.event.clone())
+        );
+    }
 }
 
 pub async fn a_batch_is_stored_whole_with_outcomes_in_input_order(repo: Repo) {

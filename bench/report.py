@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run's results.jsonl into results.json, table.md and chart.svg.
+
+    python3 bench/report.py bench/results/<run>
+
+Each service figure is set beside the ceiling measured in the same run (see CEILINGS) and
+beside its target from DESIGN.md section 8, so the table says at a glance what was met.
+"""
+import json
+import sys
+from pathlib import Path
+
+# figure name prefix -> (ceiling figure name prefix, target text, check(row, ceiling) -> bool)
+CEILINGS = {
+    "single-event POST (201), 16 clients": ("ceiling: pgbench single-row INSERT, 16", None, None),
+    "single-event POST (201), 64 clients at half": (
+        "ceiling: pgbench single-row INSERT, 64", "p99 <= 10 ms", lambda r, c: r["p99_ms"] <= 10),
+    "single-event POST (201), 64 clients": (
+        "ceiling: pgbench single-row INSERT, 64", ">= 1.0x", lambda r, c: r["throughput_per_s"] >= c),
+    "batch POST": ("ceiling: pgbench 100-row INSERT", ">= 0.9x",
+                   lambda r, c: r["throughput_per_s"] >= 0.9 * c),
+    "DLQ fallback": ("ceiling: redis-benchmark XADD", ">= 0.5x",
+                     lambda r, c: r["throughput_per_s"] >= 0.5 * c),
+}
+TARGETS = {  # figure name prefix -> (target text, check(row) -> bool)
+    "DLQ replay": (">= 10,000/s", lambda r: r["throughput_per_s"] >= 10_000),
+    "query by correlation_id": ("p99 <= 5 ms at 10M", lambda r: r["p99_ms"] <= 5),
+    "keyset page": ("p99 <= 15 ms at 10M", lambda r: r["p99_ms"] <= 15),
+    "label-only search, 1k workflows, 500/s": ("p95 <= 2 ms", lambda r: r["p95_ms"] <= 2),
+    "label-only search, 10k workflows, 500/s": ("p95 <= 10 ms", lambda r: r["p95_ms"] <= 10),
+    "RSS idle": ("<= 50 MiB", lambda r: r["rss_mib"] <= 50),
+    "RSS peak": ("<= 150 MiB", lambda r: r["rss_mib"] <= 150),
+}
+
+
+def find(rows, prefix):
+    return next((r for r in rows if r["figure"].startswith(prefix)), None)
+
+
+def enrich(rows):
+    """Adds ceiling, ratio, target and met to each row that has them."""
+    for r in rows:
+        name = r["figure"]
+        for prefix, (ceiling_name, target, check) in CEILINGS.items():
+            if name.startswith(prefix):
+                ceiling = find(rows, ceiling_name)
+                if ceiling:
+                    r["ceiling"] = ceiling["figure"]
+                    r["ceiling_per_s"] = ceiling["throughput_per_s"]
+                    r["ratio"] = r["throughput_per_s"] / ceiling["throughput_per_s"]
+                    if target:
+                        r["target"] = target
+                        r["met"] = bool(check(r, ceiling["throughput_per_s"]))
+                break
+        for prefix, (target, check) in TARGETS.items():
+            if name.startswith(prefix) and not ("at 10M" in target and "1M rows" in name):
+                r["target"] = target
+                r["met"] = bool(check(r))
+    return rows
+
+
+def cell(r, key, fmt):
+    return fmt.format(r[key]) if r.get(key) is not None else ""
+
+
+def table(rows):
+    lines = [
+        "| figure | clients | throughput /s | p50 ms | p95 ms | p99 ms | ceiling /s | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["figure"].startswith("check:"):
+            continue
+        throughput = cell(r, "throughput_per_s", "{:,.0f}")
+        if "rss_mib" in r:
+            throughput = f"{r['rss_mib']:.1f} MiB"
+        met = {True: "yes", False: "**no**"}.get(r.get("met"), "")
+        lines.append("| " + " | ".join([
+            r["figure"], cell(r, "clients", "{}"), throughput,
+            cell(r, "p50_ms", "{:.2f}"), cell(r, "p95_ms", "{:.2f}"), cell(r, "p99_ms", "{:.2f}"),
+            cell(r, "ceiling_per_s", "{:,.0f}"), cell(r, "ratio", "{:.2f}x"),
+            r.get("target", ""), met,
+        ]) + " |")
+    notes = []
+    for r in rows:
+        if r.get("failed"):
+            notes.append(f"- {r['figure']}: {r['failed']} requests did not get the expected status")
+    check = find(rows, "check: rows after replay")
+    if check:
+        replayed = check["rows"] - check["before_outage"]
+        notes.append(
+            f"- after the replay: {check['rows']:,} rows = {check['before_outage']:,} before the "
+            f"outage + {replayed:,} replayed; the queue held {check['queued']:,}; "
+            f"duplicate event ids: {check['duplicate_event_ids']}")
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def chart(rows):
+    """Two panels as SVG: throughput as a share of its ceiling, and latency percentiles."""
+    ratios = [r for r in rows if "ratio" in r]
+    latencies = [r for r in rows if "p99_ms" in r and not r["figure"].startswith("top-up")]
+    width, bar, gap, left = 1100, 18, 8, 470
+    h1 = 40 + len(ratios) * (bar + gap)
+    h2 = 40 + len(latencies) * (bar + gap)
+    height = h1 + h2 + 60
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           '<text x="10" y="20" font-size="14" font-weight="bold">'
+           'Throughput / ceiling measured in the same run (line: 1.0x)</text>']
+    scale = (width - left - 80) / max([2.0] + [r["ratio"] for r in ratios])
+    y = 35
+    for r in ratios:
+        w = r["ratio"] * scale
+        colour = "#2a9d8f" if r.get("met", True) else "#e76f51"
+        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{esc(r["figure"])}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colour}"/>')
+        out.append(f'<text x="{left + w + 4:.1f}" y="{y + 13}">{r["ratio"]:.2f}x</text>')
+        y += bar + gap
+    out.append(f'<line x1="{left + scale:.1f}" y1="30" x2="{left + scale:.1f}" y2="{y}" '
+               'stroke="black" stroke-dasharray="4 3"/>')
+    y += 30
+    out.append(f'<text x="10" y="{y}" font-size="14" font-weight="bold">'
+               'Latency, ms (log scale): p50 | p95 | p99</text>')
+    y += 15
+    import math
+    top = max([r["p99_ms"] for r in latencies] + [1])
+    lo, hi = math.log10(0.1), math.log10(top * 1.2)
+    x_of = lambda ms: left + (math.log10(max(ms, 0.1)) - lo) / (hi - lo) * (width - left - 80)
+    for r in latencies:
+        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{esc(r["figure"])}</text>')
+        for key, colour in (("p99_ms", "#e9c46a"), ("p95_ms", "#f4a261"), ("p50_ms", "#264653")):
+            out.append(f'<rect x="{left}" y="{y}" width="{x_of(r[key]) - left:.1f}" height="{bar}" '
+                       f'fill="{colour}"/>')
+        out.append(f'<text x="{x_of(r["p99_ms"]) + 4:.1f}" y="{y + 13}">'
+                   f'{r["p50_ms"]:.2f} | {r["p95_ms"]:.2f} | {r["p99_ms"]:.2f}</text>')
+        y += bar + gap
+    for ms in (0.1, 1, 10, 100, 1000):
+        if math.log10(ms) <= hi:
+            out.append(f'<line x1="{x_of(ms):.1f}" y1="{y}" x2="{x_of(ms):.1f}" y2="{y + 5}" stroke="black"/>')
+            out.append(f'<text x="{x_of(ms):.1f}" y="{y + 18}" text-anchor="middle">{ms:g}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def esc(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def main():
+    run = Path(sys.argv[1])
+    rows = enrich([json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()
+                   if line.strip()])
+    (run / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (run / "table.md").write_text(table(rows))
+    (run / "chart.svg").write_text(chart(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
