@@ -62,7 +62,8 @@ pub struct Application {
     router: axum::Router,
     shutting_down: Arc<AtomicBool>,
     storage: StorageKind,
-    replay: Option<ReplayWorker>,
+    /// Empty without a queue.
+    replay: Vec<ReplayWorker>,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
     upkeep: Option<PartitionUpkeep>,
@@ -159,27 +160,33 @@ impl Application {
             }
         };
 
-        let queue: Option<Arc<dyn DeadLetterQueue>> = match &settings.redis_url {
-            None => None,
-            Some(url) => Some(Arc::new(
-                datastorage_redis::RedisStreamDeadLetterQueue::connect(
+        let consumer = format!(
+            "datastorage-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        );
+        let connect_queue = |consumer: String, pool_size: usize| {
+            let settings = &settings;
+            async move {
+                let Some(url) = &settings.redis_url else {
+                    return Ok(None);
+                };
+                let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
                     datastorage_redis::RedisQueueSettings {
                         url: url.clone(),
                         key_prefix: settings.redis_key_prefix.clone(),
-                        consumer: format!(
-                            "datastorage-{}-{}",
-                            std::process::id(),
-                            uuid::Uuid::now_v7().simple()
-                        ),
+                        consumer,
                         capacity: settings.dlq_capacity,
                         reclaim_idle: Duration::from_millis(settings.dlq_reclaim_idle_ms),
-                        pool_size: 16,
+                        pool_size,
                     },
                 )
                 .await
-                .map_err(|e| StartupError::Queue(e.to_string()))?,
-            )),
+                .map_err(|e| StartupError::Queue(e.to_string()))?;
+                Ok::<_, StartupError>(Some(Arc::new(queue) as Arc<dyn DeadLetterQueue>))
+            }
         };
+        let queue = connect_queue(consumer.clone(), 16).await?;
 
         let clock = Arc::new(SystemClock);
         let audit = AuditService::new(
@@ -207,14 +214,21 @@ impl Application {
                 ..AuditSettings::default()
             },
         );
-        let replay = ReplayWorker::new(
-            &audit,
-            ReplaySettings {
-                batch_entries: settings.dlq_replay_batch,
-                idle_wait: Duration::from_millis(settings.dlq_idle_wait_ms),
-                ..ReplaySettings::default()
-            },
-        );
+        let replay_settings = ReplaySettings {
+            batch_entries: settings.dlq_replay_batch,
+            idle_wait: Duration::from_millis(settings.dlq_idle_wait_ms),
+            ..ReplaySettings::default()
+        };
+        let mut replay: Vec<ReplayWorker> = ReplayWorker::new(&audit, replay_settings)
+            .into_iter()
+            .collect();
+        if !replay.is_empty() {
+            for i in 1..settings.dlq_replay_workers {
+                if let Some(queue) = connect_queue(format!("{consumer}-{i}"), 2).await? {
+                    replay.push(ReplayWorker::over_queue(&audit, queue, replay_settings));
+                }
+            }
+        }
         let auth = load_tokens(&settings)?;
         let embedder = build_embedder(&settings)?;
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
@@ -296,10 +310,14 @@ impl Application {
         let upkeep = self
             .upkeep
             .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
-        let replay = self.replay.map(|worker| {
-            let stop = self.shutting_down.clone();
-            tokio::spawn(async move { worker.run(&stop).await })
-        });
+        let replay: Vec<_> = self
+            .replay
+            .into_iter()
+            .map(|worker| {
+                let stop = self.shutting_down.clone();
+                tokio::spawn(async move { worker.run(&stop).await })
+            })
+            .collect();
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             flag.store(true, Ordering::SeqCst);
@@ -337,8 +355,9 @@ impl Application {
         if let Some(upkeep) = upkeep {
             upkeep.abort();
         }
-        if let Some(replay) = replay {
-            match tokio::time::timeout(budget, replay).await {
+        let until = tokio::time::Instant::now() + budget;
+        for worker in replay {
+            match tokio::time::timeout_at(until, worker).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "replay worker failed"),
                 Err(_) => tracing::warn!(

@@ -142,8 +142,14 @@ pub struct Settings {
     pub dlq_reclaim_idle_ms: u64,
 
     /// Entries the replay worker claims per pass.
-    #[arg(long, env = "DS_DLQ__REPLAY_BATCH", default_value_t = 200)]
+    #[arg(long, env = "DS_DLQ__REPLAY_BATCH", default_value_t = 500)]
     pub dlq_replay_batch: usize,
+
+    /// Replay workers (each its own Redis consumer): while one writes to PostgreSQL the
+    /// next claims and decodes.
+    #[arg(long, env = "DS_DLQ__REPLAY_WORKERS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub dlq_replay_workers: u32,
 
     /// Milliseconds the replay worker waits when the queue is empty.
     #[arg(long, env = "DS_DLQ__IDLE_WAIT_MS", default_value_t = 250)]

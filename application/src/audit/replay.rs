@@ -95,6 +95,23 @@ impl ReplayWorker {
         })
     }
 
+    /// Another worker of the same service over its own handle on the queue (a consumer of
+    /// its own), so that several workers claim disjoint entries and one's Redis round trips
+    /// overlap another's PostgreSQL write. It shares the service's circuit breaker.
+    pub fn over_queue(
+        service: &AuditService,
+        queue: Arc<dyn DeadLetterQueue>,
+        settings: ReplaySettings,
+    ) -> Self {
+        Self {
+            repository: service.repository.clone(),
+            queue,
+            clock: service.clock.clone(),
+            breaker: service.breaker.clone(),
+            settings,
+        }
+    }
+
     /// Builds a worker over explicit parts (tests inject a queue that fails on cue).
     pub fn with_parts(
         repository: Arc<dyn AuditEventRepository>,
