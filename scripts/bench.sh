@@ -70,6 +70,22 @@ pgbench_tps() { # $1 = script, $2 = clients -> transactions/s
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
+# A checkpoint before each latency-sensitive pair (ceiling, then service) so neither pays for
+# the other's WAL.
+checkpoint() { psql "$DB_URL" -c CHECKPOINT >/dev/null; }
+# pgbench at a fixed rate, every transaction logged: latency percentiles including schedule
+# lag (comparable to the load generator's open loop). $1 = script, $2 = clients, $3 = rate.
+pgbench_at_rate() {
+  rm -f "$DS_SERVICES_DIR"/pgb_log*
+  "$DS_PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECONDS_PER_RUN" -R "$3" -l \
+    --log-prefix="$DS_SERVICES_DIR/pgb_log" -f "$1" "$DB_URL" >/dev/null 2>&1
+  cat "$DS_SERVICES_DIR"/pgb_log* | python3 -c '
+import json, sys
+lat = sorted((int(f[2]) + (int(f[6]) if len(f) > 6 else 0)) / 1000 for f in (l.split() for l in sys.stdin))
+n = len(lat); q = lambda p: lat[min(n - 1, int(n * p))]
+print(json.dumps({"ok": n, "throughput_per_s": n / float(sys.argv[1]), "p50_ms": q(0.5), "p95_ms": q(0.95), "p99_ms": q(0.99)}))' "$SECONDS_PER_RUN"
+}
+
 # --- Ceilings and writes --------------------------------------------------------------------
 for c in 16 64; do
   echo "[bench] ceiling: pgbench single-row INSERT, $c clients" >&2
@@ -77,6 +93,7 @@ for c in 16 64; do
   emit "{\"figure\":\"ceiling: pgbench single-row INSERT, $c clients\",\"clients\":$c,\"throughput_per_s\":$tps}"
 done
 echo "[bench] ceiling: pgbench 100-row INSERT, 16 clients" >&2
+checkpoint
 tps="$(pgbench_tps bench/sql/insert_100.sql 16)"
 emit "{\"figure\":\"ceiling: pgbench 100-row INSERT, 16 clients\",\"clients\":16,\"throughput_per_s\":$(calc "$tps * 100")}"
 
@@ -93,9 +110,13 @@ for c in 16 64; do
   emit "$(loadgen --clients "$c" --label "single-event POST (201), $c clients")"
 done
 half="$(python3 -c "import json; print(round([json.loads(l) for l in open('$RESULTS') if 'single-row INSERT, 64' in l][0]['throughput_per_s'] / 2))")"
-echo "[bench] service: single-event POST, 64 clients, open loop at $half/s" >&2
+echo "[bench] ceiling and service at half the ceiling ($half/s), 64 clients" >&2
+checkpoint
+emit "$(pgbench_at_rate bench/sql/insert_one.sql 64 "$half" | python3 -c "import json,sys; r=json.load(sys.stdin); r.update(figure='latency reference: pgbench single-row INSERT at $half/s, 64 clients', clients=64); print(json.dumps(r))")"
+checkpoint
 emit "$(loadgen --clients 64 --rate "$half" --label "single-event POST (201), 64 clients at half the ceiling")"
 echo "[bench] service: batch POST (100 events), 16 clients" >&2
+checkpoint
 emit "$(loadgen --scenario batch --batch-size 100 --clients 16 --label "batch POST (100 per batch), 16 clients")"
 
 # --- The dead-letter queue: fallback with PostgreSQL stopped, then replay -------------------

@@ -41,6 +41,8 @@ enum QueryMode {
 }
 
 #[derive(Debug, Parser)]
+// A later flag wins over an earlier one, so scripts can pass defaults first.
+#[command(args_override_self = true)]
 struct Args {
     #[arg(long, value_enum, default_value_t = Scenario::Event)]
     scenario: Scenario,
