@@ -7,6 +7,7 @@ Each service figure is set beside the ceiling measured in the same run (see CEIL
 beside its target from DESIGN.md section 8, so the table says at a glance what was met.
 """
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -123,7 +124,6 @@ def chart(rows):
     out.append(f'<text x="10" y="{y}" font-size="14" font-weight="bold">'
                'Latency, ms (log scale): p50 | p95 | p99</text>')
     y += 15
-    import math
     top = max([r["p99_ms"] for r in latencies] + [1])
     lo, hi = math.log10(0.1), math.log10(top * 1.2)
     x_of = lambda ms: left + (math.log10(max(ms, 0.1)) - lo) / (hi - lo) * (width - left - 80)

@@ -273,7 +273,8 @@ impl Application {
         })
     }
 
-    /// The catalog use-cases (for one-off commands such as `reembed`).
+    /// The catalog use-cases (for one-off commands such as `reembed`, and tests that wait
+    /// for its background audit writes).
     pub fn catalog(&self) -> &CatalogService {
         &self.catalog
     }

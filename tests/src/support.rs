@@ -65,9 +65,15 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The database behind it, when PostgreSQL-backed.
     pub database_url: Option<String>,
+    catalog: datastorage_application::catalog::CatalogService,
 }
 
 impl TestApp {
+    /// Returns once every search audit event written after its search answered is stored.
+    pub async fn settle(&self) {
+        self.catalog.finish_background_audits().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -115,32 +121,13 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
     let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("build app");
     let base_url = format!("http://{}", app.local_addr());
+    let catalog = app.catalog().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base_url,
         client: reqwest::Client::new(),
         database_url,
-    }
-}
-
-/// Polls `check` until it gives `Some`, for at most 10 s, for what the service does after it
-/// has answered (a search's audit event is written in the background). Fails the test, naming
-/// `what`, when it is not observed in time.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not observed within 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        catalog,
     }
 }
 

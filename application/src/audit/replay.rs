@@ -86,13 +86,8 @@ pub struct ReplayWorker {
 impl ReplayWorker {
     /// `None` when the service has no queue.
     pub fn new(service: &AuditService, settings: ReplaySettings) -> Option<Self> {
-        Some(Self {
-            repository: service.repository.clone(),
-            queue: service.queue.clone()?,
-            clock: service.clock.clone(),
-            breaker: service.breaker.clone(),
-            settings,
-        })
+        let queue = service.queue.clone()?;
+        Some(Self::over_queue(service, queue, settings))
     }
 
     /// Another worker of the same service over its own handle on the queue (a consumer of
