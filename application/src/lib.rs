@@ -10,6 +10,7 @@ pub mod circuit;
 pub mod clock;
 pub mod embedding;
 pub mod error;
+pub mod grouping;
 pub mod ports;
 
 pub use audit::{AuditService, AuditSettings};

@@ -1,11 +1,13 @@
 //! `RedisStreamDeadLetterQueue`: the `DeadLetterQueue` port on a Redis stream + consumer group.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use datastorage_application::grouping::{GroupSettings, GroupWrite, Grouped};
 use datastorage_application::ports::*;
 use datastorage_domain::audit::NewAuditEvent;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
@@ -41,18 +43,148 @@ pub struct RedisStreamDeadLetterQueue {
     consumer: String,
     capacity: u64,
     reclaim_idle: Duration,
-    /// Highest capacity warning level logged (0, 80, 90, 95), so each is logged once per rise.
+    watch: Arc<CapacityWatch>,
+    /// Concurrent enqueues, written a group per round trip.
+    enqueues: Grouped<Enqueuer>,
+}
+
+/// Logs once per rise when the depth crosses 80, 90 and 95 % of capacity.
+struct CapacityWatch {
+    capacity: u64,
+    /// Highest level logged (0, 80, 90, 95).
     warned: AtomicU8,
 }
 
-/// KEYS[1]: the stream; ARGV[1]: its capacity; the rest: the entry's field/value pairs.
-/// Answers {1, depth after} when added, {0, depth} when the stream is full.
+impl CapacityWatch {
+    fn observe(&self, depth: u64) {
+        let ratio = depth as f64 / self.capacity.max(1) as f64;
+        let level = [95u8, 90, 80]
+            .into_iter()
+            .find(|l| ratio * 100.0 >= f64::from(*l))
+            .unwrap_or(0);
+        let previous = self.warned.swap(level, Ordering::Relaxed);
+        if level > previous {
+            tracing::warn!(
+                depth,
+                capacity = self.capacity,
+                level,
+                "dead-letter queue is filling up"
+            );
+        }
+    }
+}
+
+/// KEYS[1]: the stream; ARGV[1]: its capacity; ARGV[2]: how many arguments each entry has;
+/// the rest: each entry's field/value pairs, one entry after another. Adds entries in order
+/// while the stream is below capacity. Answers one 1 (added) or 0 (full) per entry, then the
+/// depth after.
 const ENQUEUE_UNLESS_FULL: &str = r"
 local depth = redis.call('XLEN', KEYS[1])
-if depth >= tonumber(ARGV[1]) then return {0, depth} end
-redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
-return {1, depth + 1}
+local capacity = tonumber(ARGV[1])
+local width = tonumber(ARGV[2])
+local answers = {}
+for first = 3, #ARGV, width do
+  if depth < capacity then
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, first, first + width - 1))
+    depth = depth + 1
+    answers[#answers + 1] = 1
+  else
+    answers[#answers + 1] = 0
+  end
+end
+answers[#answers + 1] = depth
+return answers
 ";
+
+/// Enqueues grouped into one script call: `appendfsync always` costs Redis an fsync per event
+/// loop turn and the service a round trip per call, so a group shares both. A group holds at
+/// most this many entries, this many bytes (a batch entry can be megabytes), and this many
+/// groups are written at once, each on its own pooled connection.
+const ENQUEUE_GROUP: GroupSettings = GroupSettings {
+    max_items: 128,
+    max_in_flight: 4,
+};
+const ENQUEUE_GROUP_MAX_BYTES: usize = 1 << 20;
+
+/// One entry's field/value pairs, encoded by the caller.
+type EntryFields = Vec<(&'static str, String)>;
+
+struct Enqueuer {
+    pool: Pool,
+    /// [`ENQUEUE_UNLESS_FULL`], sent by hash (`EVALSHA`) once Redis has it.
+    script: redis::Script,
+    stream: String,
+    capacity: u64,
+    watch: Arc<CapacityWatch>,
+}
+
+impl GroupWrite for Enqueuer {
+    type Item = EntryFields;
+    type Answer = Result<(), QueueError>;
+    /// The group's size in bytes.
+    type Membership = usize;
+
+    fn admit(bytes: &mut usize, entry: &EntryFields) -> bool {
+        let size: usize = entry.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if *bytes > 0 && *bytes + size > ENQUEUE_GROUP_MAX_BYTES {
+            return false;
+        }
+        *bytes += size;
+        true
+    }
+
+    async fn write(&self, group: Vec<EntryFields>) -> Vec<Self::Answer> {
+        metrics::histogram!("datastorage_dlq_enqueue_group_entries").record(group.len() as f64);
+        let entries = group.len();
+        let started = std::time::Instant::now();
+        let added = self.add(group).await;
+        metrics::histogram!("datastorage_dlq_enqueue_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match added {
+            Ok(added) if added.len() == entries => added
+                .into_iter()
+                .map(|ok| {
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(QueueError::Full {
+                            capacity: self.capacity,
+                        })
+                    }
+                })
+                .collect(),
+            Ok(added) => {
+                let why = format!("enqueue answered {} of {entries} entries", added.len());
+                (0..entries)
+                    .map(|_| Err(QueueError::Unavailable(why.clone())))
+                    .collect()
+            }
+            Err(e) => (0..entries)
+                .map(|_| Err(QueueError::Unavailable(e.to_string())))
+                .collect(),
+        }
+    }
+}
+
+impl Enqueuer {
+    /// Adds the entries in one atomic script call; whether each was added.
+    async fn add(&self, group: Vec<EntryFields>) -> Result<Vec<bool>, QueueError> {
+        let mut conn = self.pool.get().await.map_err(unavailable)?;
+        let width = group.first().map_or(0, |fields| fields.len() * 2);
+        let mut add = self.script.key(&self.stream);
+        add.arg(self.capacity).arg(width);
+        for fields in group {
+            debug_assert_eq!(fields.len() * 2, width);
+            for (name, value) in fields {
+                add.arg(name).arg(value);
+            }
+        }
+        let mut answers: Vec<u64> = add.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let depth = answers.pop().unwrap_or(0);
+        self.watch.observe(depth);
+        Ok(answers.into_iter().map(|a| a == 1).collect())
+    }
+}
 
 fn unavailable(e: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(e.to_string())
@@ -71,17 +203,33 @@ impl RedisStreamDeadLetterQueue {
             .create_pool(Some(Runtime::Tokio1))
             .map_err(unavailable)?;
         let prefix = format!("{}:v1", settings.key_prefix);
+        let keys = Keys {
+            stream: format!("{prefix}:dlq:audit"),
+            group: format!("{prefix}:replay"),
+            dead: format!("{prefix}:dlq:audit:dead"),
+        };
+        let watch = Arc::new(CapacityWatch {
+            capacity: settings.capacity,
+            warned: AtomicU8::new(0),
+        });
+        let enqueues = Grouped::new(
+            Enqueuer {
+                pool: pool.clone(),
+                script: redis::Script::new(ENQUEUE_UNLESS_FULL),
+                stream: keys.stream.clone(),
+                capacity: settings.capacity,
+                watch: watch.clone(),
+            },
+            ENQUEUE_GROUP,
+        );
         let queue = Self {
             pool,
-            keys: Keys {
-                stream: format!("{prefix}:dlq:audit"),
-                group: format!("{prefix}:replay"),
-                dead: format!("{prefix}:dlq:audit:dead"),
-            },
+            keys,
             consumer: settings.consumer,
             capacity: settings.capacity,
             reclaim_idle: settings.reclaim_idle,
-            warned: AtomicU8::new(0),
+            watch,
+            enqueues,
         };
         let mut conn = queue.conn().await?;
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
@@ -112,23 +260,6 @@ impl RedisStreamDeadLetterQueue {
 
     async fn conn(&self) -> Result<Connection, QueueError> {
         self.pool.get().await.map_err(unavailable)
-    }
-
-    fn warn_on_capacity(&self, depth: u64) {
-        let ratio = depth as f64 / self.capacity.max(1) as f64;
-        let level = [95u8, 90, 80]
-            .into_iter()
-            .find(|l| ratio * 100.0 >= f64::from(*l))
-            .unwrap_or(0);
-        let previous = self.warned.swap(level, Ordering::Relaxed);
-        if level > previous {
-            tracing::warn!(
-                depth,
-                capacity = self.capacity,
-                level,
-                "dead-letter queue is filling up"
-            );
-        }
     }
 
     /// Entry fields for `events`.
@@ -267,25 +398,10 @@ fn id_millis(id: &str) -> Option<i64> {
 #[async_trait]
 impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     async fn enqueue(&self, events: &[NewAuditEvent]) -> Result<(), QueueError> {
-        let mut conn = self.conn().await?;
-        // Check the depth and add in one atomic round trip: no race past capacity between
-        // concurrent enqueues, and half the round trips of XLEN then XADD.
-        let mut add = redis::cmd("EVAL");
-        add.arg(ENQUEUE_UNLESS_FULL)
-            .arg(1)
-            .arg(&self.keys.stream)
-            .arg(self.capacity);
-        for (name, value) in Self::fields(events, 0, Utc::now(), None, "") {
-            add.arg(name).arg(value);
-        }
-        let (added, depth): (u8, u64) = add.query_async(&mut conn).await.map_err(unavailable)?;
-        self.warn_on_capacity(depth);
-        if added == 0 {
-            return Err(QueueError::Full {
-                capacity: self.capacity,
-            });
-        }
-        Ok(())
+        // Encoded here, on the caller's task; the depth check and the add are one atomic
+        // script call per group, so concurrent enqueues cannot race past capacity.
+        let fields = Self::fields(events, 0, Utc::now(), None, "");
+        self.enqueues.write(fields).await.map_err(unavailable)?
     }
 
     async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
@@ -442,7 +558,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
             .first()
             .and_then(|e| id_millis(&e.id))
             .map(|ms| (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0);
-        self.warn_on_capacity(depth);
+        self.watch.observe(depth);
         Ok(QueueStats {
             depth,
             capacity: self.capacity,

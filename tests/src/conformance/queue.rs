@@ -23,6 +23,7 @@ macro_rules! dead_letter_queue_conformance {
             requeue_moves_an_entry_to_the_tail_with_attempts_and_not_before,
             dead_lettering_removes_the_entry_and_counts_it,
             a_full_queue_refuses_instead_of_dropping,
+            concurrent_enqueues_each_get_their_own_answer_and_never_overfill,
             stats_report_depth_pending_and_age,
         );
     };
@@ -213,6 +214,51 @@ where
         .map(|e| e.events[0].event.correlation_id.to_string())
         .collect();
     assert_eq!(kept, ["q-full-1", "q-full-2"], "nothing was trimmed");
+}
+
+pub async fn concurrent_enqueues_each_get_their_own_answer_and_never_overfill<F, Fut>(make: F)
+where
+    F: Fn(u64, Duration) -> Fut,
+    Fut: std::future::Future<Output = QueuePair>,
+{
+    let (a, _) = make(5, LONG).await;
+    let writes: Vec<_> = (0..40)
+        .map(|i| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let correlation = format!("q-concurrent-{i}");
+                let result = a.enqueue(&events(1 + i % 3, &correlation)).await;
+                (correlation, 1 + i % 3, result)
+            })
+        })
+        .collect();
+    let mut accepted = std::collections::HashMap::new();
+    let mut refused = 0;
+    for w in writes {
+        let (correlation, size, result) = w.await.unwrap();
+        match result {
+            Ok(()) => {
+                accepted.insert(correlation, size);
+            }
+            Err(QueueError::Full { capacity: 5 }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((accepted.len(), refused), (5, 35));
+    let claimed = a.claim(100).await.unwrap().entries;
+    let kept: std::collections::HashMap<_, _> = claimed
+        .iter()
+        .map(|e| {
+            let correlation = e.events[0].event.correlation_id.to_string();
+            assert!(
+                e.events
+                    .iter()
+                    .all(|n| n.event.correlation_id.as_str() == correlation)
+            );
+            (correlation, e.events.len())
+        })
+        .collect();
+    assert_eq!(kept, accepted, "exactly the accepted entries, each whole");
 }
 
 pub async fn stats_report_depth_pending_and_age<F, Fut>(make: F)
