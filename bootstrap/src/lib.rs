@@ -6,6 +6,7 @@
 
 mod clock;
 pub mod config;
+mod memory;
 mod settings;
 
 use std::future::Future;
@@ -494,8 +495,14 @@ fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, St
     let inner: Arc<dyn Embedder> = match kind {
         EmbedderKind::None => return Ok(None),
         EmbedderKind::Local => Arc::new(
-            datastorage_embedder::LocalModelEmbedder::load(&settings.model_dir)
-                .map_err(|e| StartupError::Embedder(e.to_string()))?,
+            datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
+                &settings.model_dir,
+                (settings.model_keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
+                    idle: Duration::from_secs(settings.model_keep_alive_secs),
+                    after_unload: crate::memory::release_freed_memory,
+                }),
+            )
+            .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
         EmbedderKind::Http => Arc::new(
             datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {

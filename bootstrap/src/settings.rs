@@ -209,6 +209,11 @@ pub struct Settings {
     #[arg(long, env = "DS_MODEL_DIR", default_value = ".models/all-minilm-l6-v2")]
     pub model_dir: std::path::PathBuf,
 
+    /// Seconds the local model stays in memory after its last use (it is loaded again, in
+    /// about a tenth of a second, by the next embedding); 0 keeps it loaded.
+    #[arg(long, env = "DS_MODEL_KEEP_ALIVE_SECS", default_value_t = 300)]
+    pub model_keep_alive_secs: u64,
+
     /// Seconds a cached embedding lives.
     #[arg(long, env = "DS_EMBEDDING_CACHE__TTL_SECS", default_value_t = 86_400)]
     pub embedding_cache_ttl_secs: u64,

@@ -58,3 +58,52 @@ async fn similar_incidents_are_closer_than_unrelated_ones() {
     let v = e.embed(&texts).await.unwrap();
     assert!(v[0].cosine(&v[1]).unwrap() > v[0].cosine(&v[2]).unwrap());
 }
+
+static RELEASES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn count_release() {
+    RELEASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The keep-alive runs on tokio's clock, paused here: the test moves the clock past each
+/// deadline instead of waiting for it (tokio does not move it while the model is loading or
+/// running on a blocking thread), so every step happens at a known instant.
+#[tokio::test(start_paused = true)]
+async fn an_unused_model_is_unloaded_and_loaded_again_on_demand() {
+    use datastorage_embedder::{KeepAlive, LocalModelEmbedder};
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::time::Duration;
+    let secs = Duration::from_secs;
+    let keep_alive = KeepAlive {
+        idle: secs(60),
+        after_unload: count_release,
+    };
+    let embedder = LocalModelEmbedder::load_with_keep_alive(
+        &datastorage_tests::support::model_dir(),
+        Some(keep_alive),
+    )
+    .unwrap();
+    assert!(
+        !embedder.is_loaded(),
+        "checked at start, not kept until used"
+    );
+    assert_eq!(RELEASES.load(SeqCst), 1, "its memory was handed back");
+
+    let text = vec!["payments-api pods are OOMKilled after the deploy".to_owned()];
+    let first = embedder.embed(&text).await.unwrap();
+    assert!(embedder.is_loaded());
+    tokio::time::sleep(secs(40)).await;
+    embedder.embed(&text).await.unwrap();
+    tokio::time::sleep(secs(40)).await;
+    assert!(
+        embedder.is_loaded(),
+        "80 s after the first use but 40 s after the last: still loaded"
+    );
+    tokio::time::sleep(secs(21)).await;
+    assert!(!embedder.is_loaded(), "61 s unused: unloaded");
+    assert_eq!(RELEASES.load(SeqCst), 2);
+
+    let again = embedder.embed(&text).await.unwrap();
+    assert!(embedder.is_loaded());
+    assert_eq!(first, again, "the reloaded model answers the same");
+}

@@ -12,4 +12,4 @@ mod local;
 mod weights;
 
 pub use http::{HttpEmbedder, HttpEmbedderSettings};
-pub use local::{LocalModelEmbedder, MINILM_MODEL_ID};
+pub use local::{KeepAlive, LocalModelEmbedder, MINILM_MODEL_ID};

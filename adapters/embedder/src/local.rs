@@ -1,7 +1,13 @@
 //! all-MiniLM-L6-v2 in process (candle BERT, CPU).
+//!
+//! The weights are most of the service's memory (about 100 MB of a 130 MB process), so the
+//! model can be unloaded after a while without use and loaded again by the next embedding
+//! (about a tenth of a second from the page cache), as model servers do with a keep-alive.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use candle_core::{DType, Device, Tensor};
@@ -28,8 +34,30 @@ struct Loaded {
 /// The local sentence-embedding model. Cheap to clone; inference runs on the blocking pool.
 #[derive(Clone)]
 pub struct LocalModelEmbedder {
-    loaded: Arc<Loaded>,
+    inner: Arc<Inner>,
     id: EmbeddingModel,
+}
+
+/// When an unused model is unloaded.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepAlive {
+    /// How long the model stays loaded after its last use.
+    pub idle: Duration,
+    /// Called after the model is unloaded: lets the process hand the memory back to the
+    /// operating system (an allocator keeps freed memory for reuse).
+    pub after_unload: fn(),
+}
+
+struct Inner {
+    dir: PathBuf,
+    /// `None`: loaded for the process lifetime.
+    keep_alive: Option<KeepAlive>,
+    /// The loaded model, if it is. Locked while loading, so concurrent callers load it once.
+    /// An embedding in progress holds its own `Arc`, so unloading never cuts one short.
+    slot: tokio::sync::Mutex<Option<Arc<Loaded>>>,
+    last_used: std::sync::Mutex<tokio::time::Instant>,
+    /// Whether the task that unloads an idle model is running.
+    reaper: AtomicBool,
 }
 
 fn load_error(what: &str, e: impl std::fmt::Display) -> EmbedError {
@@ -44,7 +72,53 @@ impl LocalModelEmbedder {
     ///
     /// # Errors
     /// When a file is missing or malformed (the message names it and how to fetch it).
+    /// Loads the model and keeps it loaded for the process lifetime.
+    ///
+    /// # Errors
+    /// When a model file is missing or invalid.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        Self::load_with_keep_alive(dir, None)
+    }
+
+    /// Loads the model once to check it, then keeps it loaded only while it is used: it is
+    /// unloaded `keep_alive.idle` after the last embedding (`None`: never).
+    ///
+    /// # Errors
+    /// When a model file is missing or invalid.
+    pub fn load_with_keep_alive(
+        dir: &Path,
+        keep_alive: Option<KeepAlive>,
+    ) -> Result<Self, EmbedError> {
+        let loaded = Self::read_model(dir)?;
+        let slot = match keep_alive {
+            None => Some(Arc::new(loaded)),
+            Some(k) => {
+                drop(loaded);
+                (k.after_unload)();
+                None
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                keep_alive,
+                slot: tokio::sync::Mutex::new(slot),
+                last_used: std::sync::Mutex::new(tokio::time::Instant::now()),
+                reaper: AtomicBool::new(false),
+            }),
+            id: EmbeddingModel::parse(MINILM_MODEL_ID).map_err(|e| load_error("model id", e))?,
+        })
+    }
+
+    /// Whether the model is in memory now.
+    pub fn is_loaded(&self) -> bool {
+        self.inner
+            .slot
+            .try_lock()
+            .map_or(true, |slot| slot.is_some())
+    }
+
+    fn read_model(dir: &Path) -> Result<Loaded, EmbedError> {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| {
                 load_error(
@@ -82,14 +156,46 @@ impl LocalModelEmbedder {
         })?;
         let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
         let model = BertModel::load(vb, &config).map_err(|e| load_error("BERT weights", e))?;
-        Ok(Self {
-            loaded: Arc::new(Loaded {
-                model,
-                tokenizer,
-                device,
-            }),
-            id: EmbeddingModel::parse(MINILM_MODEL_ID).map_err(|e| load_error("model id", e))?,
+        Ok(Loaded {
+            model,
+            tokenizer,
+            device,
         })
+    }
+
+    /// The loaded model, loading it if it is not; marks it used now.
+    async fn acquire(&self) -> Result<Arc<Loaded>, EmbedError> {
+        let mut slot = self.inner.slot.lock().await;
+        let loaded = match slot.as_ref() {
+            Some(loaded) => loaded.clone(),
+            None => {
+                let dir = self.inner.dir.clone();
+                let started = std::time::Instant::now();
+                let loaded = tokio::task::spawn_blocking(move || Self::read_model(&dir))
+                    .await
+                    .map_err(|e| load_error("model loading task", e))??;
+                tracing::info!(
+                    millis = started.elapsed().as_millis() as u64,
+                    "local embedding model loaded"
+                );
+                let loaded = Arc::new(loaded);
+                *slot = Some(loaded.clone());
+                loaded
+            }
+        };
+        self.touch();
+        Ok(loaded)
+    }
+
+    fn touch(&self) {
+        if let Ok(mut last) = self.inner.last_used.lock() {
+            *last = tokio::time::Instant::now();
+        }
+        if let Some(keep_alive) = self.inner.keep_alive {
+            if !self.inner.reaper.swap(true, Ordering::AcqRel) {
+                tokio::spawn(unload_when_idle(self.inner.clone(), keep_alive));
+            }
+        }
     }
 
     /// Mean of the token vectors over the attention mask, L2-normalised: the
@@ -133,12 +239,13 @@ impl Embedder for LocalModelEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let loaded = self.loaded.clone();
+        let loaded = self.acquire().await?;
         let batch = texts.to_vec();
         let vectors = tokio::task::spawn_blocking(move || Self::embed_blocking(&loaded, &batch))
             .await
             .map_err(|e| load_error("inference task", e))?
             .map_err(|e| load_error("inference", e))?;
+        self.touch();
         vectors
             .into_iter()
             .map(|v| {
@@ -148,5 +255,38 @@ impl Embedder for LocalModelEmbedder {
                 })
             })
             .collect()
+    }
+}
+
+/// Unloads the model once it has gone `keep_alive.idle` without use, then ends.
+async fn unload_when_idle(inner: Arc<Inner>, keep_alive: KeepAlive) {
+    loop {
+        let last = inner
+            .last_used
+            .lock()
+            .map_or_else(|_| tokio::time::Instant::now(), |l| *l);
+        tokio::time::sleep_until(last + keep_alive.idle).await;
+        let mut slot = inner.slot.lock().await;
+        let idle = inner
+            .last_used
+            .lock()
+            .is_ok_and(|l| l.elapsed() >= keep_alive.idle);
+        if idle {
+            // Cleared under the slot lock: a caller that marks it used after this loads
+            // again and starts a new reaper.
+            inner.reaper.store(false, Ordering::Release);
+            if let Some(loaded) = slot.take() {
+                drop(slot);
+                // An embedding still running holds its own reference: the memory goes when
+                // it ends, and is handed back by the next unload at the latest.
+                drop(loaded);
+                (keep_alive.after_unload)();
+                tracing::info!(
+                    idle_secs = keep_alive.idle.as_secs(),
+                    "local embedding model unloaded after going unused"
+                );
+            }
+            return;
+        }
     }
 }
