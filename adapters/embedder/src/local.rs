@@ -58,6 +58,10 @@ struct Inner {
     last_used: std::sync::Mutex<tokio::time::Instant>,
     /// Whether the task that unloads an idle model is running.
     reaper: AtomicBool,
+    /// Inferences running at once: one per core. Inference is CPU-bound, so more at once
+    /// only adds memory (each blocking thread grows its own buffers: 16 concurrent
+    /// registrations took the process from 130 to 210 MB).
+    running: tokio::sync::Semaphore,
 }
 
 fn load_error(what: &str, e: impl std::fmt::Display) -> EmbedError {
@@ -68,14 +72,11 @@ fn load_error(what: &str, e: impl std::fmt::Display) -> EmbedError {
 }
 
 impl LocalModelEmbedder {
-    /// Loads `model.safetensors`, `tokenizer.json` and `config.json` from `dir`.
+    /// Loads `model.safetensors`, `tokenizer.json` and `config.json` from `dir` and keeps the
+    /// model loaded for the process lifetime.
     ///
     /// # Errors
     /// When a file is missing or malformed (the message names it and how to fetch it).
-    /// Loads the model and keeps it loaded for the process lifetime.
-    ///
-    /// # Errors
-    /// When a model file is missing or invalid.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         Self::load_with_keep_alive(dir, None)
     }
@@ -84,7 +85,7 @@ impl LocalModelEmbedder {
     /// unloaded `keep_alive.idle` after the last embedding (`None`: never).
     ///
     /// # Errors
-    /// When a model file is missing or invalid.
+    /// As [`Self::load`].
     pub fn load_with_keep_alive(
         dir: &Path,
         keep_alive: Option<KeepAlive>,
@@ -105,12 +106,15 @@ impl LocalModelEmbedder {
                 slot: tokio::sync::Mutex::new(slot),
                 last_used: std::sync::Mutex::new(tokio::time::Instant::now()),
                 reaper: AtomicBool::new(false),
+                running: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, usize::from),
+                ),
             }),
             id: EmbeddingModel::parse(MINILM_MODEL_ID).map_err(|e| load_error("model id", e))?,
         })
     }
 
-    /// Whether the model is in memory now.
+    /// Whether the model is in memory now (also while it is being loaded or unloaded).
     pub fn is_loaded(&self) -> bool {
         self.inner
             .slot
@@ -239,6 +243,12 @@ impl Embedder for LocalModelEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let _turn = self
+            .inner
+            .running
+            .acquire()
+            .await
+            .map_err(|e| load_error("inference queue", e))?;
         let loaded = self.acquire().await?;
         let batch = texts.to_vec();
         let vectors = tokio::task::spawn_blocking(move || Self::embed_blocking(&loaded, &batch))
