@@ -92,19 +92,6 @@ for c in 16 64; do
   tps="$(pgbench_tps bench/sql/insert_one.sql "$c")"
   emit "{\"figure\":\"ceiling: pgbench single-row INSERT, $c clients\",\"clients\":$c,\"throughput_per_s\":$tps}"
 done
-echo "[bench] ceiling: pgbench 100-row INSERT, 16 clients" >&2
-checkpoint
-tps="$(pgbench_tps bench/sql/insert_100.sql 16)"
-emit "{\"figure\":\"ceiling: pgbench 100-row INSERT, 16 clients\",\"clients\":16,\"throughput_per_s\":$(calc "$tps * 100")}"
-
-# XADD of an entry the size of one queued event (about 2.5 KiB), fsync on every write.
-payload="$(python3 -c 'print("x" * 2500)')"
-echo "[bench] ceiling: redis-benchmark XADD (appendfsync always), 16 clients" >&2
-rb_rps="$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 16 -n 200000 -q XADD bench:ceiling '*' events "$payload" 2>&1 |
-  tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)"
-redis-cli -p "$redis_port" DEL bench:ceiling >/dev/null
-emit "{\"figure\":\"ceiling: redis-benchmark XADD (AOF always), 16 clients\",\"clients\":16,\"throughput_per_s\":$rb_rps}"
-
 for c in 16 64; do
   echo "[bench] service: single-event POST, $c clients" >&2
   emit "$(loadgen --clients "$c" --label "single-event POST (201), $c clients")"
@@ -115,11 +102,24 @@ checkpoint
 emit "$(pgbench_at_rate bench/sql/insert_one.sql 64 "$half" | python3 -c "import json,sys; r=json.load(sys.stdin); r.update(figure='latency reference: pgbench single-row INSERT at $half/s, 64 clients', clients=64); print(json.dumps(r))")"
 checkpoint
 emit "$(loadgen --clients 64 --rate "$half" --label "single-event POST (201), 64 clients at half the ceiling")"
+# Each ceiling is measured right before the service figure it is compared to: same table
+# size, same disk state.
+echo "[bench] ceiling: pgbench 100-row INSERT, 16 clients" >&2
+checkpoint
+tps="$(pgbench_tps bench/sql/insert_100.sql 16)"
+emit "{\"figure\":\"ceiling: pgbench 100-row INSERT, 16 clients\",\"clients\":16,\"throughput_per_s\":$(calc "$tps * 100")}"
 echo "[bench] service: batch POST (100 events), 16 clients" >&2
 checkpoint
 emit "$(loadgen --scenario batch --batch-size 100 --clients 16 --label "batch POST (100 per batch), 16 clients")"
 
 # --- The dead-letter queue: fallback with PostgreSQL stopped, then replay -------------------
+# XADD of an entry the size of one queued event (about 2.5 KiB), fsync on every write.
+payload="$(python3 -c 'print("x" * 2500)')"
+echo "[bench] ceiling: redis-benchmark XADD (appendfsync always), 16 clients" >&2
+rb_rps="$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 16 -n 200000 -q XADD bench:ceiling '*' events "$payload" 2>&1 |
+  tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)"
+redis-cli -p "$redis_port" DEL bench:ceiling >/dev/null
+emit "{\"figure\":\"ceiling: redis-benchmark XADD (AOF always), 16 clients\",\"clients\":16,\"throughput_per_s\":$rb_rps}"
 rows_before_outage="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")"
 dlq_depth() { curl -fs "$URL/api/v1/dlq" | python3 -c 'import json,sys; print(json.load(sys.stdin)["depth"])'; }
 echo "[bench] service: DLQ fallback with PostgreSQL stopped, 16 clients" >&2

@@ -31,17 +31,20 @@ impl AuditService {
         }
 
         // The port takes distinct ids: a repeated id inside the batch is resolved here.
+        let keys: Vec<_> = events
+            .iter()
+            .map(|n| (n.event.event_id, n.event.event_timestamp))
+            .collect();
         let (unique, first_of) =
-            dedupe(&events).map_err(|event_id| AuditError::Conflict { event_id })?;
+            dedupe(events).map_err(|event_id| AuditError::Conflict { event_id })?;
         let ids: Vec<EventId> = unique.iter().map(|n| n.event.event_id).collect();
         let stored = self.store(unique).await?;
         let outcomes: HashMap<EventId, WriteOutcome> = ids.into_iter().zip(stored).collect();
 
-        let recorded = events
-            .iter()
+        let recorded = keys
+            .into_iter()
             .enumerate()
-            .map(|(i, n)| {
-                let id = n.event.event_id;
+            .map(|(i, (id, event_timestamp))| {
                 let outcome = match outcomes.get(&id) {
                     Some(o) if first_of.get(&id) == Some(&i) => *o,
                     Some(WriteOutcome::Queued) => WriteOutcome::Queued,
@@ -49,7 +52,7 @@ impl AuditService {
                 };
                 Recorded {
                     event_id: id,
-                    event_timestamp: n.event.event_timestamp,
+                    event_timestamp,
                     outcome,
                 }
             })
@@ -58,26 +61,33 @@ impl AuditService {
     }
 }
 
-/// Keeps the first event of each id, with its index; a later one with other content is a
-/// conflict (its id is the error). Identical repeats are dropped.
+/// Keeps the first event of each id, with its index in `events`; a later one with other
+/// content is a conflict (its id is the error). Identical repeats are dropped. Takes the
+/// events rather than cloning them: copying and dropping every event_data map was about 3 %
+/// of the service's samples in a batch profile, before their allocations.
 pub(crate) fn dedupe(
-    events: &[NewAuditEvent],
+    events: Vec<NewAuditEvent>,
 ) -> Result<(Vec<NewAuditEvent>, HashMap<EventId, usize>), EventId> {
-    let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
-    let mut unique = Vec::with_capacity(events.len());
-    for (i, new) in events.iter().enumerate() {
+    // id -> (index in `events`, index in `unique`)
+    let mut first_of: HashMap<EventId, (usize, usize)> = HashMap::with_capacity(events.len());
+    let mut unique: Vec<NewAuditEvent> = Vec::with_capacity(events.len());
+    for (i, new) in events.into_iter().enumerate() {
         let id = new.event.event_id;
         match first_of.get(&id) {
             None => {
-                first_of.insert(id, i);
-                unique.push(new.clone());
+                first_of.insert(id, (i, unique.len()));
+                unique.push(new);
             }
-            Some(&first) => {
-                if events[first].event.content_hash() != new.event.content_hash() {
+            Some(&(_, kept)) => {
+                if unique[kept].event.content_hash() != new.event.content_hash() {
                     return Err(id);
                 }
             }
         }
     }
+    let first_of = first_of
+        .into_iter()
+        .map(|(id, (index, _))| (id, index))
+        .collect();
     Ok((unique, first_of))
 }

@@ -281,7 +281,7 @@ impl ReplayWorker {
             .flat_map(|e| e.events.iter().cloned())
             .collect();
         let (unique, _) =
-            dedupe(&events).map_err(|event_id| RepositoryError::Conflict { event_id })?;
+            dedupe(events).map_err(|event_id| RepositoryError::Conflict { event_id })?;
         let unique: Vec<NewAuditEvent> = unique.into_iter().map(may_exist).collect();
         let outcomes = self.repository.insert_batch(&unique).await?;
         Ok(outcomes
