@@ -14,7 +14,8 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::weights::FileWeights;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_nn::Module;
+use candle_transformers::models::bert::{BertEncoder, Config};
 use datastorage_application::ports::{EmbedError, Embedder};
 use datastorage_domain::embedding::{Embedding, EmbeddingModel};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
@@ -26,9 +27,61 @@ pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 const MAX_TOKENS: usize = 256;
 
 struct Loaded {
-    model: BertModel,
+    embeddings: Embeddings,
+    encoder: BertEncoder,
     tokenizer: Tokenizer,
     device: Device,
+}
+
+/// BERT's input layer, with the word table left in the file: it is 30,522 rows of which a
+/// text uses a few dozen, and at 45 MB it was half the model's memory. Same arithmetic as
+/// candle's `BertEmbeddings` (word + token type, + position, then layer norm).
+struct Embeddings {
+    words: FileWeights,
+    positions: Tensor,
+    token_types: Tensor,
+    norm: candle_nn::LayerNorm,
+}
+
+const WORD_TABLE: &str = "embeddings.word_embeddings.weight";
+
+impl Embeddings {
+    fn load(words: FileWeights, vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
+        let hidden = config.hidden_size;
+        Ok(Self {
+            words,
+            positions: vb.get(
+                (config.max_position_embeddings, hidden),
+                "position_embeddings.weight",
+            )?,
+            token_types: vb.get(
+                (config.type_vocab_size, hidden),
+                "token_type_embeddings.weight",
+            )?,
+            norm: candle_nn::layer_norm(hidden, config.layer_norm_eps, vb.pp("LayerNorm"))?,
+        })
+    }
+
+    /// `ids` and `type_ids` are `rows` texts of `width` tokens each, row after row.
+    fn forward(
+        &self,
+        ids: &[u32],
+        type_ids: &Tensor,
+        (rows, width): (usize, usize),
+    ) -> candle_core::Result<Tensor> {
+        let hidden = self.positions.dim(1)?;
+        let words = self
+            .words
+            .rows(WORD_TABLE, ids, self.positions.device())?
+            .reshape((rows, width, hidden))?;
+        let types = self
+            .token_types
+            .index_select(&type_ids.flatten_all()?, 0)?
+            .reshape((rows, width, hidden))?;
+        let positions = self.positions.narrow(0, 0, width)?;
+        let summed = (words + types)?.broadcast_add(&positions)?;
+        self.norm.forward(&summed)
+    }
 }
 
 /// The local sentence-embedding model. Cheap to clone; inference runs on the blocking pool.
@@ -149,19 +202,26 @@ impl LocalModelEmbedder {
             }))
             .map_err(|e| load_error("tokenizer truncation", e))?;
         let device = Device::Cpu;
-        let weights = FileWeights::open(&dir.join("model.safetensors")).map_err(|e| {
-            load_error(
-                &format!(
-                    "cannot read {} (run scripts/fetch-model.sh)",
-                    dir.join("model.safetensors").display()
-                ),
-                e,
-            )
-        })?;
-        let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
-        let model = BertModel::load(vb, &config).map_err(|e| load_error("BERT weights", e))?;
+        let open = || {
+            FileWeights::open(&dir.join("model.safetensors")).map_err(|e| {
+                load_error(
+                    &format!(
+                        "cannot read {} (run scripts/fetch-model.sh)",
+                        dir.join("model.safetensors").display()
+                    ),
+                    e,
+                )
+            })
+        };
+        let words = open()?;
+        let vb = VarBuilder::from_backend(Box::new(open()?), DType::F32, device.clone());
+        let embeddings = Embeddings::load(words, vb.pp("embeddings"), &config)
+            .map_err(|e| load_error("BERT embeddings", e))?;
+        let encoder = BertEncoder::load(vb.pp("encoder"), &config)
+            .map_err(|e| load_error("BERT weights", e))?;
         Ok(Loaded {
-            model,
+            embeddings,
+            encoder,
             tokenizer,
             device,
         })
@@ -217,12 +277,21 @@ impl LocalModelEmbedder {
         let tensor = |data: Vec<u32>| {
             Tensor::from_vec(data, (rows, width), &loaded.device).map_err(|e| e.to_string())
         };
-        let ids = tensor(flat(&|e| e.get_ids().to_vec()))?;
+        let ids = flat(&|e| e.get_ids().to_vec());
         let type_ids = tensor(flat(&|e| e.get_type_ids().to_vec()))?;
         let mask = tensor(flat(&|e| e.get_attention_mask().to_vec()))?;
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let hidden = loaded.model.forward(&ids, &type_ids, Some(&mask))?;
-            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let input = loaded.embeddings.forward(&ids, &type_ids, (rows, width))?;
+            let mask = mask.to_dtype(DType::F32)?;
+            // Padding positions get the most negative score, so softmax gives them nothing
+            // (as BERT's extended attention mask: (1 - mask) * dtype minimum).
+            let padding = mask
+                .unsqueeze(1)?
+                .unsqueeze(1)?
+                .affine(-1.0, 1.0)?
+                .affine(f64::from(f32::MIN), 0.0)?;
+            let hidden = loaded.encoder.forward(&input, &padding)?;
+            let mask = mask.unsqueeze(2)?;
             let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
             let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
             let mean = summed.broadcast_div(&counts)?;

@@ -62,6 +62,46 @@ impl FileWeights {
         })
     }
 
+    /// Rows `ids` of the 2-D F32 tensor `name` (an embedding table), read from the file as
+    /// `(ids.len(), width)`: only the rows a text uses are ever in memory.
+    pub(crate) fn rows(
+        &self,
+        name: &str,
+        ids: &[u32],
+        device: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let entry = self
+            .entries
+            .get(name)
+            .ok_or_else(|| invalid(format!("no tensor {name}")))?;
+        let [count, width] = entry.shape[..] else {
+            return Err(invalid(format!("tensor {name} is not a table")));
+        };
+        if entry.dtype != "F32"
+            || (entry.data_offsets[1] - entry.data_offsets[0]) as usize != count * width * 4
+        {
+            return Err(invalid(format!(
+                "tensor {name} is not an F32 table of its shape"
+            )));
+        }
+        let row_bytes = width * 4;
+        let mut row = vec![0u8; row_bytes];
+        let mut values: Vec<f32> = Vec::with_capacity(ids.len() * width);
+        for &id in ids {
+            let id = id as usize;
+            if id >= count {
+                return Err(invalid(format!("row {id} of {name}, which has {count}")));
+            }
+            let at = self.data_start + entry.data_offsets[0] + (id * row_bytes) as u64;
+            self.file.read_exact_at(&mut row, at).map_err(invalid)?;
+            values.extend(
+                row.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        Tensor::from_vec(values, (ids.len(), width), device)
+    }
+
     fn read(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
         let entry = self
             .entries
