@@ -318,32 +318,27 @@ impl AuditEvent {
     }
 
     /// SHA-256 of a canonical form of every field (object keys sorted). Two sends of an event
-    /// with the same id are "the same content" exactly when their hashes are equal.
+    /// with the same id are "the same content" exactly when their hashes are equal. Written
+    /// straight into one buffer: this runs for every stored event, and building a JSON value
+    /// per field was most of its allocations.
     pub fn content_hash(&self) -> [u8; 32] {
-        let mut canonical = String::with_capacity(512);
-        let opt = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
-        let fields: [(&str, Value); 25] = [
-            ("event_id", Value::String(self.event_id.to_string())),
-            ("version", Value::String(self.version.to_string())),
-            ("event_type", Value::String(self.event_type.to_string())),
-            (
-                "event_timestamp",
-                Value::String(
-                    self.event_timestamp
-                        .as_datetime()
-                        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                        .to_string(),
-                ),
-            ),
-            (
-                "event_category",
-                Value::String(self.event_category.to_string()),
-            ),
-            ("event_action", Value::String(self.event_action.to_string())),
-            (
-                "event_outcome",
-                Value::String(self.event_outcome.to_string()),
-            ),
+        use CanonicalField::{Int, Null, Str};
+        let event_id = self.event_id.to_string();
+        let timestamp = self
+            .event_timestamp
+            .as_datetime()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        let parent_id = self.parent_event_id.map(|v| v.to_string());
+        let parent_date = self.parent_event_date.map(|v| v.to_string());
+        let fields: [(&str, CanonicalField); 25] = [
+            ("event_id", Str(&event_id)),
+            ("version", Str(self.version.as_str())),
+            ("event_type", Str(self.event_type.as_str())),
+            ("event_timestamp", Str(&timestamp)),
+            ("event_category", Str(self.event_category.as_str())),
+            ("event_action", Str(self.event_action.as_str())),
+            ("event_outcome", Str(self.event_outcome.as_str())),
             (
                 "actor_type",
                 opt(self.actor_type.as_ref().map(|v| v.as_str())),
@@ -361,18 +356,9 @@ impl AuditEvent {
                 "resource_name",
                 opt(self.resource_name.as_ref().map(|v| v.as_str())),
             ),
-            (
-                "correlation_id",
-                Value::String(self.correlation_id.to_string()),
-            ),
-            (
-                "parent_event_id",
-                opt(self.parent_event_id.map(|v| v.to_string()).as_deref()),
-            ),
-            (
-                "parent_event_date",
-                opt(self.parent_event_date.map(|v| v.to_string()).as_deref()),
-            ),
+            ("correlation_id", Str(self.correlation_id.as_str())),
+            ("parent_event_id", opt(parent_id.as_deref())),
+            ("parent_event_date", opt(parent_date.as_deref())),
             ("trace_id", opt(self.trace_id.as_ref().map(|v| v.as_str()))),
             ("span_id", opt(self.span_id.as_ref().map(|v| v.as_str()))),
             (
@@ -386,8 +372,7 @@ impl AuditEvent {
             ("severity", opt(self.severity.as_ref().map(|v| v.as_str()))),
             (
                 "duration_ms",
-                self.duration_ms
-                    .map_or(Value::Null, |d| Value::from(d.get())),
+                self.duration_ms.map_or(Null, |d| Int(d.get())),
             ),
             (
                 "error_code",
@@ -397,54 +382,82 @@ impl AuditEvent {
                 "error_message",
                 opt(self.error_message.as_ref().map(|v| v.as_str())),
             ),
-            ("retention_days", Value::from(self.retention_days.get())),
-            ("is_sensitive", Value::Bool(self.is_sensitive)),
+            ("retention_days", Int(i64::from(self.retention_days.get()))),
+            ("is_sensitive", CanonicalField::Bool(self.is_sensitive)),
         ];
+        let mut canonical: Vec<u8> = Vec::with_capacity(1024);
         for (name, value) in &fields {
-            canonical.push_str(name);
-            canonical.push('=');
-            write_canonical(&mut canonical, value);
-            canonical.push('\n');
+            canonical.extend_from_slice(name.as_bytes());
+            canonical.push(b'=');
+            match value {
+                Str(s) => write_json_str(&mut canonical, s),
+                Int(i) => canonical.extend_from_slice(i.to_string().as_bytes()),
+                CanonicalField::Bool(b) => {
+                    canonical.extend_from_slice(if *b { b"true" } else { b"false" })
+                }
+                Null => canonical.extend_from_slice(b"null"),
+            }
+            canonical.push(b'\n');
         }
-        canonical.push_str("event_data=");
+        canonical.extend_from_slice(b"event_data=");
         write_canonical_map(&mut canonical, self.event_data.as_map());
-        Sha256::digest(canonical.as_bytes()).into()
+        Sha256::digest(&canonical).into()
     }
+}
+
+fn opt(v: Option<&str>) -> CanonicalField<'_> {
+    v.map_or(CanonicalField::Null, CanonicalField::Str)
+}
+
+/// A top-level field's value in the canonical form.
+enum CanonicalField<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Null,
+}
+
+// Compact JSON, as serde_json prints it, appended to `out`. Writing to a Vec cannot fail,
+// and strings and JSON values always serialise.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(out, s);
+}
+
+fn write_json_value(out: &mut Vec<u8>, value: &Value) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// JSON with object keys sorted, whatever map type serde_json was built with.
-fn write_canonical(out: &mut String, value: &Value) {
+fn write_canonical(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Object(map) => write_canonical_map(out, map),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(out, item);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json_value(out, scalar),
     }
 }
 
-fn write_canonical_map(out: &mut String, map: &serde_json::Map<String, Value>) {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    out.push('{');
-    for (i, key) in keys.into_iter().enumerate() {
+fn write_canonical_map(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(k, _)| *k);
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(&Value::String(key.clone()).to_string());
-        out.push(':');
-        if let Some(v) = map.get(key) {
-            write_canonical(out, v);
-        }
+        write_json_str(out, key);
+        out.push(b':');
+        write_canonical(out, value);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 #[cfg(test)]
@@ -562,6 +575,29 @@ mod tests {
         d.event_id = Some(id.clone());
         d.parent_event_id = Some(id);
         assert!(d.validate(&EventRules::default(), now(), fresh()).is_err());
+    }
+
+    /// Stored hashes are compared with later sends of the same event: the canonical form must
+    /// never change, so its hash for a fixed event is pinned here.
+    #[test]
+    fn content_hash_is_stable_across_versions() {
+        let mut d = draft();
+        d.resource_id = Some("pod/a \"quoted\" ü🚒".into());
+        d.duration_ms = Some(1500);
+        d.is_sensitive = Some(true);
+        d.event_data = json!({
+            "z": [1, 2.5, null, true, "x\ny"], "a": {"é": -3, "b": {}}, "n": 9_007_199_254_740_993_u64
+        });
+        let hash = d
+            .validate(&EventRules::default(), now(), fresh())
+            .unwrap()
+            .event
+            .content_hash();
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "00f1925aab9c2db282d6e2c5713849f979fbafdba0a2cd28db4031d529c27b99"
+        );
     }
 
     #[test]
