@@ -146,31 +146,31 @@ fn lock_key(id: &Uuid) -> i64 {
 
 /// The insert's input, one array per column.
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     event_id: Vec<Uuid>,
     event_date: Vec<NaiveDate>,
     event_timestamp: Vec<DateTime<Utc>>,
-    version: Vec<String>,
-    event_type: Vec<String>,
-    event_category: Vec<String>,
-    event_action: Vec<String>,
-    event_outcome: Vec<String>,
-    actor_type: Vec<Option<String>>,
-    actor_id: Vec<Option<String>>,
-    resource_type: Vec<Option<String>>,
-    resource_id: Vec<Option<String>>,
-    resource_name: Vec<Option<String>>,
-    correlation_id: Vec<String>,
+    version: Vec<&'a str>,
+    event_type: Vec<&'a str>,
+    event_category: Vec<&'a str>,
+    event_action: Vec<&'a str>,
+    event_outcome: Vec<&'a str>,
+    actor_type: Vec<Option<&'a str>>,
+    actor_id: Vec<Option<&'a str>>,
+    resource_type: Vec<Option<&'a str>>,
+    resource_id: Vec<Option<&'a str>>,
+    resource_name: Vec<Option<&'a str>>,
+    correlation_id: Vec<&'a str>,
     parent_event_id: Vec<Option<Uuid>>,
     parent_event_date: Vec<Option<NaiveDate>>,
-    trace_id: Vec<Option<String>>,
-    span_id: Vec<Option<String>>,
-    namespace: Vec<Option<String>>,
-    cluster_name: Vec<Option<String>>,
-    severity: Vec<Option<String>>,
+    trace_id: Vec<Option<&'a str>>,
+    span_id: Vec<Option<&'a str>>,
+    namespace: Vec<Option<&'a str>>,
+    cluster_name: Vec<Option<&'a str>>,
+    severity: Vec<Option<&'a str>>,
     duration_ms: Vec<Option<i64>>,
-    error_code: Vec<Option<String>>,
-    error_message: Vec<Option<String>>,
+    error_code: Vec<Option<&'a str>>,
+    error_message: Vec<Option<&'a str>>,
     /// JSON text: PostgreSQL parses it into jsonb either way, and a `Value` would be a copy.
     event_data: Vec<String>,
     retention_days: Vec<i32>,
@@ -178,26 +178,26 @@ struct Columns {
     content_hash: Vec<Vec<u8>>,
 }
 
-fn text<T: AsRef<str>>(v: &Option<T>) -> Option<String> {
-    v.as_ref().map(|s| s.as_ref().to_owned())
+fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
+    v.as_ref().map(AsRef::as_ref)
 }
 
-impl Columns {
-    fn push(&mut self, e: &AuditEvent) {
+impl<'a> Columns<'a> {
+    fn push(&mut self, e: &'a AuditEvent) {
         self.event_id.push(*e.event_id.as_uuid());
         self.event_date.push(e.event_date());
         self.event_timestamp.push(*e.event_timestamp.as_datetime());
-        self.version.push(e.version.to_string());
-        self.event_type.push(e.event_type.to_string());
-        self.event_category.push(e.event_category.to_string());
-        self.event_action.push(e.event_action.to_string());
-        self.event_outcome.push(e.event_outcome.to_string());
+        self.version.push(e.version.as_str());
+        self.event_type.push(e.event_type.as_str());
+        self.event_category.push(e.event_category.as_str());
+        self.event_action.push(e.event_action.as_str());
+        self.event_outcome.push(e.event_outcome.as_str());
         self.actor_type.push(text(&e.actor_type));
         self.actor_id.push(text(&e.actor_id));
         self.resource_type.push(text(&e.resource_type));
         self.resource_id.push(text(&e.resource_id));
         self.resource_name.push(text(&e.resource_name));
-        self.correlation_id.push(e.correlation_id.to_string());
+        self.correlation_id.push(e.correlation_id.as_str());
         self.parent_event_id
             .push(e.parent_event_id.map(|p| *p.as_uuid()));
         self.parent_event_date.push(e.parent_event_date);
@@ -245,27 +245,27 @@ async fn insert_rows<'e, 'a, E: sqlx::PgExecutor<'e>>(
         &c.event_id,
         &c.event_date,
         &c.event_timestamp,
-        &c.version,
-        &c.event_type,
-        &c.event_category,
-        &c.event_action,
-        &c.event_outcome,
-        &c.actor_type as &[Option<String>],
-        &c.actor_id as &[Option<String>],
-        &c.resource_type as &[Option<String>],
-        &c.resource_id as &[Option<String>],
-        &c.resource_name as &[Option<String>],
-        &c.correlation_id,
+        &c.version as &[&str],
+        &c.event_type as &[&str],
+        &c.event_category as &[&str],
+        &c.event_action as &[&str],
+        &c.event_outcome as &[&str],
+        &c.actor_type as &[Option<&str>],
+        &c.actor_id as &[Option<&str>],
+        &c.resource_type as &[Option<&str>],
+        &c.resource_id as &[Option<&str>],
+        &c.resource_name as &[Option<&str>],
+        &c.correlation_id as &[&str],
         &c.parent_event_id as &[Option<Uuid>],
         &c.parent_event_date as &[Option<NaiveDate>],
-        &c.trace_id as &[Option<String>],
-        &c.span_id as &[Option<String>],
-        &c.namespace as &[Option<String>],
-        &c.cluster_name as &[Option<String>],
-        &c.severity as &[Option<String>],
+        &c.trace_id as &[Option<&str>],
+        &c.span_id as &[Option<&str>],
+        &c.namespace as &[Option<&str>],
+        &c.cluster_name as &[Option<&str>],
+        &c.severity as &[Option<&str>],
         &c.duration_ms as &[Option<i64>],
-        &c.error_code as &[Option<String>],
-        &c.error_message as &[Option<String>],
+        &c.error_code as &[Option<&str>],
+        &c.error_message as &[Option<&str>],
         &c.event_data,
         &c.retention_days,
         &c.is_sensitive,
@@ -361,9 +361,10 @@ const COLUMNS: &str = "event_id, event_timestamp, version, event_type, event_cat
 
 /// Appends ` AND ...` for every filter that is set.
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
-    fn eq<'a>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, value: Option<String>) {
+    fn eq<'a>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, value: Option<&str>) {
         if let Some(v) = value {
-            qb.push(format_args!(" AND {column} = ")).push_bind(v);
+            qb.push(format_args!(" AND {column} = "))
+                .push_bind(v.to_owned());
         }
     }
     eq(qb, "correlation_id", text(&f.correlation_id));
@@ -371,9 +372,13 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
     eq(
         qb,
         "event_category",
-        f.event_category.map(|c| c.to_string()),
+        f.event_category.map(|c| c.to_string()).as_deref(),
     );
-    eq(qb, "event_outcome", f.event_outcome.map(|o| o.to_string()));
+    eq(
+        qb,
+        "event_outcome",
+        f.event_outcome.map(|o| o.to_string()).as_deref(),
+    );
     eq(qb, "severity", text(&f.severity));
     eq(qb, "resource_type", text(&f.resource_type));
     eq(qb, "resource_id", text(&f.resource_id));
