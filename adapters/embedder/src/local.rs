@@ -1,6 +1,6 @@
 //! all-MiniLM-L6-v2 in process (candle BERT, CPU).
 //!
-//! The weights are most of the service's memory (about 100 MB of a 130 MB process), so the
+//! The model is most of the service's memory (about 80 MB of a 100 MB process), so the
 //! model can be unloaded after a while without use and loaded again by the next embedding
 //! (about a tenth of a second from the page cache), as model servers do with a keep-alive.
 
