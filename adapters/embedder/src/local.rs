@@ -176,17 +176,16 @@ impl LocalModelEmbedder {
     }
 
     fn read_model(dir: &Path) -> Result<Loaded, EmbedError> {
-        let read = |name: &str| {
-            std::fs::read(dir.join(name)).map_err(|e| {
-                load_error(
-                    &format!(
-                        "cannot read {} (run scripts/fetch-model.sh)",
-                        dir.join(name).display()
-                    ),
-                    e,
-                )
-            })
+        let unreadable = |name: &str, e: &dyn std::fmt::Display| {
+            load_error(
+                &format!(
+                    "cannot read {} (run scripts/fetch-model.sh)",
+                    dir.join(name).display()
+                ),
+                e,
+            )
         };
+        let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| unreadable(name, &e));
         let config: Config = serde_json::from_slice(&read("config.json")?)
             .map_err(|e| load_error("config.json", e))?;
         let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
@@ -202,19 +201,11 @@ impl LocalModelEmbedder {
             }))
             .map_err(|e| load_error("tokenizer truncation", e))?;
         let device = Device::Cpu;
-        let open = || {
-            FileWeights::open(&dir.join("model.safetensors")).map_err(|e| {
-                load_error(
-                    &format!(
-                        "cannot read {} (run scripts/fetch-model.sh)",
-                        dir.join("model.safetensors").display()
-                    ),
-                    e,
-                )
-            })
-        };
-        let words = open()?;
-        let vb = VarBuilder::from_backend(Box::new(open()?), DType::F32, device.clone());
+        let weights = FileWeights::open(&dir.join("model.safetensors"))
+            .map_err(|e| unreadable("model.safetensors", &e))?;
+        // The encoder's tensors are read into memory; the word table is read row by row.
+        let words = weights.clone();
+        let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
         let embeddings = Embeddings::load(words, vb.pp("embeddings"), &config)
             .map_err(|e| load_error("BERT embeddings", e))?;
         let encoder = BertEncoder::load(vb.pp("encoder"), &config)

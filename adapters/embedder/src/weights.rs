@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
@@ -21,12 +22,14 @@ struct Entry {
     data_offsets: [u64; 2],
 }
 
-/// The tensors of one safetensors file, read on demand.
+/// The tensors of one safetensors file, read on demand. Cheap to clone: clones share the
+/// open file and the parsed header.
+#[derive(Clone)]
 pub(crate) struct FileWeights {
-    file: File,
+    file: Arc<File>,
     /// Where tensor data starts: after the 8-byte length and the JSON header.
     data_start: u64,
-    entries: HashMap<String, Entry>,
+    entries: Arc<HashMap<String, Entry>>,
 }
 
 fn invalid(what: impl std::fmt::Display) -> candle_core::Error {
@@ -56,53 +59,14 @@ impl FileWeights {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            file,
+            file: Arc::new(file),
             data_start: 8 + header_len,
-            entries,
+            entries: Arc::new(entries),
         })
     }
 
-    /// Rows `ids` of the 2-D F32 tensor `name` (an embedding table), read from the file as
-    /// `(ids.len(), width)`: only the rows a text uses are ever in memory.
-    pub(crate) fn rows(
-        &self,
-        name: &str,
-        ids: &[u32],
-        device: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let entry = self
-            .entries
-            .get(name)
-            .ok_or_else(|| invalid(format!("no tensor {name}")))?;
-        let [count, width] = entry.shape[..] else {
-            return Err(invalid(format!("tensor {name} is not a table")));
-        };
-        if entry.dtype != "F32"
-            || (entry.data_offsets[1] - entry.data_offsets[0]) as usize != count * width * 4
-        {
-            return Err(invalid(format!(
-                "tensor {name} is not an F32 table of its shape"
-            )));
-        }
-        let row_bytes = width * 4;
-        let mut row = vec![0u8; row_bytes];
-        let mut values: Vec<f32> = Vec::with_capacity(ids.len() * width);
-        for &id in ids {
-            let id = id as usize;
-            if id >= count {
-                return Err(invalid(format!("row {id} of {name}, which has {count}")));
-            }
-            let at = self.data_start + entry.data_offsets[0] + (id * row_bytes) as u64;
-            self.file.read_exact_at(&mut row, at).map_err(invalid)?;
-            values.extend(
-                row.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-        }
-        Tensor::from_vec(values, (ids.len(), width), device)
-    }
-
-    fn read(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+    /// The F32 tensor `name`, its data's offsets checked against its shape.
+    fn f32_entry(&self, name: &str) -> candle_core::Result<&Entry> {
         let entry = self
             .entries
             .get(name)
@@ -120,10 +84,20 @@ impl FileWeights {
                 "tensor {name}: offsets do not match its shape"
             )));
         }
-        let mut values: Vec<f32> = Vec::with_capacity(count);
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut at = self.data_start + start;
-        let stop = self.data_start + end;
+        Ok(entry)
+    }
+
+    /// Appends the `bytes` bytes of little-endian f32 at `at` (from the tensor data's start)
+    /// to `values`, read through `chunk`.
+    fn read_f32s(
+        &self,
+        at: u64,
+        bytes: usize,
+        chunk: &mut [u8],
+        values: &mut Vec<f32>,
+    ) -> candle_core::Result<()> {
+        let mut at = self.data_start + at;
+        let stop = at + bytes as u64;
         while at < stop {
             let n = chunk.len().min((stop - at) as usize);
             self.file
@@ -136,6 +110,41 @@ impl FileWeights {
             );
             at += n as u64;
         }
+        Ok(())
+    }
+
+    /// Rows `ids` of the 2-D F32 tensor `name` (an embedding table), read from the file as
+    /// `(ids.len(), width)`: only the rows a text uses are ever in memory.
+    pub(crate) fn rows(
+        &self,
+        name: &str,
+        ids: &[u32],
+        device: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let entry = self.f32_entry(name)?;
+        let [count, width] = entry.shape[..] else {
+            return Err(invalid(format!("tensor {name} is not a table")));
+        };
+        let row_bytes = width * 4;
+        let mut row = vec![0u8; row_bytes];
+        let mut values: Vec<f32> = Vec::with_capacity(ids.len() * width);
+        for &id in ids {
+            let id = id as usize;
+            if id >= count {
+                return Err(invalid(format!("row {id} of {name}, which has {count}")));
+            }
+            let at = entry.data_offsets[0] + (id * row_bytes) as u64;
+            self.read_f32s(at, row_bytes, &mut row, &mut values)?;
+        }
+        Tensor::from_vec(values, (ids.len(), width), device)
+    }
+
+    fn read(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+        let entry = self.f32_entry(name)?;
+        let [start, end] = entry.data_offsets;
+        let mut values: Vec<f32> = Vec::with_capacity((end - start) as usize / 4);
+        let mut chunk = vec![0u8; 64 * 1024];
+        self.read_f32s(start, (end - start) as usize, &mut chunk, &mut values)?;
         Tensor::from_vec(values, entry.shape.clone(), device)?.to_dtype(dtype)
     }
 }
