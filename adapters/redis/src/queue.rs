@@ -41,8 +41,8 @@ pub struct RedisStreamDeadLetterQueue {
     pool: Pool,
     keys: Keys,
     consumer: String,
-    capacity: u64,
     reclaim_idle: Duration,
+    /// The capacity, and its warnings.
     watch: Arc<CapacityWatch>,
     /// Concurrent enqueues, written a group per round trip.
     enqueues: Grouped<Enqueuer>,
@@ -114,7 +114,7 @@ struct Enqueuer {
     /// [`ENQUEUE_UNLESS_FULL`], sent by hash (`EVALSHA`) once Redis has it.
     script: redis::Script,
     stream: String,
-    capacity: u64,
+    /// The capacity, and its warnings.
     watch: Arc<CapacityWatch>,
 }
 
@@ -148,7 +148,7 @@ impl GroupWrite for Enqueuer {
                         Ok(())
                     } else {
                         Err(QueueError::Full {
-                            capacity: self.capacity,
+                            capacity: self.watch.capacity,
                         })
                     }
                 })
@@ -172,7 +172,7 @@ impl Enqueuer {
         let mut conn = self.pool.get().await.map_err(unavailable)?;
         let width = group.first().map_or(0, |fields| fields.len() * 2);
         let mut add = self.script.key(&self.stream);
-        add.arg(self.capacity).arg(width);
+        add.arg(self.watch.capacity).arg(width);
         for fields in group {
             debug_assert_eq!(fields.len() * 2, width);
             for (name, value) in fields {
@@ -217,7 +217,6 @@ impl RedisStreamDeadLetterQueue {
                 pool: pool.clone(),
                 script: redis::Script::new(ENQUEUE_UNLESS_FULL),
                 stream: keys.stream.clone(),
-                capacity: settings.capacity,
                 watch: watch.clone(),
             },
             ENQUEUE_GROUP,
@@ -226,7 +225,6 @@ impl RedisStreamDeadLetterQueue {
             pool,
             keys,
             consumer: settings.consumer,
-            capacity: settings.capacity,
             reclaim_idle: settings.reclaim_idle,
             watch,
             enqueues,
@@ -561,7 +559,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
         self.watch.observe(depth);
         Ok(QueueStats {
             depth,
-            capacity: self.capacity,
+            capacity: self.watch.capacity,
             oldest_age_seconds,
             pending,
             dead_lettered: dead,
