@@ -7,7 +7,7 @@
 # Results: a table on stdout, and in bench/results/<UTC time>/ (copied to bench/results/latest/)
 # results.jsonl (raw lines), results.json, table.md and chart.svg.
 #
-#   scripts/bench.sh                               # everything, about 20 minutes
+#   scripts/bench.sh                               # everything, about 12 minutes
 #   QUERY_ROWS="1000000" SECONDS_PER_RUN=5 scripts/bench.sh    # a quicker pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,8 +61,13 @@ curl -fs "$URL/health/ready" >/dev/null || { cat "$DS_SERVICES_DIR/service.log" 
 
 emit() { echo "$1" >>"$RESULTS"; }
 calc() { python3 -c "print($1)"; }
-rss_kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SERVICE_PID/status"; }
-emit "$(printf '{"figure":"RSS idle (after start, before load)","rss_mib":%.1f}' "$(calc "$(rss_kib VmRSS) / 1024")")"
+# The service's memory now: $1 = VmRSS (resident) or VmHWM (high-water mark), $2 = figure.
+emit_rss() {
+  local kib
+  kib="$(sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SERVICE_PID/status")"
+  emit "$(printf '{"figure":"%s","rss_mib":%.1f}' "$2" "$(calc "$kib / 1024")")"
+}
+emit_rss VmRSS "RSS idle (after start, before load)"
 
 loadgen() { target/release/loadgen --url "$URL" --seconds "$SECONDS_PER_RUN" "$@"; }
 pgbench_tps() { # $1 = script, $2 = clients -> transactions/s
@@ -196,23 +201,23 @@ search_runs() { # $1 = catalog size label
 }
 # The local model is loaded only while used (DS_MODEL_KEEP_ALIVE_SECS): everything so far ran
 # without it.
-emit "$(printf '{"figure":"RSS peak before the model is first used (writes, DLQ, queries)","rss_mib":%.1f}' "$(calc "$(rss_kib VmHWM) / 1024")")"
+emit_rss VmHWM "RSS peak before the model is first used (writes, DLQ, queries)"
 echo "[bench] service: register 1,000 workflows, 16 clients" >&2
 emit "$(register_up_to 1000 0 "workflow registration with embedding (first 1,000)")"
 search_runs 1k
 echo "[bench] service: register 9,000 more workflows" >&2
 emit "$(register_up_to 9000 1000000 "workflow registration with embedding (next 9,000)")"
 search_runs 10k
-emit "$(printf '{"figure":"RSS with the model loaded, after the searches","rss_mib":%.1f}' "$(calc "$(rss_kib VmRSS) / 1024")")"
-emit "$(printf '{"figure":"RSS peak (high-water mark over the run)","rss_mib":%.1f}' "$(calc "$(rss_kib VmHWM) / 1024")")"
+emit_rss VmRSS "RSS with the model loaded, after the searches"
+emit_rss VmHWM "RSS peak (high-water mark over the run)"
 # Worst case: the heaviest write load while the model is still loaded.
 echo "[bench] service: batch POST while the model is loaded (memory worst case)" >&2
 loadgen --scenario batch --batch-size 100 --clients 16 --label "batch POST with the model loaded" >/dev/null
-emit "$(printf '{"figure":"RSS peak with the model loaded under batch POST, 16 clients","rss_mib":%.1f}' "$(calc "$(rss_kib VmHWM) / 1024")")"
+emit_rss VmHWM "RSS peak with the model loaded under batch POST, 16 clients"
 echo "[bench] local model: query embedding latency" >&2
 target/release/embed-latency >>"$RESULTS"
 
-emit "$(printf '{"figure":"RSS at the end of the run","rss_mib":%.1f}' "$(calc "$(rss_kib VmRSS) / 1024")")"
+emit_rss VmRSS "RSS at the end of the run"
 
 python3 bench/report.py "$RUN_DIR"
 rm -rf bench/results/latest && cp -r "$RUN_DIR" bench/results/latest
