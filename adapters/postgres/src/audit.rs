@@ -1,10 +1,11 @@
 //! `PgAuditEventRepository`: audit events in the partitioned `audit_events` table.
 //!
-//! Writes go through one UNNEST insert (a batch is one statement). A client-supplied event id
+//! Writes go through one binary `COPY` (a batch is one statement; see `copy`). A client-supplied event id
 //! is checked for an earlier copy inside the same transaction, under an advisory lock on the
 //! id, because a partitioned table cannot enforce a unique `event_id` across partitions.
 
 use std::collections::HashMap;
+use std::ops::DerefMut;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -12,9 +13,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::audit::*;
+use sqlx::postgres::{PgConnection, PgCopyIn, PgPoolCopyExt};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use crate::copy::{COPY_AUDIT_EVENTS, CopyRows};
 use crate::error::{is_missing_partition, to_repository_error};
 use crate::group_commit::{GroupCommit, GroupCommitSettings};
 use crate::partitions::ensure_audit_partitions;
@@ -81,7 +84,9 @@ impl Writer {
         if client_ids.is_empty() {
             // Fresh server ids cannot exist yet, and one statement is all or nothing: it
             // needs no explicit transaction (two round trips fewer).
-            insert_rows(&self.pool, events.iter().map(|e| &e.event)).await?;
+            if let Some(payload) = copy_payload(events.iter().map(|e| &e.event)) {
+                send_copy(self.pool.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
+            }
             return Ok(vec![InsertOutcome::Created; events.len()]);
         }
 
@@ -121,7 +126,9 @@ impl Writer {
             .zip(&outcomes)
             .filter(|(_, o)| **o == InsertOutcome::Created)
             .map(|(e, _)| &e.event);
-        insert_rows(&mut *tx, fresh).await?;
+        if let Some(payload) = copy_payload(fresh) {
+            send_copy(tx.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
+        }
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -144,135 +151,26 @@ fn lock_key(id: &Uuid) -> i64 {
     (hi ^ lo) as i64
 }
 
-/// The insert's input, one array per column.
-#[derive(Default)]
-struct Columns<'a> {
-    event_id: Vec<Uuid>,
-    event_date: Vec<NaiveDate>,
-    event_timestamp: Vec<DateTime<Utc>>,
-    version: Vec<&'a str>,
-    event_type: Vec<&'a str>,
-    event_category: Vec<&'a str>,
-    event_action: Vec<&'a str>,
-    event_outcome: Vec<&'a str>,
-    actor_type: Vec<Option<&'a str>>,
-    actor_id: Vec<Option<&'a str>>,
-    resource_type: Vec<Option<&'a str>>,
-    resource_id: Vec<Option<&'a str>>,
-    resource_name: Vec<Option<&'a str>>,
-    correlation_id: Vec<&'a str>,
-    parent_event_id: Vec<Option<Uuid>>,
-    parent_event_date: Vec<Option<NaiveDate>>,
-    trace_id: Vec<Option<&'a str>>,
-    span_id: Vec<Option<&'a str>>,
-    namespace: Vec<Option<&'a str>>,
-    cluster_name: Vec<Option<&'a str>>,
-    severity: Vec<Option<&'a str>>,
-    duration_ms: Vec<Option<i64>>,
-    error_code: Vec<Option<&'a str>>,
-    error_message: Vec<Option<&'a str>>,
-    /// JSON text: PostgreSQL parses it into jsonb either way, and a `Value` would be a copy.
-    event_data: Vec<String>,
-    retention_days: Vec<i32>,
-    is_sensitive: Vec<bool>,
-    content_hash: Vec<Vec<u8>>,
-}
-
 fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
     v.as_ref().map(AsRef::as_ref)
 }
 
-impl<'a> Columns<'a> {
-    fn push(&mut self, e: &'a AuditEvent) {
-        self.event_id.push(*e.event_id.as_uuid());
-        self.event_date.push(e.event_date());
-        self.event_timestamp.push(*e.event_timestamp.as_datetime());
-        self.version.push(e.version.as_str());
-        self.event_type.push(e.event_type.as_str());
-        self.event_category.push(e.event_category.as_str());
-        self.event_action.push(e.event_action.as_str());
-        self.event_outcome.push(e.event_outcome.as_str());
-        self.actor_type.push(text(&e.actor_type));
-        self.actor_id.push(text(&e.actor_id));
-        self.resource_type.push(text(&e.resource_type));
-        self.resource_id.push(text(&e.resource_id));
-        self.resource_name.push(text(&e.resource_name));
-        self.correlation_id.push(e.correlation_id.as_str());
-        self.parent_event_id
-            .push(e.parent_event_id.map(|p| *p.as_uuid()));
-        self.parent_event_date.push(e.parent_event_date);
-        self.trace_id.push(text(&e.trace_id));
-        self.span_id.push(text(&e.span_id));
-        self.namespace.push(text(&e.namespace));
-        self.cluster_name.push(text(&e.cluster_name));
-        self.severity.push(text(&e.severity));
-        self.duration_ms.push(e.duration_ms.map(|d| d.get()));
-        self.error_code.push(text(&e.error_code));
-        self.error_message.push(text(&e.error_message));
-        self.event_data.push(e.event_data.to_json());
-        self.retention_days.push(e.retention_days.get());
-        self.is_sensitive.push(e.is_sensitive);
-        self.content_hash.push(e.content_hash().to_vec());
+/// `events` as one binary `COPY` payload, or `None` when there are none.
+fn copy_payload<'a>(events: impl Iterator<Item = &'a AuditEvent> + Clone) -> Option<Vec<u8>> {
+    let mut rows = CopyRows::with_capacity(events.clone().map(CopyRows::row_size_hint).sum());
+    for e in events {
+        rows.push(e);
     }
+    (rows.rows() > 0).then(|| rows.finish())
 }
 
-async fn insert_rows<'e, 'a, E: sqlx::PgExecutor<'e>>(
-    executor: E,
-    events: impl Iterator<Item = &'a AuditEvent>,
+/// Sends a `COPY` payload and waits for its outcome: all rows or none.
+async fn send_copy<C: DerefMut<Target = PgConnection>>(
+    mut copy: PgCopyIn<C>,
+    payload: Vec<u8>,
 ) -> Result<(), sqlx::Error> {
-    let mut c = Columns::default();
-    for e in events {
-        c.push(e);
-    }
-    if c.event_id.is_empty() {
-        return Ok(());
-    }
-    sqlx::query!(
-        r#"
-        INSERT INTO audit_events (
-            event_id, event_date, event_timestamp, version, event_type, event_category,
-            event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
-            resource_name, correlation_id, parent_event_id, parent_event_date, trace_id, span_id,
-            namespace, cluster_name, severity, duration_ms, error_code, error_message, event_data,
-            retention_days, is_sensitive, content_hash)
-        SELECT * FROM UNNEST(
-            $1::uuid[], $2::date[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
-            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-            $13::text[], $14::text[], $15::uuid[], $16::date[], $17::text[], $18::text[],
-            $19::text[], $20::text[], $21::text[], $22::int8[], $23::text[], $24::text[],
-            $25::text[]::jsonb[], $26::int4[], $27::bool[], $28::bytea[])
-        "#,
-        &c.event_id,
-        &c.event_date,
-        &c.event_timestamp,
-        &c.version as &[&str],
-        &c.event_type as &[&str],
-        &c.event_category as &[&str],
-        &c.event_action as &[&str],
-        &c.event_outcome as &[&str],
-        &c.actor_type as &[Option<&str>],
-        &c.actor_id as &[Option<&str>],
-        &c.resource_type as &[Option<&str>],
-        &c.resource_id as &[Option<&str>],
-        &c.resource_name as &[Option<&str>],
-        &c.correlation_id as &[&str],
-        &c.parent_event_id as &[Option<Uuid>],
-        &c.parent_event_date as &[Option<NaiveDate>],
-        &c.trace_id as &[Option<&str>],
-        &c.span_id as &[Option<&str>],
-        &c.namespace as &[Option<&str>],
-        &c.cluster_name as &[Option<&str>],
-        &c.severity as &[Option<&str>],
-        &c.duration_ms as &[Option<i64>],
-        &c.error_code as &[Option<&str>],
-        &c.error_message as &[Option<&str>],
-        &c.event_data,
-        &c.retention_days,
-        &c.is_sensitive,
-        &c.content_hash,
-    )
-    .execute(executor)
-    .await?;
+    copy.send(payload).await?;
+    copy.finish().await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 mod audit;
 mod catalog;
+mod copy;
 mod error;
 mod group_commit;
 mod partitions;

@@ -385,7 +385,7 @@ impl AuditEvent {
             ("retention_days", Int(i64::from(self.retention_days.get()))),
             ("is_sensitive", CanonicalField::Bool(self.is_sensitive)),
         ];
-        let mut canonical: Vec<u8> = Vec::with_capacity(1024);
+        let mut canonical: Vec<u8> = Vec::with_capacity(512);
         for (name, value) in &fields {
             canonical.extend_from_slice(name.as_bytes());
             canonical.push(b'=');
@@ -400,8 +400,10 @@ impl AuditEvent {
             canonical.push(b'\n');
         }
         canonical.extend_from_slice(b"event_data=");
-        write_canonical_map(&mut canonical, self.event_data.as_map());
-        Sha256::digest(&canonical).into()
+        let mut hasher = Sha256::new();
+        hasher.update(&canonical);
+        hasher.update(self.event_data.as_json());
+        hasher.finalize().into()
     }
 }
 
@@ -418,46 +420,9 @@ enum CanonicalField<'a> {
 }
 
 // Compact JSON, as serde_json prints it, appended to `out`. Writing to a Vec cannot fail,
-// and strings and JSON values always serialise.
+// and strings always serialise.
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
-}
-
-fn write_json_value(out: &mut Vec<u8>, value: &Value) {
-    let _ = serde_json::to_writer(out, value);
-}
-
-/// JSON with object keys sorted, whatever map type serde_json was built with.
-fn write_canonical(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Object(map) => write_canonical_map(out, map),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(b']');
-        }
-        scalar => write_json_value(out, scalar),
-    }
-}
-
-fn write_canonical_map(out: &mut Vec<u8>, map: &serde_json::Map<String, Value>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by_key(|(k, _)| *k);
-    out.push(b'{');
-    for (i, (key, value)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json_str(out, key);
-        out.push(b':');
-        write_canonical(out, value);
-    }
-    out.push(b'}');
 }
 
 #[cfg(test)]

@@ -263,8 +263,15 @@ impl RetentionDays {
 
 /// Service-specific payload: a JSON object of at most [`EventData::MAX_BYTES`] when
 /// serialised and at most [`EventData::MAX_DEPTH`] levels deep.
+///
+/// Holds the object and its canonical text (compact JSON, object keys sorted), built once at
+/// parse: the text is what the content hash covers and what the stores write, so an event is
+/// serialised once however many times it is hashed and stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventData(Map<String, Value>);
+pub struct EventData {
+    map: Map<String, Value>,
+    canonical: Box<str>,
+}
 
 impl EventData {
     pub const MAX_BYTES: usize = 256 * 1024;
@@ -288,60 +295,89 @@ impl EventData {
                 ),
             ));
         }
-        let bytes = serialised_len(&map);
-        if bytes > Self::MAX_BYTES {
-            return Err(ValidationErrors::single(
-                Self::FIELD,
-                format!(
-                    "must be at most {} bytes when serialised (got {bytes})",
-                    Self::MAX_BYTES
-                ),
-            ));
-        }
         if map.keys().any(|k| k.contains('\0')) || map.values().any(json_has_nul) {
             return Err(ValidationErrors::single(
                 Self::FIELD,
                 "must not contain the NUL character (\\u0000) in any key or string",
             ));
         }
-        Ok(Self(map))
+        // Key order does not change the length, so this is the serialised size whatever
+        // order the client sent.
+        let canonical = canonical_json(&map);
+        if canonical.len() > Self::MAX_BYTES {
+            return Err(ValidationErrors::single(
+                Self::FIELD,
+                format!(
+                    "must be at most {} bytes when serialised (got {})",
+                    Self::MAX_BYTES,
+                    canonical.len()
+                ),
+            ));
+        }
+        Ok(Self { map, canonical })
     }
 
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        &self.map
     }
 
-    /// The object as compact JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.0).unwrap_or_else(|_| String::from("{}"))
+    /// The object as compact JSON text with its keys sorted (the canonical form).
+    pub fn as_json(&self) -> &str {
+        &self.canonical
     }
 
     pub fn to_value(&self) -> Value {
-        Value::Object(self.0.clone())
+        Value::Object(self.map.clone())
     }
 
     pub fn into_value(self) -> Value {
-        Value::Object(self.0)
+        Value::Object(self.map)
     }
 }
 
-/// Bytes of `map` as compact JSON, counted without building the text.
-fn serialised_len(map: &Map<String, Value>) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
+/// Compact JSON with object keys sorted, whatever map type serde_json was built with.
+/// Called only on validated data (at most [`EventData::MAX_DEPTH`] deep), so the recursion
+/// is bounded.
+fn canonical_json(map: &Map<String, Value>) -> Box<str> {
+    let mut out = Vec::with_capacity(256);
+    write_canonical_map(&mut out, map);
+    // Only JSON text was written, and serde_json writes valid UTF-8.
+    String::from_utf8(out).unwrap_or_default().into_boxed_str()
+}
+
+fn write_canonical(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Object(map) => write_canonical_map(out, map),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(b']');
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+        // Writing to a Vec cannot fail, and scalars always serialise.
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
         }
     }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, map) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
+}
+
+fn write_canonical_map(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(k, _)| *k);
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        write_canonical(out, value);
     }
+    out.push(b'}');
 }
 
 fn json_kind(value: &Value) -> &'static str {

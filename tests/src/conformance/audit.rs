@@ -28,6 +28,7 @@ macro_rules! audit_repository_conformance {
             concurrent_inserts_are_answered_each_on_its_own,
             a_batch_is_stored_whole_with_outcomes_in_input_order,
             a_batch_with_a_conflict_stores_nothing,
+            a_large_mixed_batch_round_trips_every_field,
             events_in_a_month_without_a_partition_are_stored,
             unicode_round_trips_unchanged,
             query_orders_newest_first_with_event_id_as_tie_break,
@@ -272,6 +273,52 @@ pub async fn a_batch_with_a_conflict_stores_nothing(repo: Repo) {
         Err(RepositoryError::Conflict { .. })
     ));
     assert!(all_of(&repo, "c-atomic").await.is_empty());
+}
+
+pub async fn a_large_mixed_batch_round_trips_every_field(repo: Repo) {
+    // Every optional field both set and unset, dates on both sides of 2000-01-01 (PostgreSQL's
+    // epoch, where binary dates and timestamps turn negative), microsecond timestamps, and
+    // event_data from empty to 200 KB: each event must come back exactly as sent.
+    let instants = [
+        "1999-12-31T23:59:59.999999Z",
+        "2000-01-01T00:00:00Z",
+        "1970-01-01T00:00:00.000001Z",
+        "2026-11-26T12:34:56.123456Z",
+    ];
+    let mut batch = Vec::new();
+    for i in 0..400_usize {
+        let at: DateTime<Utc> = instants[i % instants.len()].parse().unwrap();
+        let f = EventFactory::at(at);
+        let mut d = f.draft("c-large-batch");
+        if i % 2 == 0 {
+            (d.actor_type, d.actor_id, d.resource_type) = (None, None, None);
+            (d.resource_id, d.resource_name, d.trace_id) = (None, None, None);
+            (d.span_id, d.namespace, d.cluster_name) = (None, None, None);
+            (d.severity, d.duration_ms, d.retention_days) = (None, None, None);
+        } else {
+            d.parent_event_id = Some(Uuid::now_v7().to_string());
+            d.parent_event_date = Some(["1999-12-31", "2000-01-01", "2031-05-17"][i % 3].into());
+            d.duration_ms = Some([0, 1, i64::MAX / 2][i % 3]);
+            d.error_code = Some(format!("E{i}"));
+            d.error_message = Some("é".repeat(i));
+            d.retention_days = Some([1, 36_500][(i / 2) % 2]);
+        }
+        d.is_sensitive = Some(i % 3 == 0);
+        d.event_data = match i % 4 {
+            0 => json!({}),
+            1 => json!({"i": i, "f": -0.5, "s": "x".repeat(200_000)}),
+            _ => json!({"i": i, "nested": {"list": [null, true, "🚒", i]}}),
+        };
+        batch.push(f.build(d));
+    }
+    let outcomes = repo.insert_batch(&batch).await.unwrap();
+    assert_eq!(outcomes, vec![InsertOutcome::Created; batch.len()]);
+    for new in &batch {
+        assert_eq!(
+            repo.get(new.event.event_id).await.unwrap().as_ref(),
+            Some(&new.event)
+        );
+    }
 }
 
 pub async fn events_in_a_month_without_a_partition_are_stored(repo: Repo) {
