@@ -173,7 +173,8 @@ pub struct Settings {
     #[arg(long, env = "DS_BREAKER__FAILURE_THRESHOLD", default_value_t = 5)]
     pub breaker_failure_threshold: u32,
 
-    /// Milliseconds the breaker stays open before one request probes storage again.
+    /// Milliseconds the breaker stays open before storage is probed again (by the replay
+    /// worker when there is a queue, else by one request).
     #[arg(long, env = "DS_BREAKER__OPEN_MS", default_value_t = 1000)]
     pub breaker_open_ms: u64,
 

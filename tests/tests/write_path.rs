@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use datastorage_application::audit::WriteOutcome;
+use datastorage_application::audit::{ReplaySettings, ReplayWorker, WriteOutcome};
 use datastorage_application::circuit::BreakerSettings;
 use datastorage_application::ports::*;
 use datastorage_application::{AuditError, AuditService, AuditSettings, Clock, ManualClock};
@@ -29,6 +29,7 @@ enum Behaviour {
 struct FakeStore {
     behaviour: Behaviour,
     calls: AtomicU32,
+    pings: AtomicU32,
     inner: MemoryAuditEventRepository,
 }
 
@@ -37,6 +38,7 @@ impl FakeStore {
         Arc::new(Self {
             behaviour,
             calls: AtomicU32::new(0),
+            pings: AtomicU32::new(0),
             inner: MemoryAuditEventRepository::new(),
         })
     }
@@ -87,7 +89,13 @@ impl AuditEventRepository for FakeStore {
         self.inner.correlation(id, limit).await
     }
     async fn ping(&self) -> Result<(), RepositoryError> {
-        Ok(())
+        self.pings.fetch_add(1, Ordering::SeqCst);
+        match self.behaviour {
+            Behaviour::AlwaysUnavailable => {
+                Err(RepositoryError::Unavailable("connection refused".into()))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -205,6 +213,61 @@ async fn an_open_breaker_sends_writes_straight_to_the_queue_until_a_probe_succee
         WriteOutcome::Created
     );
     assert!(!s.service.breaker_open());
+}
+
+/// Opens the breaker: two requests, 3 + 2 transient failures (threshold 5), both queued.
+async fn open_the_breaker(s: &Setup) {
+    for _ in 0..2 {
+        let recorded = s.service.record(draft()).await.unwrap();
+        assert_eq!(recorded.outcome, WriteOutcome::Queued);
+    }
+    assert!(s.service.breaker_open());
+}
+
+#[tokio::test]
+async fn with_a_replay_worker_requests_never_probe_and_the_worker_closes_the_breaker() {
+    let s = setup(Behaviour::FailTimes(5), true, 100);
+    let worker = ReplayWorker::new(&s.service, ReplaySettings::default()).unwrap();
+    open_the_breaker(&s).await;
+    assert_eq!(s.store.calls(), 5);
+    // The open period is over, yet a request neither waits for a probe nor makes one.
+    s.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Queued
+    );
+    assert_eq!(s.store.calls(), 5);
+    // The worker pings, finds the store up, closes the breaker and replays the queue.
+    let report = worker.run_once().await.unwrap();
+    assert_eq!(s.store.pings.load(Ordering::SeqCst), 1);
+    assert!(!report.storage_down && !s.service.breaker_open());
+    assert_eq!(report.acked, 3);
+    assert_eq!(depth(&s.queue).await, 0);
+    assert_eq!(
+        s.service.record(draft()).await.unwrap().outcome,
+        WriteOutcome::Created
+    );
+}
+
+#[tokio::test]
+async fn while_the_breaker_is_open_the_replay_worker_claims_nothing() {
+    let s = setup(Behaviour::AlwaysUnavailable, true, 100);
+    let worker = ReplayWorker::new(&s.service, ReplaySettings::default()).unwrap();
+    open_the_breaker(&s).await;
+    let calls = s.store.calls();
+    // Within the open period: no claim, no store call, no ping.
+    let report = worker.run_once().await.unwrap();
+    assert!(report.storage_down);
+    assert_eq!(report.claimed, 0);
+    assert_eq!(s.store.pings.load(Ordering::SeqCst), 0);
+    // After it: one ping, which fails, so the breaker stays open and nothing is claimed.
+    s.clock.advance(Duration::from_secs(1));
+    let report = worker.run_once().await.unwrap();
+    assert!(report.storage_down && s.service.breaker_open());
+    assert_eq!(report.claimed, 0);
+    assert_eq!(s.store.pings.load(Ordering::SeqCst), 1);
+    assert_eq!(s.store.calls(), calls);
+    assert_eq!(depth(&s.queue).await, 2, "both entries still queued");
 }
 
 #[tokio::test]

@@ -98,6 +98,7 @@ impl ReplayWorker {
         queue: Arc<dyn DeadLetterQueue>,
         settings: ReplaySettings,
     ) -> Self {
+        service.breaker.probe_in_background();
         Self {
             repository: service.repository.clone(),
             queue,
@@ -130,7 +131,10 @@ impl ReplayWorker {
             let wait = match self.run_once().await {
                 Ok(report) if report.storage_down => {
                     outage += 1;
-                    Some(self.settings.outage_backoff.delay(outage, 0.5))
+                    // Not longer than the breaker's open period: this worker is the one that
+                    // probes, so it sets how soon writes find a recovered store.
+                    let backoff = self.settings.outage_backoff.delay(outage, 0.5);
+                    Some(backoff.min(self.breaker.open_period()))
                 }
                 Ok(report) => {
                     outage = 0;
@@ -175,6 +179,12 @@ impl ReplayWorker {
     /// # Errors
     /// When the queue itself cannot be reached; nothing is lost (entries stay pending).
     pub async fn run_once(&self) -> Result<ReplayReport, QueueError> {
+        if !self.storage_may_be_up().await {
+            return Ok(ReplayReport {
+                storage_down: true,
+                ..ReplayReport::default()
+            });
+        }
         let claimed = self.queue.claim(self.settings.batch_entries).await?;
         let mut report = ReplayReport {
             claimed: claimed.entries.len() + claimed.undecodable.len(),
@@ -214,7 +224,10 @@ impl ReplayWorker {
                 metrics::counter!("datastorage_dlq_replayed_entries_total")
                     .increment(ids.len() as u64);
             }
-            Err(RepositoryError::Unavailable(_)) => report.storage_down = true,
+            Err(RepositoryError::Unavailable(_)) => {
+                self.breaker.record_failure(self.clock.now());
+                report.storage_down = true;
+            }
             // Something in the batch is refused for good: find it entry by entry.
             Err(_) => {
                 self.breaker.record_success();
@@ -231,6 +244,28 @@ impl ReplayWorker {
                 .increment(report.dead_lettered as u64);
         }
         Ok(report)
+    }
+
+    /// While the breaker is open, entries are not claimed (they could not be written, and
+    /// claiming costs both Redis and the service); once its open period is over, the store is
+    /// pinged, and its answer closes or reopens the breaker.
+    async fn storage_may_be_up(&self) -> bool {
+        if !self.breaker.is_open() {
+            return true;
+        }
+        if !self.breaker.allows_probe(self.clock.now()) {
+            return false;
+        }
+        match self.repository.ping().await {
+            Ok(()) => {
+                self.breaker.record_success();
+                true
+            }
+            Err(_) => {
+                self.breaker.record_failure(self.clock.now());
+                false
+            }
+        }
     }
 
     async fn replay_alone(
