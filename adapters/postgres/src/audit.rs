@@ -164,12 +164,19 @@ fn copy_payload<'a>(events: impl Iterator<Item = &'a AuditEvent> + Clone) -> Opt
     (rows.rows() > 0).then(|| rows.finish())
 }
 
+/// Bytes per `CopyData` message. The driver copies each message into the connection's
+/// write buffer, which keeps its size for the connection's life: slices keep every pooled
+/// connection from holding a whole batch's worth (hundreds of KiB each).
+const COPY_CHUNK_BYTES: usize = 64 * 1024;
+
 /// Sends a `COPY` payload and waits for its outcome: all rows or none.
 async fn send_copy<C: DerefMut<Target = PgConnection>>(
     mut copy: PgCopyIn<C>,
     payload: Vec<u8>,
 ) -> Result<(), sqlx::Error> {
-    copy.send(payload).await?;
+    for chunk in payload.chunks(COPY_CHUNK_BYTES) {
+        copy.send(chunk).await?;
+    }
     copy.finish().await?;
     Ok(())
 }

@@ -3,9 +3,11 @@
 
 use datastorage_domain::audit::{AuditEvent, AuditEventDraft, EventId, EventRules, NewAuditEvent};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct QueuedEventV1 {
+/// A queued event as read back.
+#[derive(Debug, Deserialize)]
+struct QueuedEventV1 {
     event_id: String,
     version: String,
     event_type: String,
@@ -34,30 +36,62 @@ pub(crate) struct QueuedEventV1 {
     is_sensitive: bool,
 }
 
-fn text<T: AsRef<str>>(v: &Option<T>) -> Option<String> {
-    v.as_ref().map(|s| s.as_ref().to_owned())
+/// The same shape as written: borrowed from the event, with event_data as the canonical
+/// JSON text it already holds (no copy of the object, no second serialisation).
+#[derive(Serialize)]
+struct QueuedEventV1Ref<'a> {
+    event_id: String,
+    version: &'a str,
+    event_type: &'a str,
+    event_timestamp: String,
+    event_category: &'a str,
+    event_action: &'a str,
+    event_outcome: &'a str,
+    actor_type: Option<&'a str>,
+    actor_id: Option<&'a str>,
+    resource_type: Option<&'a str>,
+    resource_id: Option<&'a str>,
+    resource_name: Option<&'a str>,
+    correlation_id: &'a str,
+    parent_event_id: Option<String>,
+    parent_event_date: Option<String>,
+    trace_id: Option<&'a str>,
+    span_id: Option<&'a str>,
+    namespace: Option<&'a str>,
+    cluster_name: Option<&'a str>,
+    severity: Option<&'a str>,
+    duration_ms: Option<i64>,
+    error_code: Option<&'a str>,
+    error_message: Option<&'a str>,
+    event_data: &'a RawValue,
+    retention_days: i64,
+    is_sensitive: bool,
 }
 
-impl From<&AuditEvent> for QueuedEventV1 {
-    fn from(e: &AuditEvent) -> Self {
-        Self {
+fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
+    v.as_ref().map(AsRef::as_ref)
+}
+
+impl<'a> QueuedEventV1Ref<'a> {
+    fn new(e: &'a AuditEvent) -> Result<Self, serde_json::Error> {
+        Ok(Self {
             event_id: e.event_id.to_string(),
-            version: e.version.to_string(),
-            event_type: e.event_type.to_string(),
+            version: e.version.as_str(),
+            event_type: e.event_type.as_str(),
             event_timestamp: e
                 .event_timestamp
                 .as_datetime()
                 .format("%Y-%m-%dT%H:%M:%S%.6fZ")
                 .to_string(),
-            event_category: e.event_category.to_string(),
-            event_action: e.event_action.to_string(),
-            event_outcome: e.event_outcome.to_string(),
+            event_category: e.event_category.as_str(),
+            event_action: e.event_action.as_str(),
+            event_outcome: e.event_outcome.as_str(),
             actor_type: text(&e.actor_type),
             actor_id: text(&e.actor_id),
             resource_type: text(&e.resource_type),
             resource_id: text(&e.resource_id),
             resource_name: text(&e.resource_name),
-            correlation_id: e.correlation_id.to_string(),
+            correlation_id: e.correlation_id.as_str(),
             parent_event_id: e.parent_event_id.map(|p| p.to_string()),
             parent_event_date: e.parent_event_date.map(|d| d.to_string()),
             trace_id: text(&e.trace_id),
@@ -68,19 +102,23 @@ impl From<&AuditEvent> for QueuedEventV1 {
             duration_ms: e.duration_ms.map(|d| d.get()),
             error_code: text(&e.error_code),
             error_message: text(&e.error_message),
-            event_data: e.event_data.to_value(),
+            // Borrows the text after checking it is one JSON value (it always is).
+            event_data: serde_json::from_str(e.event_data.as_json())?,
             retention_days: i64::from(e.retention_days.get()),
             is_sensitive: e.is_sensitive,
-        }
+        })
     }
 }
 
-pub(crate) fn encode(events: &[NewAuditEvent]) -> String {
-    let wire: Vec<QueuedEventV1> = events
+/// Encodes events for the queue. An error here is a bug, never a reason to queue less than
+/// was given: the caller refuses the enqueue instead.
+pub(crate) fn encode(events: &[NewAuditEvent]) -> Result<String, String> {
+    let wire = events
         .iter()
-        .map(|n| QueuedEventV1::from(&n.event))
-        .collect();
-    serde_json::to_string(&wire).unwrap_or_else(|_| "[]".into())
+        .map(|n| QueuedEventV1Ref::new(&n.event))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot encode queued events: {e}"))?;
+    serde_json::to_string(&wire).map_err(|e| format!("cannot encode queued events: {e}"))
 }
 
 /// Decodes queued events. Replayed events may already be stored, so every one is marked for

@@ -267,9 +267,12 @@ impl RedisStreamDeadLetterQueue {
         enqueued_at: DateTime<Utc>,
         not_before: Option<DateTime<Utc>>,
         last_error: &str,
-    ) -> Vec<(&'static str, String)> {
-        vec![
-            ("events", codec::encode(events)),
+    ) -> Result<Vec<(&'static str, String)>, QueueError> {
+        Ok(vec![
+            (
+                "events",
+                codec::encode(events).map_err(QueueError::Unavailable)?,
+            ),
             ("attempts", attempts.to_string()),
             ("enqueued_at", enqueued_at.to_rfc3339()),
             (
@@ -277,7 +280,7 @@ impl RedisStreamDeadLetterQueue {
                 not_before.map(|t| t.to_rfc3339()).unwrap_or_default(),
             ),
             ("last_error", last_error.to_owned()),
-        ]
+        ])
     }
 
     /// Acknowledges and deletes `ids` as part of `pipe`.
@@ -398,7 +401,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     async fn enqueue(&self, events: &[NewAuditEvent]) -> Result<(), QueueError> {
         // Encoded here, on the caller's task; the depth check and the add are one atomic
         // script call per group, so concurrent enqueues cannot race past capacity.
-        let fields = Self::fields(events, 0, Utc::now(), None, "");
+        let fields = Self::fields(events, 0, Utc::now(), None, "")?;
         self.enqueues.write(fields).await.map_err(unavailable)?
     }
 
@@ -489,7 +492,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
             entry.enqueued_at,
             Some(not_before),
             error,
-        ) {
+        )? {
             add.arg(name).arg(value);
         }
         add.ignore();
