@@ -306,3 +306,38 @@ async fn a_batch_falls_back_whole_as_one_entry() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].events.len(), 3);
 }
+
+#[tokio::test]
+async fn a_repeated_id_in_a_batch_is_written_once_and_other_content_under_it_is_a_conflict() {
+    let s = setup(Behaviour::FailTimes(0), true, 10);
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut same = draft();
+    same.event_id = Some(id.clone());
+    let batch = s
+        .service
+        .record_batch(vec![draft(), same.clone(), same.clone(), draft()])
+        .await
+        .unwrap();
+    let outcomes: Vec<WriteOutcome> = batch.events.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            WriteOutcome::Created,
+            WriteOutcome::Created,
+            WriteOutcome::AlreadyExists,
+            WriteOutcome::Created
+        ]
+    );
+    assert_eq!(batch.events[1].event_id, batch.events[2].event_id);
+    assert_eq!(s.store.calls(), 1, "one write for the whole batch");
+
+    let mut other = same.clone();
+    other.event_data = serde_json::json!({"changed": true});
+    let conflict = s.service.record_batch(vec![same, other]).await;
+    assert!(matches!(conflict, Err(AuditError::Conflict { .. })));
+    assert_eq!(
+        s.store.calls(),
+        1,
+        "a conflict inside a batch writes nothing"
+    );
+}

@@ -1,8 +1,9 @@
 //! `PgAuditEventRepository`: audit events in the partitioned `audit_events` table.
 //!
-//! Writes go through one binary `COPY` (a batch is one statement; see `copy`). A client-supplied event id
-//! is checked for an earlier copy inside the same transaction, under an advisory lock on the
-//! id, because a partitioned table cannot enforce a unique `event_id` across partitions.
+//! Writes go through one binary `COPY` (a batch is one statement; see `copy`). A
+//! client-supplied event id is checked for an earlier copy inside the same transaction, under
+//! an advisory lock on the id, because a partitioned table cannot enforce a unique `event_id`
+//! across partitions.
 
 use std::collections::HashMap;
 use std::ops::DerefMut;
@@ -274,16 +275,8 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
     }
     eq(qb, "correlation_id", text(&f.correlation_id));
     eq(qb, "event_type", text(&f.event_type));
-    eq(
-        qb,
-        "event_category",
-        f.event_category.map(|c| c.to_string()).as_deref(),
-    );
-    eq(
-        qb,
-        "event_outcome",
-        f.event_outcome.map(|o| o.to_string()).as_deref(),
-    );
+    eq(qb, "event_category", f.event_category.map(|c| c.as_str()));
+    eq(qb, "event_outcome", f.event_outcome.map(|o| o.as_str()));
     eq(qb, "severity", text(&f.severity));
     eq(qb, "resource_type", text(&f.resource_type));
     eq(qb, "resource_id", text(&f.resource_id));

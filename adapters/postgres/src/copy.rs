@@ -66,11 +66,11 @@ impl CopyRows {
         self.text(e.event_category.as_str());
         self.text(e.event_action.as_str());
         self.text(e.event_outcome.as_str());
-        self.opt_text(e.actor_type.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.actor_id.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.resource_type.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.resource_id.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.resource_name.as_ref().map(|v| v.as_str()));
+        self.opt_text(&e.actor_type);
+        self.opt_text(&e.actor_id);
+        self.opt_text(&e.resource_type);
+        self.opt_text(&e.resource_id);
+        self.opt_text(&e.resource_name);
         self.text(e.correlation_id.as_str());
         match e.parent_event_id {
             Some(id) => self.uuid(id.as_uuid()),
@@ -80,17 +80,17 @@ impl CopyRows {
             Some(date) => self.date(date),
             None => self.null(),
         }
-        self.opt_text(e.trace_id.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.span_id.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.namespace.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.cluster_name.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.severity.as_ref().map(|v| v.as_str()));
+        self.opt_text(&e.trace_id);
+        self.opt_text(&e.span_id);
+        self.opt_text(&e.namespace);
+        self.opt_text(&e.cluster_name);
+        self.opt_text(&e.severity);
         match e.duration_ms {
             Some(d) => self.field(&d.get().to_be_bytes()),
             None => self.null(),
         }
-        self.opt_text(e.error_code.as_ref().map(|v| v.as_str()));
-        self.opt_text(e.error_message.as_ref().map(|v| v.as_str()));
+        self.opt_text(&e.error_code);
+        self.opt_text(&e.error_message);
         self.jsonb(e.event_data.as_json());
         self.field(&e.retention_days.get().to_be_bytes());
         self.field(&[u8::from(e.is_sensitive)]);
@@ -122,9 +122,9 @@ impl CopyRows {
         self.field(s.as_bytes());
     }
 
-    fn opt_text(&mut self, s: Option<&str>) {
+    fn opt_text<T: AsRef<str>>(&mut self, s: &Option<T>) {
         match s {
-            Some(s) => self.text(s),
+            Some(s) => self.text(s.as_ref()),
             None => self.null(),
         }
     }
