@@ -158,7 +158,7 @@ pub struct QueueStats {
     pub dead_lettered: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
     /// The queue holds `capacity` entries; it refuses rather than dropping old ones.
     #[error("the dead-letter queue is full ({capacity} entries)")]

@@ -379,3 +379,39 @@ async fn with_both_stores_down_writes_get_503_and_the_service_recovers_without_r
         );
     }
 }
+
+/// The enqueue keeps its connections between calls. After Redis restarts, the one it kept is
+/// dead and Redis no longer has the script: the next enqueue must still be queued, once.
+#[tokio::test]
+async fn an_enqueue_after_redis_restarts_reconnects_resends_its_script_and_loses_nothing() {
+    let mut redis = RedisServer::start_new();
+    let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
+        datastorage_redis::RedisQueueSettings {
+            url: redis.url(),
+            key_prefix: unique_prefix(),
+            consumer: "only".into(),
+            capacity: 1000,
+            reclaim_idle: Duration::from_secs(60),
+            pool_size: 2,
+        },
+    )
+    .await
+    .unwrap();
+    let f = EventFactory::default();
+    let before = f.event("restart", -2);
+    queue.enqueue(std::slice::from_ref(&before)).await.unwrap();
+
+    redis.stop();
+    redis.start();
+    let after = f.event("restart", -1);
+    queue.enqueue(std::slice::from_ref(&after)).await.unwrap();
+
+    let claimed = queue.claim(10).await.unwrap();
+    let ids: Vec<_> = claimed
+        .entries
+        .iter()
+        .flat_map(|entry| entry.events.iter().map(|e| e.event.event_id))
+        .collect();
+    assert_eq!(ids, vec![before.event.event_id, after.event.event_id]);
+    assert_eq!(queue.stats().await.unwrap().depth, 2);
+}

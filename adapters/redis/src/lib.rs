@@ -20,6 +20,7 @@
 mod cache;
 mod codec;
 mod queue;
+mod resp;
 
 pub use cache::RedisEmbeddingCache;
 pub use queue::{RedisQueueSettings, RedisStreamDeadLetterQueue};

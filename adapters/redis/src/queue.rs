@@ -1,8 +1,9 @@
 //! `RedisStreamDeadLetterQueue`: the `DeadLetterQueue` port on a Redis stream + consumer group.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,9 +12,10 @@ use datastorage_application::grouping::{GroupSettings, GroupWrite, Grouped};
 use datastorage_application::ports::*;
 use datastorage_domain::audit::NewAuditEvent;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
-use redis::Value;
+use redis::{IntoConnectionInfo, Value};
 
 use crate::codec;
+use crate::resp::{self, Reply, RespConnection};
 
 /// How to reach and lay out the queue.
 #[derive(Debug, Clone)]
@@ -99,7 +101,8 @@ return answers
 /// Enqueues grouped into one script call: `appendfsync always` costs Redis an fsync per event
 /// loop turn and the service a round trip per call, so a group shares both. A group holds at
 /// most this many entries, this many bytes (a batch entry can be megabytes), and this many
-/// groups are written at once, each on its own pooled connection.
+/// groups are written at once, each on a connection of its own ([`RespConnection`]: the
+/// enqueue is the one call every request pays while PostgreSQL is down).
 const ENQUEUE_GROUP: GroupSettings = GroupSettings {
     max_items: 128,
     max_in_flight: 4,
@@ -110,14 +113,16 @@ const ENQUEUE_GROUP_MAX_BYTES: usize = 1 << 20;
 type EntryFields = Vec<(&'static str, String)>;
 
 struct Enqueuer {
-    pool: Pool,
-    /// [`ENQUEUE_UNLESS_FULL`], sent by hash (`EVALSHA`) once Redis has it.
-    script: redis::Script,
+    server: redis::ConnectionInfo,
+    /// Connections between calls; a call takes one (or opens one) and puts it back after a
+    /// clean reply. At most `max_in_flight` are ever open.
+    idle: std::sync::Mutex<Vec<RespConnection>>,
+    /// The SHA-1 of [`ENQUEUE_UNLESS_FULL`], sent as `EVALSHA` once Redis has the script.
+    script_hash: String,
     stream: String,
     /// The capacity, and its warnings.
     watch: Arc<CapacityWatch>,
 }
-
 impl GroupWrite for Enqueuer {
     type Item = EntryFields;
     type Answer = Result<(), QueueError>;
@@ -159,9 +164,7 @@ impl GroupWrite for Enqueuer {
                     .map(|_| Err(QueueError::Unavailable(why.clone())))
                     .collect()
             }
-            Err(e) => (0..entries)
-                .map(|_| Err(QueueError::Unavailable(e.to_string())))
-                .collect(),
+            Err(e) => (0..entries).map(|_| Err(e.clone())).collect(),
         }
     }
 }
@@ -169,20 +172,96 @@ impl GroupWrite for Enqueuer {
 impl Enqueuer {
     /// Adds the entries in one atomic script call; whether each was added.
     async fn add(&self, group: Vec<EntryFields>) -> Result<Vec<bool>, QueueError> {
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
         let width = group.first().map_or(0, |fields| fields.len() * 2);
-        let mut add = self.script.key(&self.stream);
-        add.arg(self.watch.capacity).arg(width);
-        for fields in group {
+        let (capacity, width_text) = (self.watch.capacity.to_string(), width.to_string());
+        // KEYS[1], then ARGV as the script reads it.
+        let mut args: Vec<&[u8]> = Vec::with_capacity(3 + group.len() * width);
+        args.extend([
+            self.stream.as_bytes(),
+            capacity.as_bytes(),
+            width_text.as_bytes(),
+        ]);
+        for fields in &group {
             debug_assert_eq!(fields.len() * 2, width);
             for (name, value) in fields {
-                add.arg(name).arg(value);
+                args.extend([name.as_bytes(), value.as_bytes()]);
             }
         }
-        let mut answers: Vec<u64> = add.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let reply = match self.idle_connection() {
+            Some(mut conn) => match self.run_script(&mut conn, &args).await {
+                // The connection may have gone stale while idle (a Redis restart, an idle
+                // timeout): once more on a new one. Were the entries added before it broke,
+                // they are queued twice, and replay stores each event once.
+                Err(e) if e.kind() != io::ErrorKind::TimedOut => {
+                    tracing::debug!(error = %e, "idle Redis connection failed; reconnecting");
+                    self.run_on_new_connection(&args).await
+                }
+                answered => answered.map(|reply| (reply, conn)),
+            },
+            None => self.run_on_new_connection(&args).await,
+        };
+        let (reply, conn) = reply.map_err(unavailable)?;
+        // Only a connection that answered in full goes back: its stream is in step.
+        self.release(conn);
+        let mut answers = match reply {
+            Reply::Error(e) => return Err(QueueError::Unavailable(e)),
+            other => other
+                .integers()
+                .ok_or_else(|| QueueError::Unavailable(format!("enqueue answered {other:?}")))?,
+        };
         let depth = answers.pop().unwrap_or(0);
-        self.watch.observe(depth);
+        self.watch.observe(u64::try_from(depth).unwrap_or(0));
         Ok(answers.into_iter().map(|a| a == 1).collect())
+    }
+
+    fn idle_connection(&self) -> Option<RespConnection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    fn release(&self, conn: RespConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < ENQUEUE_GROUP.max_in_flight {
+            idle.push(conn);
+        }
+    }
+
+    async fn run_on_new_connection(&self, args: &[&[u8]]) -> io::Result<(Reply, RespConnection)> {
+        let connect = RespConnection::connect(&self.server);
+        let mut conn = tokio::time::timeout(resp::CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting to Redis"))??;
+        let reply = self.run_script(&mut conn, args).await?;
+        Ok((reply, conn))
+    }
+
+    /// The script by hash, or whole when Redis does not have it (after a restart or
+    /// `SCRIPT FLUSH`; `EVAL` caches it again).
+    async fn run_script(&self, conn: &mut RespConnection, args: &[&[u8]]) -> io::Result<Reply> {
+        let reply = Self::call(conn, b"EVALSHA", self.script_hash.as_bytes(), args).await?;
+        if matches!(&reply, Reply::Error(e) if e.starts_with("NOSCRIPT")) {
+            return Self::call(conn, b"EVAL", ENQUEUE_UNLESS_FULL.as_bytes(), args).await;
+        }
+        Ok(reply)
+    }
+
+    /// `<eval> <script> 1 <args...>`: `args` starts with the one key.
+    async fn call(
+        conn: &mut RespConnection,
+        eval: &[u8],
+        script: &[u8],
+        args: &[&[u8]],
+    ) -> io::Result<Reply> {
+        let mut command = Vec::with_capacity(64 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+        let mut all: Vec<&[u8]> = Vec::with_capacity(3 + args.len());
+        all.extend([eval, script, b"1"]);
+        all.extend_from_slice(args);
+        resp::pack(&mut command, &all);
+        tokio::time::timeout(resp::RESPONSE_TIMEOUT, conn.call(&command))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "waiting for Redis's reply"))?
     }
 }
 
@@ -214,8 +293,15 @@ impl RedisStreamDeadLetterQueue {
         });
         let enqueues = Grouped::new(
             Enqueuer {
-                pool: pool.clone(),
-                script: redis::Script::new(ENQUEUE_UNLESS_FULL),
+                server: settings
+                    .url
+                    .as_str()
+                    .into_connection_info()
+                    .map_err(unavailable)?,
+                idle: std::sync::Mutex::new(Vec::new()),
+                script_hash: redis::Script::new(ENQUEUE_UNLESS_FULL)
+                    .get_hash()
+                    .to_owned(),
                 stream: keys.stream.clone(),
                 watch: watch.clone(),
             },
