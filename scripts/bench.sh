@@ -190,6 +190,7 @@ register_up_to() { # $1 = how many, $2 = name offset, $3 = label
 }
 search_runs() { # $1 = catalog size label
   echo "[bench] service: searches at $1 workflows, $SEARCH_CLIENTS clients" >&2
+  checkpoint
   emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" --rate "$SEARCH_RATE" \
     --label "label-only search, $1 workflows, $SEARCH_RATE/s")"
   emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" \

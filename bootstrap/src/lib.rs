@@ -25,7 +25,7 @@ use datastorage_application::ports::{
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
 use datastorage_domain::retry::RetryPolicy;
-use datastorage_http::{AppState, HttpSettings};
+use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
 
 pub use clock::SystemClock;
@@ -235,13 +235,13 @@ impl Application {
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
         let shutting_down = Arc::new(AtomicBool::new(false));
         let router = datastorage_http::router(
-            AppState {
+            AppState::new(Services {
                 audit,
                 catalog: catalog.clone(),
                 metrics: metrics_renderer(pool.clone()),
                 auth,
                 shutting_down: shutting_down.clone(),
-            },
+            }),
             HttpSettings {
                 body_limit_bytes: settings.body_limit_bytes,
                 request_timeout: Duration::from_millis(settings.request_timeout_ms),

@@ -5,7 +5,8 @@
 //! # Streams
 //! - `<prefix>:v1:dlq:audit`: one entry per write that storage could not take (a single
 //!   event or a whole batch, added by one `XADD`, so a batch is queued atomically). Fields:
-//!   `events` (JSON), `attempts`, `enqueued_at`, `not_before`, `last_error`. Concurrent
+//!   `events` (JSON), `enqueued_at`, and once a replay of it has failed `attempts`,
+//!   `not_before`, `last_error` (absent means 0, none, none). Concurrent
 //!   enqueues are grouped: one script call checks the capacity and adds a group's entries.
 //! - consumer group `<prefix>:v1:replay` on it: every service instance is one consumer. An
 //!   entry stays in the consumer's pending list from `XREADGROUP` until `XACK`, which the
