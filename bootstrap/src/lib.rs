@@ -29,6 +29,7 @@ use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
 
 pub use clock::SystemClock;
+pub use memory::return_freed_pages_promptly;
 pub use settings::{Cli, Command, ConfigAction, EmbedderKind, LogFormat, Settings, redact_url};
 
 /// Why the service could not start.
