@@ -77,7 +77,11 @@ pub(crate) fn parse(buf: &[u8]) -> io::Result<Option<(Reply, usize)>> {
     let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
         return Ok(None);
     };
-    let line = std::str::from_utf8(&buf[1..end]).map_err(|_| protocol_error("not UTF-8"))?;
+    // The type byte, then the line; a line without one (`\r\n` first) is not a reply.
+    let line = buf
+        .get(1..end)
+        .ok_or_else(|| protocol_error("no reply type"))?;
+    let line = std::str::from_utf8(line).map_err(|_| protocol_error("not UTF-8"))?;
     let after = end + 2;
     let length = || -> io::Result<i64> { line.parse().map_err(|_| protocol_error(line)) };
     match buf.first() {
@@ -250,6 +254,7 @@ mod tests {
     #[test]
     fn malformed_replies_are_errors_not_guesses() {
         assert!(parse(b"?what\r\n").is_err());
+        assert!(parse(b"\r\n:1\r\n").is_err());
         assert!(parse(b":notanumber\r\n").is_err());
         assert!(parse(b"$3\r\nabcd\r\n").is_err());
         assert_eq!(whole(b":5\r\n").integers(), None);
