@@ -125,6 +125,7 @@ struct Enqueuer {
     /// The capacity, and its warnings.
     watch: Arc<CapacityWatch>,
 }
+
 impl GroupWrite for Enqueuer {
     type Item = EntryFields;
     type Answer = Result<(), QueueError>;
