@@ -71,6 +71,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 /// Parses JSON, reporting syntax errors as malformed JSON and type/shape errors as
 /// validation errors keyed by the JSON path of the offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Valid bodies take the plain parser: tracking the path of every field cost about a
+    // tenth of the decoding time of a batch. Only a body that fails is parsed again, with
+    // the path, to name the field at fault.
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(_) => parse_json_tracking_path(bytes),
+    }
+}
+
+/// The slow path of [`parse_json`]: the same parse, with the JSON path of every field kept
+/// for the error.
+fn parse_json_tracking_path<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

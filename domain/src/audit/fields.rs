@@ -285,17 +285,18 @@ impl EventData {
                 format!("must be a JSON object (got {})", json_kind(&value)),
             ));
         };
-        let depth = 1 + map.values().map(json_depth).max().unwrap_or(0);
-        if depth > Self::MAX_DEPTH {
+        let shape = Shape::of(&map);
+        if shape.depth > Self::MAX_DEPTH {
             return Err(ValidationErrors::single(
                 Self::FIELD,
                 format!(
-                    "must be at most {} levels deep (got {depth})",
-                    Self::MAX_DEPTH
+                    "must be at most {} levels deep (got {})",
+                    Self::MAX_DEPTH,
+                    shape.depth
                 ),
             ));
         }
-        if map.keys().any(|k| k.contains('\0')) || map.values().any(json_has_nul) {
+        if shape.has_nul {
             return Err(ValidationErrors::single(
                 Self::FIELD,
                 "must not contain the NUL character (\\u0000) in any key or string",
@@ -303,7 +304,7 @@ impl EventData {
         }
         // Key order does not change the length, so this is the serialised size whatever
         // order the client sent.
-        let canonical = canonical_json(&map);
+        let canonical = canonical_json(&map, shape.approx_len);
         if canonical.len() > Self::MAX_BYTES {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -338,8 +339,8 @@ impl EventData {
 /// Compact JSON with object keys sorted, whatever map type serde_json was built with.
 /// Called only on validated data (at most [`EventData::MAX_DEPTH`] deep), so the recursion
 /// is bounded.
-fn canonical_json(map: &Map<String, Value>) -> Box<str> {
-    let mut out = Vec::with_capacity(256);
+fn canonical_json(map: &Map<String, Value>, approx_len: usize) -> Box<str> {
+    let mut out = Vec::with_capacity(approx_len);
     write_canonical_map(&mut out, map);
     // Only JSON text was written, and serde_json writes valid UTF-8.
     String::from_utf8(out).unwrap_or_default().into_boxed_str()
@@ -393,41 +394,60 @@ fn json_kind(value: &Value) -> &'static str {
 
 /// Nesting depth: a scalar is 0, `{}` or `[]` is 1, `{"a":{}}` is 2. Iterative, so a
 /// hostile document cannot overflow the stack.
-fn json_depth(value: &Value) -> usize {
-    let mut deepest = 0;
-    let mut stack = vec![(value, 0usize)];
-    while let Some((v, depth)) = stack.pop() {
-        match v {
-            Value::Object(map) => {
-                deepest = deepest.max(depth + 1);
-                stack.extend(map.values().map(|c| (c, depth + 1)));
-            }
-            Value::Array(items) => {
-                deepest = deepest.max(depth + 1);
-                stack.extend(items.iter().map(|c| (c, depth + 1)));
-            }
-            _ => {}
-        }
-    }
-    deepest
+/// What validation needs to know of event_data, found in one walk over it.
+struct Shape {
+    /// Levels of objects and arrays, the top object being 1.
+    depth: usize,
+    /// Whether a key or a string holds NUL (PostgreSQL's jsonb cannot store it).
+    has_nul: bool,
+    /// About the length of its compact text (exact when no string needs escaping): the
+    /// capacity of the canonical text, which then is written without growing.
+    approx_len: usize,
 }
 
-fn json_has_nul(value: &Value) -> bool {
-    let mut stack = vec![value];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::String(s) if s.contains('\0') => return true,
-            Value::Object(map) => {
-                if map.keys().any(|k| k.contains('\0')) {
-                    return true;
+impl Shape {
+    fn of(map: &Map<String, Value>) -> Self {
+        let mut shape = Shape {
+            depth: 1,
+            has_nul: false,
+            approx_len: 0,
+        };
+        let mut stack: Vec<(&Value, usize)> = Vec::new();
+        shape.add_object(map, 1, &mut stack);
+        while let Some((value, depth)) = stack.pop() {
+            match value {
+                Value::Object(map) => shape.add_object(map, depth, &mut stack),
+                Value::Array(items) => {
+                    shape.depth = shape.depth.max(depth);
+                    shape.approx_len += 1 + items.len().max(1);
+                    stack.extend(items.iter().map(|item| (item, depth + 1)));
                 }
-                stack.extend(map.values());
+                Value::String(text) => {
+                    shape.has_nul |= text.contains('\0');
+                    shape.approx_len += text.len() + 2;
+                }
+                Value::Number(_) => shape.approx_len += 8,
+                Value::Bool(_) | Value::Null => shape.approx_len += 5,
             }
-            Value::Array(items) => stack.extend(items.iter()),
-            _ => {}
+        }
+        shape
+    }
+
+    fn add_object<'a>(
+        &mut self,
+        map: &'a Map<String, Value>,
+        depth: usize,
+        stack: &mut Vec<(&'a Value, usize)>,
+    ) {
+        self.depth = self.depth.max(depth);
+        // Braces, and per entry a comma, a colon and the key's quotes.
+        self.approx_len += 2 + map.len() * 4;
+        for (key, value) in map {
+            self.has_nul |= key.contains('\0');
+            self.approx_len += key.len();
+            stack.push((value, depth + 1));
         }
     }
-    false
 }
 
 #[cfg(test)]
