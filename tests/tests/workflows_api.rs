@@ -33,6 +33,7 @@ macro_rules! all_cases {
             list_filters_and_pages,
             concurrent_registrations_of_one_version_make_one,
             every_catalog_change_and_search_is_audited,
+            concurrent_searches_are_each_audited_once_beside_one_whose_audit_is_refused,
             bad_catalog_requests_are_problems,
         );
     };
@@ -443,6 +444,40 @@ async fn every_catalog_change_and_search_is_audited(app: TestApp) {
         "workflow.search.executed"
     );
     assert_eq!(searches["data"][0]["event_category"], "workflow");
+}
+
+/// Search audits are written in batches in the background: every search's event is stored
+/// once, and an event the rules refuse (here a correlation id with NUL, taken from the
+/// search's remediation_id) costs only itself, not the others of its batch.
+async fn concurrent_searches_are_each_audited_once_beside_one_whose_audit_is_refused(app: TestApp) {
+    let search = |remediation_id: String| {
+        json!({"remediation_id": remediation_id, "filters": {"signal_type": "OOMKilled",
+            "severity": "critical", "component": "pod", "environment": "production",
+            "priority": "P0"}})
+    };
+    let mut searches: Vec<Value> = (0..40).map(|i| search(format!("rr-many-{i}"))).collect();
+    searches.insert(20, search("rr-refused-\u{0}".to_owned()));
+    let path = format!("{WORKFLOWS}/search");
+    let statuses: Vec<StatusCode> = join_all(searches.iter().map(|s| app.post_json(&path, s)))
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    app.settle().await;
+    for i in 0..40 {
+        let trail = body(
+            app.get(&format!("/api/v1/audit/events?correlation_id=rr-many-{i}"))
+                .await,
+        )
+        .await;
+        let events = trail["data"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "search {i}: {trail}");
+        assert_eq!(events[0]["event_type"], "workflow.search.executed");
+    }
 }
 
 async fn bad_catalog_requests_are_problems(app: TestApp) {

@@ -1,10 +1,15 @@
 //! The catalog audits itself: each change and search becomes an audit event.
 
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
 use datastorage_domain::audit::AuditEventDraft;
 use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::CatalogService;
 use crate::audit::AuditService;
+use crate::error::AuditError;
 
 /// What the catalog did, for its audit event.
 pub(crate) struct CatalogEvent<'a> {
@@ -17,9 +22,37 @@ pub(crate) struct CatalogEvent<'a> {
     pub data: Value,
 }
 
-/// Most search audits written in the background at once; past it a search writes its own
-/// before answering (back-pressure instead of an unbounded backlog).
+/// Most search audits queued or being written in the background; past it a search writes its
+/// own before answering (back-pressure instead of an unbounded backlog).
 pub(crate) const MAX_BACKGROUND_AUDITS: u32 = 256;
+/// How long a background audit waits for others to share its write. Nobody waits for these
+/// writes, and written one by one (through the group commit) they cost the machine more than
+/// the searches themselves: 806 µs of CPU per search with them, 341 µs without, at 1,000
+/// workflows; batched, 469 µs, and searches as fast as answered went from 2,280 to 3,900/s.
+/// Longer lingers saved little more and made the writes burstier (p99 at 500 searches/s).
+const BACKGROUND_LINGER: Duration = Duration::from_millis(5);
+/// Most background audits in one write.
+const BACKGROUND_BATCH: usize = 128;
+
+/// The search audits written in the background, batched: one writer task, started with the
+/// first of them, takes what arrives within [`BACKGROUND_LINGER`] of the first and records it
+/// as one batch. Each queued audit holds a permit until its batch is written, so holding every
+/// permit means none is left to write.
+pub(crate) struct BackgroundAudits {
+    permits: Arc<Semaphore>,
+    queue: OnceLock<mpsc::UnboundedSender<Queued>>,
+}
+
+type Queued = (AuditEventDraft, OwnedSemaphorePermit);
+
+impl BackgroundAudits {
+    pub(crate) fn new() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(MAX_BACKGROUND_AUDITS as usize)),
+            queue: OnceLock::new(),
+        }
+    }
+}
 
 impl CatalogService {
     /// Records the event. The catalog change is already committed, so a failure to audit is
@@ -33,24 +66,30 @@ impl CatalogService {
     /// writes ([`CatalogService::finish_background_audits`]), so none is dropped.
     pub(crate) async fn audit_in_background(&self, e: CatalogEvent<'_>) {
         let draft = self.draft(e);
-        match self.background_audits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let audit = self.audit.clone();
-                tokio::spawn(async move {
-                    record_logged(&audit, draft).await;
-                    drop(permit);
-                });
-            }
-            Err(_) => record_logged(&self.audit, draft).await,
+        let background = &self.background_audits;
+        let Ok(permit) = background.permits.clone().try_acquire_owned() else {
+            return record_logged(&self.audit, draft).await;
+        };
+        let queue = background.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(write_in_batches(self.audit.clone(), receiver));
+            sender
+        });
+        // The writer ends only when every sender is gone; should it have stopped anyway, the
+        // event is written here instead of being lost.
+        if let Err(mpsc::error::SendError((draft, _permit))) = queue.send((draft, permit)) {
+            record_logged(&self.audit, draft).await;
         }
     }
 
-    /// Waits until every background audit write has ended (at shutdown, and in tests that
-    /// read a search's audit event).
+    /// Waits until every background audit is written (at shutdown, and in tests that read a
+    /// search's audit event).
     pub async fn finish_background_audits(&self) {
-        // Holding every permit means no write holds one; they are released at once.
+        // Holding every permit means no audit is queued or being written; they are released
+        // at once.
         let _ = self
             .background_audits
+            .permits
             .acquire_many(MAX_BACKGROUND_AUDITS)
             .await;
     }
@@ -83,6 +122,46 @@ impl CatalogService {
             event_data: e.data,
             retention_days: None,
             is_sensitive: None,
+        }
+    }
+}
+
+/// The background writer: a batch is what arrives within [`BACKGROUND_LINGER`] of its first
+/// audit (at most [`BACKGROUND_BATCH`]); one batch is written at a time.
+async fn write_in_batches(audit: AuditService, mut queue: mpsc::UnboundedReceiver<Queued>) {
+    while let Some(first) = queue.recv().await {
+        let deadline = tokio::time::Instant::now() + BACKGROUND_LINGER;
+        let mut batch = vec![first];
+        while batch.len() < BACKGROUND_BATCH {
+            match tokio::time::timeout_at(deadline, queue.recv()).await {
+                Ok(Some(next)) => batch.push(next),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let (drafts, permits): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        record_batch_logged(&audit, drafts).await;
+        drop(permits);
+    }
+}
+
+/// Records the batch all or nothing; if the batch itself is refused (an event the rules
+/// refuse, say a correlation id from a client), each event is recorded on its own, so one
+/// bad event does not cost the others theirs.
+async fn record_batch_logged(audit: &AuditService, drafts: Vec<AuditEventDraft>) {
+    let events = drafts.len();
+    match audit.record_batch(drafts.clone()).await {
+        Ok(_) => {}
+        Err(
+            AuditError::InvalidBatchItem { .. }
+            | AuditError::BatchSize { .. }
+            | AuditError::Conflict { .. },
+        ) => {
+            for draft in drafts {
+                record_logged(audit, draft).await;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, events, "catalog: could not record its search audit events");
         }
     }
 }

@@ -30,8 +30,8 @@ pub struct CatalogService {
     limits: WorkflowLimits,
     /// `None`: label-only search, and workflows are registered without embeddings.
     embedder: Option<Arc<CachedEmbedder>>,
-    /// Permits of the search audits being written in the background (see `audit_trail`).
-    background_audits: Arc<tokio::sync::Semaphore>,
+    /// The search audits written in the background (see `audit_trail`).
+    background_audits: Arc<audit_trail::BackgroundAudits>,
 }
 
 impl CatalogService {
@@ -47,9 +47,7 @@ impl CatalogService {
             clock,
             limits: WorkflowLimits::default(),
             embedder,
-            background_audits: Arc::new(tokio::sync::Semaphore::new(
-                audit_trail::MAX_BACKGROUND_AUDITS as usize,
-            )),
+            background_audits: Arc::new(audit_trail::BackgroundAudits::new()),
         }
     }
 }
