@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::CatalogService;
 use crate::audit::AuditService;
+use crate::clock::Clock;
 use crate::error::AuditError;
 
 /// What the catalog did, for its audit event.
@@ -72,7 +73,11 @@ impl CatalogService {
         };
         let queue = background.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(write_in_batches(self.audit.clone(), receiver));
+            tokio::spawn(write_in_batches(
+                self.audit.clone(),
+                self.clock.clone(),
+                receiver,
+            ));
             sender
         });
         // The writer ends only when every sender is gone; should it have stopped anyway, the
@@ -128,14 +133,22 @@ impl CatalogService {
 
 /// The background writer: a batch is what arrives within [`BACKGROUND_LINGER`] of its first
 /// audit (at most [`BACKGROUND_BATCH`]); one batch is written at a time.
-async fn write_in_batches(audit: AuditService, mut queue: mpsc::UnboundedReceiver<Queued>) {
+async fn write_in_batches(
+    audit: AuditService,
+    clock: Arc<dyn Clock>,
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+) {
     while let Some(first) = queue.recv().await {
-        let deadline = tokio::time::Instant::now() + BACKGROUND_LINGER;
         let mut batch = vec![first];
+        // Through the clock port: a manual clock ends the linger at once.
+        let mut linger = clock.sleep(BACKGROUND_LINGER);
         while batch.len() < BACKGROUND_BATCH {
-            match tokio::time::timeout_at(deadline, queue.recv()).await {
-                Ok(Some(next)) => batch.push(next),
-                Ok(None) | Err(_) => break,
+            tokio::select! {
+                next = queue.recv() => match next {
+                    Some(next) => batch.push(next),
+                    None => break,
+                },
+                () = &mut linger => break,
             }
         }
         let (drafts, permits): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
