@@ -78,11 +78,7 @@ impl<'a> QueuedEventV1Ref<'a> {
             event_id: e.event_id.to_string(),
             version: e.version.as_str(),
             event_type: e.event_type.as_str(),
-            event_timestamp: e
-                .event_timestamp
-                .as_datetime()
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string(),
+            event_timestamp: e.event_timestamp.to_micros_text(),
             event_category: e.event_category.as_str(),
             event_action: e.event_action.as_str(),
             event_outcome: e.event_outcome.as_str(),

@@ -216,6 +216,33 @@ impl EventTimestamp {
     pub fn partition_date(&self) -> NaiveDate {
         self.0.date_naive()
     }
+
+    /// The instant as chrono's `%Y-%m-%dT%H:%M:%S%.6fZ` prints it: the text the content hash
+    /// covers and the dead-letter queue stores. Written with integer formatting, because
+    /// parsing that pattern for every event was a tenth of the hash's cost.
+    pub fn to_micros_text(&self) -> String {
+        use chrono::{Datelike, Timelike};
+        use std::fmt::Write as _;
+        let at = &self.0;
+        // chrono prints these its own way: years past four digits, leap seconds.
+        if !(0..=9999).contains(&at.year()) || at.nanosecond() >= 1_000_000_000 {
+            return at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        }
+        let mut text = String::with_capacity(27);
+        // Writing to a String cannot fail.
+        let _ = write!(
+            text,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.nanosecond() / 1_000
+        );
+        text
+    }
 }
 
 /// Milliseconds an operation took; never negative.
@@ -392,11 +419,10 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Nesting depth: a scalar is 0, `{}` or `[]` is 1, `{"a":{}}` is 2. Iterative, so a
+/// What validation needs to know of event_data, found in one walk over it. Iterative, so a
 /// hostile document cannot overflow the stack.
-/// What validation needs to know of event_data, found in one walk over it.
 struct Shape {
-    /// Levels of objects and arrays, the top object being 1.
+    /// Levels of objects and arrays: `{}` is 1, `{"a":{}}` and `{"a":[]}` are 2.
     depth: usize,
     /// Whether a key or a string holds NUL (PostgreSQL's jsonb cannot store it).
     has_nul: bool,
