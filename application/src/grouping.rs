@@ -4,8 +4,9 @@
 //! Here a write joins a queue instead; a flusher takes everything that queued while earlier
 //! groups were being written (up to `max_items`, and what [`GroupWrite::admit`] lets in) and
 //! hands it to [`GroupWrite::write`] as one group. Each caller is answered only after its group
-//! is written, so an answer still means written. A lone write goes out at once: there is no
-//! timer and no added wait, only the groups already in flight to queue behind.
+//! is written, so an answer still means written. A lone write goes out at once, with only the
+//! groups already in flight to queue behind, unless [`GroupSettings::gather`] asks a group
+//! smaller than the last to wait a moment for company.
 //!
 //! Used by the outbound adapters (the PostgreSQL group commit, the Redis dead-letter enqueue);
 //! it lives here so that both share one flusher.
@@ -39,6 +40,11 @@ pub struct GroupSettings {
     pub max_items: usize,
     /// Groups being written at once.
     pub max_in_flight: usize,
+    /// When set, a group smaller than the one before it waits up to this long for as many
+    /// items. Callers in a closed loop are answered together and come back spread over the
+    /// time they take to turn around: without the wait, the first few back would go alone
+    /// and split the rest into small groups that each pay a flush.
+    pub gather: Option<std::time::Duration>,
 }
 
 /// The flusher stopped (its runtime is shutting down); the write's fate is unknown to it.
@@ -66,6 +72,7 @@ impl<W: GroupWrite> Grouped<W> {
             settings: GroupSettings {
                 max_items: settings.max_items.max(1),
                 max_in_flight: settings.max_in_flight.max(1),
+                gather: settings.gather,
             },
             queue: OnceLock::new(),
         }
@@ -103,6 +110,7 @@ async fn flush_groups<W: GroupWrite>(
 ) {
     let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
     let mut held_back: Option<Pending<W>> = None;
+    let mut last_size = 0;
     loop {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
@@ -125,6 +133,20 @@ async fn flush_groups<W: GroupWrite>(
             }
             group.push(next);
         }
+        if let Some(wait) = settings.gather.filter(|_| held_back.is_none()) {
+            let deadline = tokio::time::Instant::now() + wait;
+            while group.len() < last_size.min(settings.max_items) {
+                let Ok(Some(next)) = tokio::time::timeout_at(deadline, queue.recv()).await else {
+                    break;
+                };
+                if !W::admit(&mut membership, &next.item) {
+                    held_back = Some(next);
+                    break;
+                }
+                group.push(next);
+            }
+        }
+        last_size = group.len();
         let store = store.clone();
         tokio::spawn(async move {
             let (items, replies): (Vec<W::Item>, Vec<_>) =
@@ -180,6 +202,7 @@ mod tests {
             GroupSettings {
                 max_items: 3,
                 max_in_flight: 1,
+                gather: None,
             },
         ));
         // Hold the first group in its write so that the others queue behind it.
@@ -216,5 +239,61 @@ mod tests {
             vec![vec![0], vec![1, 2], vec![2, 3, 4]]
         );
         assert_eq!(answers, vec![(1, 1), (1, 2), (2, 2), (2, 3), (2, 4)]);
+    }
+
+    /// Waits until `grouped`'s queue holds `n` writes not yet taken into a group.
+    async fn queued<W: GroupWrite>(grouped: &Grouped<W>, n: usize) {
+        let queue = grouped.queue.get().unwrap();
+        while queue.max_capacity() - queue.capacity() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_gather_a_group_smaller_than_the_last_waits_for_as_many_or_until_the_wait_ends() {
+        let grouped = Arc::new(Grouped::new(
+            Recorder::default(),
+            GroupSettings {
+                max_items: 8,
+                max_in_flight: 1,
+                gather: Some(std::time::Duration::from_millis(10)),
+            },
+        ));
+        let write = |item| {
+            let g = grouped.clone();
+            tokio::spawn(async move { g.write(item).await })
+        };
+        let groups = || grouped.store().groups.lock().unwrap().clone();
+        // A group of three: 0 goes alone while 1, 2 and 3 queue behind it.
+        let gate = grouped.store().gate.lock().await;
+        let first = write(0);
+        while groups().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let three: Vec<_> = (1..=3).map(write).collect();
+        queued(&grouped, 3).await;
+        drop(gate);
+        first.await.unwrap().unwrap();
+        for w in three {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(groups(), vec![vec![0], vec![1, 2, 3]]);
+
+        // 4 arrives alone and waits for two more instead of going out by itself (the clock is
+        // paused: the wait cannot end while this task keeps the runtime busy).
+        let lone = write(4);
+        for _ in 0..1000 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(groups().len(), 2, "4 went out alone");
+        let (five, six) = (write(5), write(6));
+        for w in [lone, five, six] {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(groups()[2], vec![4, 5, 6]);
+
+        // 7 waits for company that never comes, then goes alone when the wait ends.
+        assert_eq!(write(7).await.unwrap().unwrap(), (3, 7));
+        assert_eq!(groups()[3], vec![7]);
     }
 }

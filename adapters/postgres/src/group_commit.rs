@@ -45,6 +45,7 @@ impl GroupCommit {
             GroupSettings {
                 max_items: settings.max_events,
                 max_in_flight: settings.max_in_flight,
+                gather: None,
             },
         ))
     }
