@@ -192,7 +192,7 @@ impl EventFactory {
             duration_ms: Some(42),
             error_code: None,
             error_message: None,
-            event_data: json!({"signal": "HighCPU", "replicas": 3, "nested": {"ok": true}}),
+            event_data: json!({"signal": "HighCPU", "replicas": 3, "nested": {"ok": true}}).into(),
             retention_days: Some(90),
             is_sensitive: Some(false),
         }

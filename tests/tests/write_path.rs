@@ -332,7 +332,7 @@ async fn a_repeated_id_in_a_batch_is_written_once_and_other_content_under_it_is_
     assert_eq!(s.store.calls(), 1, "one write for the whole batch");
 
     let mut other = same.clone();
-    other.event_data = serde_json::json!({"changed": true});
+    other.event_data = serde_json::json!({"changed": true}).into();
     let conflict = s.service.record_batch(vec![same, other]).await;
     assert!(matches!(conflict, Err(AuditError::Conflict { .. })));
     assert_eq!(

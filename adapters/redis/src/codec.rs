@@ -151,7 +151,7 @@ pub(crate) fn decode(json: &[u8]) -> Result<Vec<NewAuditEvent>, String> {
                 duration_ms: w.duration_ms,
                 error_code: w.error_code,
                 error_message: w.error_message,
-                event_data: w.event_data,
+                event_data: w.event_data.into(),
                 retention_days: Some(w.retention_days),
                 is_sensitive: Some(w.is_sensitive),
             }

@@ -124,7 +124,7 @@ impl CatalogService {
             duration_ms: None,
             error_code: None,
             error_message: None,
-            event_data: e.data,
+            event_data: e.data.into(),
             retention_days: None,
             is_sensitive: None,
         }

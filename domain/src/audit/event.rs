@@ -2,7 +2,6 @@
 //! event that every adapter stores.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::fields::*;
@@ -40,7 +39,7 @@ pub struct AuditEventDraft {
     pub duration_ms: Option<i64>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
-    pub event_data: Value,
+    pub event_data: EventDataInput,
     pub retention_days: Option<i64>,
     pub is_sensitive: Option<bool>,
 }
@@ -463,7 +462,7 @@ mod tests {
             duration_ms: None,
             error_code: None,
             error_message: None,
-            event_data: json!({"k": "v"}),
+            event_data: json!({"k": "v"}).into(),
             retention_days: None,
             is_sensitive: None,
         }
@@ -493,7 +492,7 @@ mod tests {
         d.version = String::new();
         d.event_category = "billing".into();
         d.correlation_id = "x".repeat(256);
-        d.event_data = json!([1]);
+        d.event_data = json!([1]).into();
         let errors = d
             .validate(&EventRules::default(), now(), fresh())
             .unwrap_err();
@@ -553,7 +552,7 @@ mod tests {
         d.is_sensitive = Some(true);
         d.event_data = json!({
             "z": [1, 2.5, null, true, "x\ny"], "a": {"é": -3, "b": {}}, "n": 9_007_199_254_740_993_u64
-        });
+        }).into();
         let hash = d
             .validate(&EventRules::default(), now(), fresh())
             .unwrap()
@@ -569,9 +568,9 @@ mod tests {
     #[test]
     fn content_hash_ignores_key_order_but_not_values() {
         let mut a = draft();
-        a.event_data = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        a.event_data = json!({"a": 1, "b": {"c": 2, "d": 3}}).into();
         let mut b = draft();
-        b.event_data = json!({"b": {"d": 3, "c": 2}, "a": 1});
+        b.event_data = json!({"b": {"d": 3, "c": 2}, "a": 1}).into();
         let rules = EventRules::default();
         let ha = a
             .clone()
@@ -585,7 +584,7 @@ mod tests {
             .event
             .content_hash();
         assert_eq!(ha, hb);
-        a.event_data = json!({"a": 2, "b": {"c": 2, "d": 3}});
+        a.event_data = json!({"a": 2, "b": {"c": 2, "d": 3}}).into();
         let hc = a
             .validate(&rules, now(), fresh())
             .unwrap()

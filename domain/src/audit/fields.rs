@@ -2,11 +2,13 @@
 //! wire contract's limits, so code past the edge never re-checks them.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::event_data_text::EventDataText;
 use crate::ValidationErrors;
 
 /// Rejects text that PostgreSQL cannot store (`text` and `jsonb` refuse NUL), so that every
@@ -291,13 +293,41 @@ impl RetentionDays {
 /// Service-specific payload: a JSON object of at most [`EventData::MAX_BYTES`] when
 /// serialised and at most [`EventData::MAX_DEPTH`] levels deep.
 ///
-/// Holds the object and its canonical text (compact JSON, object keys sorted), built once at
-/// parse: the text is what the content hash covers and what the stores write, so an event is
-/// serialised once however many times it is hashed and stored.
-#[derive(Debug, Clone, PartialEq)]
+/// Holds its canonical text (compact JSON, object keys sorted), built once at parse: the text
+/// is what the content hash covers and what the stores write, so an event is serialised once
+/// however many times it is hashed and stored. The object itself is built from that text on
+/// first use (reads and filters want it; writes never do).
+#[derive(Debug, Clone)]
 pub struct EventData {
-    map: Map<String, Value>,
+    map: OnceLock<Map<String, Value>>,
     canonical: Box<str>,
+}
+
+/// The canonical text is one text per object, so it alone tells two apart.
+impl PartialEq for EventData {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical == other.canonical
+    }
+}
+
+/// event_data as it arrived: a JSON value, or text read straight into its canonical form
+/// (the HTTP adapter's way: no value is built on the write path).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventDataInput {
+    Value(Value),
+    Text(EventDataText),
+}
+
+impl From<Value> for EventDataInput {
+    fn from(value: Value) -> Self {
+        EventDataInput::Value(value)
+    }
+}
+
+impl From<EventDataText> for EventDataInput {
+    fn from(text: EventDataText) -> Self {
+        EventDataInput::Text(text)
+    }
 }
 
 impl EventData {
@@ -305,14 +335,27 @@ impl EventData {
     pub const MAX_DEPTH: usize = 10;
     const FIELD: &'static str = "event_data";
 
-    pub fn parse(value: Value) -> Result<Self, ValidationErrors> {
-        let Value::Object(map) = value else {
-            return Err(ValidationErrors::single(
-                Self::FIELD,
-                format!("must be a JSON object (got {})", json_kind(&value)),
-            ));
+    pub fn parse(input: impl Into<EventDataInput>) -> Result<Self, ValidationErrors> {
+        let (map, shape, canonical) = match input.into() {
+            EventDataInput::Value(Value::Object(map)) => {
+                let shape = Shape::of(&map);
+                // Written only once the depth is known to be bounded (the writer recurses).
+                let canonical = (shape.depth <= Self::MAX_DEPTH && !shape.has_nul)
+                    .then(|| canonical_json(&map, shape.approx_len));
+                (OnceLock::from(map), shape, canonical)
+            }
+            EventDataInput::Text(text) if text.kind == "an object" => (
+                OnceLock::new(),
+                Shape {
+                    depth: text.depth,
+                    has_nul: text.has_nul,
+                    approx_len: text.canonical.len(),
+                },
+                Some(text.canonical.into_boxed_str()),
+            ),
+            EventDataInput::Value(other) => return Err(Self::not_an_object(json_kind(&other))),
+            EventDataInput::Text(text) => return Err(Self::not_an_object(text.kind)),
         };
-        let shape = Shape::of(&map);
         if shape.depth > Self::MAX_DEPTH {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -331,7 +374,7 @@ impl EventData {
         }
         // Key order does not change the length, so this is the serialised size whatever
         // order the client sent.
-        let canonical = canonical_json(&map, shape.approx_len);
+        let canonical = canonical.unwrap_or_default();
         if canonical.len() > Self::MAX_BYTES {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -345,8 +388,15 @@ impl EventData {
         Ok(Self { map, canonical })
     }
 
+    fn not_an_object(kind: &str) -> ValidationErrors {
+        ValidationErrors::single(Self::FIELD, format!("must be a JSON object (got {kind})"))
+    }
+
+    /// The object: as given, or else its canonical text read back (as a store reading it would).
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.map
+        // The canonical text is an object's compact JSON, so it always parses back.
+        self.map
+            .get_or_init(|| serde_json::from_str(&self.canonical).unwrap_or_default())
     }
 
     /// The object as compact JSON text with its keys sorted (the canonical form).
@@ -355,11 +405,15 @@ impl EventData {
     }
 
     pub fn to_value(&self) -> Value {
-        Value::Object(self.map.clone())
+        Value::Object(self.as_map().clone())
     }
 
     pub fn into_value(self) -> Value {
-        Value::Object(self.map)
+        let Self { mut map, canonical } = self;
+        map.take().map_or_else(
+            || serde_json::from_str(&canonical).unwrap_or_default(),
+            Value::Object,
+        )
     }
 }
 

@@ -110,7 +110,7 @@ mod tests {
             duration_ms: None,
             error_code: None,
             error_message: None,
-            event_data: serde_json::json!({}),
+            event_data: serde_json::json!({}).into(),
             retention_days: None,
             is_sensitive: None,
         }

@@ -87,7 +87,7 @@ pub async fn insert_then_get_returns_the_same_event(repo: Repo) {
     draft.error_code = Some("E42".into());
     draft.error_message = Some("boom".into());
     draft.is_sensitive = Some(true);
-    draft.event_data = json!({"n": 1.5, "big": 9_007_199_254_740_993_u64, "list": [1, "a", null], "o": {"deep": {"x": false}}});
+    draft.event_data = json!({"n": 1.5, "big": 9_007_199_254_740_993_u64, "list": [1, "a", null], "o": {"deep": {"x": false}}}).into();
     let new = f.build(draft);
     assert_eq!(repo.insert(&new).await.unwrap(), InsertOutcome::Created);
     let stored = repo.get(new.event.event_id).await.unwrap().expect("stored");
@@ -98,7 +98,7 @@ pub async fn insert_then_get_returns_the_same_event(repo: Repo) {
     (sparse.resource_id, sparse.resource_name, sparse.trace_id) = (None, None, None);
     (sparse.span_id, sparse.namespace, sparse.cluster_name) = (None, None, None);
     (sparse.severity, sparse.duration_ms, sparse.retention_days) = (None, None, None);
-    sparse.event_data = json!({});
+    sparse.event_data = json!({}).into();
     let sparse = f.build(sparse);
     repo.insert(&sparse).await.unwrap();
     assert_eq!(
@@ -308,7 +308,8 @@ pub async fn a_large_mixed_batch_round_trips_every_field(repo: Repo) {
             0 => json!({}),
             1 => json!({"i": i, "f": -0.5, "s": "x".repeat(200_000)}),
             _ => json!({"i": i, "nested": {"list": [null, true, "🚒", i]}}),
-        };
+        }
+        .into();
         batch.push(f.build(d));
     }
     let outcomes = repo.insert_batch(&batch).await.unwrap();
@@ -341,7 +342,8 @@ pub async fn unicode_round_trips_unchanged(repo: Repo) {
     let f = EventFactory::default();
     let mut d = f.draft("c-ünïcødé-🚒");
     d.resource_name = Some("Straße/данные/数据/🔥".into());
-    d.event_data = json!({"emoji": "🚒🔥", "rtl": "שלום", "escaped": "tab\tnewline\nquote\""});
+    d.event_data =
+        json!({"emoji": "🚒🔥", "rtl": "שלום", "escaped": "tab\tnewline\nquote\""}).into();
     let new = f.build(d);
     repo.insert(&new).await.unwrap();
     assert_eq!(repo.get(new.event.event_id).await.unwrap(), Some(new.event));
@@ -460,7 +462,7 @@ pub async fn query_detail_matches_strings_and_scalars(repo: Repo) {
     let f = EventFactory::default();
     let with = |data: serde_json::Value| {
         let mut d = f.draft("c-detail");
-        d.event_data = data;
+        d.event_data = data.into();
         f.build(d)
     };
     let number = with(json!({"code": 42, "ok": true}));

@@ -59,7 +59,7 @@ where
     draft.parent_event_id = Some(uuid::Uuid::now_v7().to_string());
     draft.parent_event_date = Some("2026-11-01".into());
     draft.error_message = Some("line1\nline2 \"quoted\"".into());
-    draft.event_data = serde_json::json!({"n": 1.5, "big": 9_007_199_254_740_993_u64, "deep": {"a": [1, null, "x"]}});
+    draft.event_data = serde_json::json!({"n": 1.5, "big": 9_007_199_254_740_993_u64, "deep": {"a": [1, null, "x"]}}).into();
     let batch = vec![
         f.build(draft),
         f.event("q-roundtrip", -1),

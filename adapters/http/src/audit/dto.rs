@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datastorage_application::audit::CorrelationTrail;
-use datastorage_domain::audit::{AuditEvent, AuditEventDraft, AuditPage};
+use datastorage_domain::audit::{AuditEvent, AuditEventDraft, AuditPage, EventDataText};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -93,7 +93,7 @@ pub struct AuditEventRequest {
     pub error_message: Option<String>,
     /// Service-specific payload: a JSON object, at most 256 KiB serialised and 10 levels deep.
     #[schema(value_type = Object)]
-    pub event_data: serde_json::Value,
+    pub event_data: EventDataText,
     /// Days to keep the event (1 to 36500, default 2555).
     #[schema(minimum = 1, maximum = 36500)]
     pub retention_days: Option<i64>,
@@ -127,7 +127,7 @@ impl From<AuditEventRequest> for AuditEventDraft {
             duration_ms: r.duration_ms,
             error_code: r.error_code,
             error_message: r.error_message,
-            event_data: r.event_data,
+            event_data: r.event_data.into(),
             retention_days: r.retention_days,
             is_sensitive: r.is_sensitive,
         }
