@@ -7,9 +7,9 @@
 //! byte for byte what [`EventData::parse`](super::EventData::parse) writes from a `Value`.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
 /// event_data as read from a request: its canonical text, and what validation needs to know.
@@ -36,10 +36,9 @@ impl<'de> Deserialize<'de> for EventDataText {
             depth: 0,
             has_nul: false,
         };
-        let mut out = Vec::with_capacity(node.approx_len());
+        let mut out = String::with_capacity(node.approx_len());
         text.write(&mut out, &node, 1);
-        // Only JSON text was written: slices of valid UTF-8 and serde_json's output.
-        text.canonical = String::from_utf8(out).map_err(de::Error::custom)?;
+        text.canonical = out;
         Ok(text)
     }
 }
@@ -86,63 +85,64 @@ impl Node<'_> {
 
 impl EventDataText {
     /// Writes `node`, found at nesting level `depth`, as canonical JSON.
-    fn write(&mut self, out: &mut Vec<u8>, node: &Node<'_>, depth: usize) {
+    fn write(&mut self, out: &mut String, node: &Node<'_>, depth: usize) {
         match node {
-            Node::Null => out.extend_from_slice(b"null"),
-            Node::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            // Writing to a Vec cannot fail.
+            Node::Null => out.push_str("null"),
+            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            // As serde_json writes it (its `Display`); writing to a String cannot fail.
             Node::Number(n) => {
-                let _ = serde_json::to_writer(&mut *out, n);
+                let _ = write!(out, "{n}");
             }
             Node::String(s) => self.write_str(out, s),
             Node::Array(items) => {
                 self.depth = self.depth.max(depth);
-                out.push(b'[');
+                out.push('[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        out.push(b',');
+                        out.push(',');
                     }
                     self.write(out, item, depth + 1);
                 }
-                out.push(b']');
+                out.push(']');
             }
             Node::Object(entries) => {
                 self.depth = self.depth.max(depth);
                 let mut sorted: Vec<&(Cow<'_, str>, Node<'_>)> = entries.iter().collect();
                 // Stable: of a repeated key, the last one read stays last, and is the one kept.
                 sorted.sort_by(|a, b| a.0.cmp(&b.0));
-                out.push(b'{');
+                out.push('{');
                 let mut first = true;
                 for (i, (key, value)) in sorted.iter().map(|e| (&e.0, &e.1)).enumerate() {
                     if sorted.get(i + 1).is_some_and(|next| next.0 == *key) {
                         continue;
                     }
                     if !first {
-                        out.push(b',');
+                        out.push(',');
                     }
                     first = false;
                     self.write_str(out, key);
-                    out.push(b':');
+                    out.push(':');
                     self.write(out, value, depth + 1);
                 }
-                out.push(b'}');
+                out.push('}');
             }
         }
     }
 
     // The `Cow` itself tells whether the input escaped anything.
     #[allow(clippy::ptr_arg)]
-    fn write_str(&mut self, out: &mut Vec<u8>, s: &Cow<'_, str>) {
+    fn write_str(&mut self, out: &mut String, s: &Cow<'_, str>) {
         if let Cow::Borrowed(s) = s {
             // Read without escapes, so it holds nothing JSON escapes (quotes, backslashes and
             // control characters must be escaped in the input): the text goes out as it came,
             // as serde_json would write it.
-            out.push(b'"');
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'"');
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
         } else {
             self.has_nul |= s.contains('\0');
-            let _ = serde_json::to_writer(&mut *out, s.as_ref());
+            // Serialising a string cannot fail.
+            out.push_str(&serde_json::to_string(s.as_ref()).unwrap_or_default());
         }
     }
 }
