@@ -176,8 +176,8 @@ impl GroupWrite for Enqueuer {
 }
 
 impl Enqueuer {
-    /// Adds the entries in one atomic script call; whether each was added (no only when the
-    /// queue is full).
+    /// Adds the entries in one atomic script call; whether each was added (an entry is
+    /// refused only when the queue is full).
     async fn add(&self, group: &[EntryFields]) -> Result<Vec<bool>, QueueError> {
         let width = group.first().map_or(0, |fields| fields.len() * 2);
         let (capacity, width_text) = (self.watch.capacity.to_string(), width.to_string());
