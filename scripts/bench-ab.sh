@@ -15,13 +15,7 @@ cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: $0 <binary-a> <binary-b> [pairs]" >&2; exit 2; }
 A="$1"; B="$2"; PAIRS="${3:-3}"; SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
 
-SERVICE_PID=""
-cleanup() {
-  [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
-  ds_services_stop
-}
-trap cleanup EXIT
-ds_services_start
+ds_services_start_for_service
 SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage-bench
 
 psql() { "$DS_PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$@"; }

@@ -27,13 +27,7 @@ mkdir -p "$RUN_DIR"
 RESULTS="$RUN_DIR/results.jsonl"
 : >"$RESULTS"
 
-SERVICE_PID=""
-cleanup() {
-  [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
-  ds_services_stop
-}
-trap cleanup EXIT
-ds_services_start
+ds_services_start_for_service
 
 echo "[bench] building release binaries" >&2
 SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage -p datastorage-bench

@@ -128,3 +128,18 @@ ds_services_stop() {
   fi
   rm -rf "$DS_SERVICES_DIR"
 }
+
+# For scripts that also run the service (the benchmarks): starts the services, and at exit
+# stops the service whose pid is in SERVICE_PID (when set), then the services.
+ds_services_start_for_service() {
+  SERVICE_PID=""
+  trap ds_stop_service_and_services EXIT
+  ds_services_start
+}
+
+ds_stop_service_and_services() {
+  if [ -n "${SERVICE_PID:-}" ]; then
+    kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null || true
+  fi
+  ds_services_stop
+}
