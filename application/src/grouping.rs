@@ -135,7 +135,8 @@ async fn flush_groups<W: GroupWrite>(
         }
         if let Some(wait) = settings.gather.filter(|_| held_back.is_none()) {
             let deadline = tokio::time::Instant::now() + wait;
-            while group.len() < last_size.min(settings.max_items) {
+            // A group never holds more than max_items, so neither does the last one.
+            while group.len() < last_size {
                 let Ok(Some(next)) = tokio::time::timeout_at(deadline, queue.recv()).await else {
                     break;
                 };
@@ -219,12 +220,7 @@ mod tests {
             let g = grouped.clone();
             rest.push(tokio::spawn(async move { g.write(item).await }));
             // Queue them in this order.
-            while grouped.queue.get().unwrap().max_capacity()
-                - grouped.queue.get().unwrap().capacity()
-                < rest.len()
-            {
-                tokio::task::yield_now().await;
-            }
+            queued(&grouped, rest.len()).await;
         }
         drop(gate);
 

@@ -262,11 +262,12 @@ impl Enqueuer {
     }
 }
 
-/// `<eval> <script> 1 <args...>`, packed: `args` starts with the one key.
-fn eval(eval: &[u8], script: &[u8], args: &[&[u8]]) -> Vec<u8> {
+/// `<verb> <script> 1 <args...>` (`EVALSHA` and a hash, or `EVAL` and the script), packed:
+/// `args` starts with the one key.
+fn eval(verb: &[u8], script: &[u8], args: &[&[u8]]) -> Vec<u8> {
     let mut command = Vec::with_capacity(64 + args.iter().map(|a| a.len() + 16).sum::<usize>());
     let mut all: Vec<&[u8]> = Vec::with_capacity(3 + args.len());
-    all.extend([eval, script, b"1"]);
+    all.extend([verb, script, b"1"]);
     all.extend_from_slice(args);
     resp::pack(&mut command, &all);
     command

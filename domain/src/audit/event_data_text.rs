@@ -12,6 +12,8 @@ use std::fmt::{self, Write as _};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
+use super::fields::JsonKind;
+
 /// event_data as read from a request: its canonical text, and what validation needs to know.
 /// Any JSON deserialises into it; whether it is an acceptable event_data is
 /// [`EventData::parse`](super::EventData::parse)'s to say.
@@ -19,8 +21,8 @@ use serde_json::Number;
 pub struct EventDataText {
     /// Compact JSON, object keys sorted, a repeated key holding its last value.
     pub(crate) canonical: String,
-    /// What the document is, in words ("an object", "an array", ...).
-    pub(crate) kind: &'static str,
+    /// What the document is (only an object is event_data).
+    pub(crate) kind: JsonKind,
     /// Levels of objects and arrays: `{}` is 1, `{"a":{}}` and `{"a":[]}` are 2.
     pub(crate) depth: usize,
     /// Whether a key or a string holds NUL.
@@ -55,14 +57,14 @@ enum Node<'a> {
 }
 
 impl Node<'_> {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> JsonKind {
         match self {
-            Node::Null => "null",
-            Node::Bool(_) => "a boolean",
-            Node::Number(_) => "a number",
-            Node::String(_) => "a string",
-            Node::Array(_) => "an array",
-            Node::Object(_) => "an object",
+            Node::Null => JsonKind::Null,
+            Node::Bool(_) => JsonKind::Bool,
+            Node::Number(_) => JsonKind::Number,
+            Node::String(_) => JsonKind::String,
+            Node::Array(_) => JsonKind::Array,
+            Node::Object(_) => JsonKind::Object,
         }
     }
 
@@ -112,7 +114,7 @@ impl EventDataText {
                 sorted.sort_by(|a, b| a.0.cmp(&b.0));
                 out.push('{');
                 let mut first = true;
-                for (i, (key, value)) in sorted.iter().map(|e| (&e.0, &e.1)).enumerate() {
+                for (i, (key, value)) in sorted.iter().copied().enumerate() {
                     if sorted.get(i + 1).is_some_and(|next| next.0 == *key) {
                         continue;
                     }

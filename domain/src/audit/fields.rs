@@ -336,45 +336,56 @@ impl EventData {
     const FIELD: &'static str = "event_data";
 
     pub fn parse(input: impl Into<EventDataInput>) -> Result<Self, ValidationErrors> {
-        let (map, shape, canonical) = match input.into() {
+        match input.into() {
             EventDataInput::Value(Value::Object(map)) => {
                 let shape = Shape::of(&map);
-                // Written only once the depth is known to be bounded (the writer recurses).
-                let canonical = (shape.depth <= Self::MAX_DEPTH && !shape.has_nul)
-                    .then(|| canonical_json(&map, shape.approx_len));
-                (OnceLock::from(map), shape, canonical)
+                // Checked before writing: the writer recurses.
+                Self::check_nesting(shape.depth, shape.has_nul)?;
+                let canonical = canonical_json(&map, shape.approx_len);
+                Self::sized(OnceLock::from(map), canonical)
             }
-            EventDataInput::Text(text) if text.kind == "an object" => (
-                OnceLock::new(),
-                Shape {
-                    depth: text.depth,
-                    has_nul: text.has_nul,
-                    approx_len: text.canonical.len(),
-                },
-                Some(text.canonical.into_boxed_str()),
-            ),
-            EventDataInput::Value(other) => return Err(Self::not_an_object(json_kind(&other))),
-            EventDataInput::Text(text) => return Err(Self::not_an_object(text.kind)),
-        };
-        if shape.depth > Self::MAX_DEPTH {
+            EventDataInput::Text(text) if text.kind == JsonKind::Object => {
+                Self::check_nesting(text.depth, text.has_nul)?;
+                Self::sized(OnceLock::new(), text.canonical.into_boxed_str())
+            }
+            EventDataInput::Value(other) => Err(Self::not_an_object(JsonKind::of(&other))),
+            EventDataInput::Text(text) => Err(Self::not_an_object(text.kind)),
+        }
+    }
+
+    fn not_an_object(kind: JsonKind) -> ValidationErrors {
+        ValidationErrors::single(
+            Self::FIELD,
+            format!("must be a JSON object (got {})", kind.in_words()),
+        )
+    }
+
+    fn check_nesting(depth: usize, has_nul: bool) -> Result<(), ValidationErrors> {
+        if depth > Self::MAX_DEPTH {
             return Err(ValidationErrors::single(
                 Self::FIELD,
                 format!(
-                    "must be at most {} levels deep (got {})",
-                    Self::MAX_DEPTH,
-                    shape.depth
+                    "must be at most {} levels deep (got {depth})",
+                    Self::MAX_DEPTH
                 ),
             ));
         }
-        if shape.has_nul {
+        if has_nul {
             return Err(ValidationErrors::single(
                 Self::FIELD,
                 "must not contain the NUL character (\\u0000) in any key or string",
             ));
         }
-        // Key order does not change the length, so this is the serialised size whatever
-        // order the client sent.
-        let canonical = canonical.unwrap_or_default();
+        Ok(())
+    }
+
+    /// The event data, once its canonical text is known to be within [`Self::MAX_BYTES`]. Key
+    /// order does not change the length, so this is the serialised size whatever order the
+    /// client sent.
+    fn sized(
+        map: OnceLock<Map<String, Value>>,
+        canonical: Box<str>,
+    ) -> Result<Self, ValidationErrors> {
         if canonical.len() > Self::MAX_BYTES {
             return Err(ValidationErrors::single(
                 Self::FIELD,
@@ -388,15 +399,9 @@ impl EventData {
         Ok(Self { map, canonical })
     }
 
-    fn not_an_object(kind: &str) -> ValidationErrors {
-        ValidationErrors::single(Self::FIELD, format!("must be a JSON object (got {kind})"))
-    }
-
     /// The object: as given, or else its canonical text read back (as a store reading it would).
     pub fn as_map(&self) -> &Map<String, Value> {
-        // The canonical text is an object's compact JSON, so it always parses back.
-        self.map
-            .get_or_init(|| serde_json::from_str(&self.canonical).unwrap_or_default())
+        self.map.get_or_init(|| read_back(&self.canonical))
     }
 
     /// The object as compact JSON text with its keys sorted (the canonical form).
@@ -409,10 +414,10 @@ impl EventData {
     }
 
     pub fn into_value(self) -> Value {
-        let Self { mut map, canonical } = self;
-        map.take().map_or_else(
-            || serde_json::from_str(&canonical).unwrap_or_default(),
-            Value::Object,
+        Value::Object(
+            self.map
+                .into_inner()
+                .unwrap_or_else(|| read_back(&self.canonical)),
         )
     }
 }
@@ -462,14 +467,43 @@ fn write_canonical_map(out: &mut Vec<u8>, map: &Map<String, Value>) {
     out.push(b'}');
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// An object's canonical text read back; it is an object's compact JSON, so it always parses.
+fn read_back(canonical: &str) -> Map<String, Value> {
+    serde_json::from_str(canonical).unwrap_or_default()
+}
+
+/// What a JSON document is, for messages that say what was sent instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonKind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonKind {
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => JsonKind::Null,
+            Value::Bool(_) => JsonKind::Bool,
+            Value::Number(_) => JsonKind::Number,
+            Value::String(_) => JsonKind::String,
+            Value::Array(_) => JsonKind::Array,
+            Value::Object(_) => JsonKind::Object,
+        }
+    }
+
+    fn in_words(self) -> &'static str {
+        match self {
+            JsonKind::Null => "null",
+            JsonKind::Bool => "a boolean",
+            JsonKind::Number => "a number",
+            JsonKind::String => "a string",
+            JsonKind::Array => "an array",
+            JsonKind::Object => "an object",
+        }
     }
 }
 
