@@ -15,6 +15,7 @@ use datastorage_application::ports::{AuditEventRepository, InsertOutcome, Reposi
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::audit::*;
 use sqlx::postgres::{PgConnection, PgCopyIn, PgPoolCopyExt};
+use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -209,7 +210,9 @@ struct AuditEventRow {
     duration_ms: Option<i64>,
     error_code: Option<String>,
     error_message: Option<String>,
-    event_data: serde_json::Value,
+    /// Read from jsonb's text straight into canonical text: no `serde_json::Value` is built
+    /// for an event that is only going to be written out again.
+    event_data: Json<EventDataText>,
     retention_days: i32,
     is_sensitive: bool,
 }
@@ -218,40 +221,38 @@ impl TryFrom<AuditEventRow> for AuditEvent {
     type Error = RepositoryError;
 
     fn try_from(r: AuditEventRow) -> Result<Self, Self::Error> {
-        let corrupt = |e: ValidationErrors| {
-            RepositoryError::Corrupt(format!("audit event {}: {e}", r.event_id))
-        };
-        let parse = || -> Result<AuditEvent, ValidationErrors> {
+        let event_id = r.event_id;
+        let parse = move || -> Result<AuditEvent, ValidationErrors> {
             Ok(AuditEvent {
                 event_id: EventId::from_uuid(r.event_id),
-                version: SchemaVersion::parse(r.version.clone())?,
-                event_type: EventType::parse(r.event_type.clone())?,
+                version: SchemaVersion::parse(r.version)?,
+                event_type: EventType::parse(r.event_type)?,
                 event_timestamp: EventTimestamp::new(r.event_timestamp),
                 event_category: EventCategory::parse(&r.event_category)?,
-                event_action: EventAction::parse(r.event_action.clone())?,
+                event_action: EventAction::parse(r.event_action)?,
                 event_outcome: EventOutcome::parse(&r.event_outcome)?,
-                actor_type: ActorType::parse_optional(r.actor_type.clone())?,
-                actor_id: ActorId::parse_optional(r.actor_id.clone())?,
-                resource_type: ResourceType::parse_optional(r.resource_type.clone())?,
-                resource_id: ResourceId::parse_optional(r.resource_id.clone())?,
-                resource_name: ResourceName::parse_optional(r.resource_name.clone())?,
-                correlation_id: CorrelationId::parse(r.correlation_id.clone())?,
+                actor_type: ActorType::parse_optional(r.actor_type)?,
+                actor_id: ActorId::parse_optional(r.actor_id)?,
+                resource_type: ResourceType::parse_optional(r.resource_type)?,
+                resource_id: ResourceId::parse_optional(r.resource_id)?,
+                resource_name: ResourceName::parse_optional(r.resource_name)?,
+                correlation_id: CorrelationId::parse(r.correlation_id)?,
                 parent_event_id: r.parent_event_id.map(EventId::from_uuid),
                 parent_event_date: r.parent_event_date,
-                trace_id: TraceId::parse_optional(r.trace_id.clone())?,
-                span_id: SpanId::parse_optional(r.span_id.clone())?,
-                namespace: Namespace::parse_optional(r.namespace.clone())?,
-                cluster_name: ClusterName::parse_optional(r.cluster_name.clone())?,
-                severity: Severity::parse_optional(r.severity.clone())?,
+                trace_id: TraceId::parse_optional(r.trace_id)?,
+                span_id: SpanId::parse_optional(r.span_id)?,
+                namespace: Namespace::parse_optional(r.namespace)?,
+                cluster_name: ClusterName::parse_optional(r.cluster_name)?,
+                severity: Severity::parse_optional(r.severity)?,
                 duration_ms: r.duration_ms.map(DurationMs::parse).transpose()?,
-                error_code: ErrorCode::parse_optional(r.error_code.clone())?,
-                error_message: ErrorMessage::parse_optional(r.error_message.clone())?,
-                event_data: EventData::parse(r.event_data.clone())?,
+                error_code: ErrorCode::parse_optional(r.error_code)?,
+                error_message: ErrorMessage::parse_optional(r.error_message)?,
+                event_data: EventData::parse(r.event_data.0)?,
                 retention_days: RetentionDays::parse(i64::from(r.retention_days))?,
                 is_sensitive: r.is_sensitive,
             })
         };
-        parse().map_err(corrupt)
+        parse().map_err(|e| RepositoryError::Corrupt(format!("audit event {event_id}: {e}")))
     }
 }
 
@@ -327,7 +328,8 @@ impl AuditEventRepository for PgAuditEventRepository {
                 event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
                 resource_name, correlation_id, parent_event_id, parent_event_date, trace_id,
                 span_id, namespace, cluster_name, severity, duration_ms, error_code,
-                error_message, event_data, retention_days, is_sensitive
+                error_message, event_data AS "event_data: Json<EventDataText>", retention_days,
+                is_sensitive
             FROM audit_events WHERE event_id = $1 LIMIT 1"#,
             id.as_uuid()
         )
@@ -359,7 +361,11 @@ impl AuditEventRepository for PgAuditEventRepository {
             .await
             .map_err(to_repository_error)?;
 
-        let total = if query.include_total {
+        let total = if !query.include_total {
+            None
+        } else if let Some(total) = query.total_from_overfetch(rows.len()) {
+            Some(total)
+        } else {
             let mut count = QueryBuilder::new("SELECT count(*) FROM audit_events WHERE TRUE");
             push_filter(&mut count, &query.filter);
             let n: i64 = count
@@ -368,8 +374,6 @@ impl AuditEventRepository for PgAuditEventRepository {
                 .await
                 .map_err(to_repository_error)?;
             Some(u64::try_from(n).unwrap_or(0))
-        } else {
-            None
         };
         Ok(AuditPage::from_overfetch(
             into_events(rows)?,
@@ -389,7 +393,8 @@ impl AuditEventRepository for PgAuditEventRepository {
                 event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
                 resource_name, correlation_id, parent_event_id, parent_event_date, trace_id,
                 span_id, namespace, cluster_name, severity, duration_ms, error_code,
-                error_message, event_data, retention_days, is_sensitive
+                error_message, event_data AS "event_data: Json<EventDataText>", retention_days,
+                is_sensitive
             FROM audit_events WHERE correlation_id = $1
             ORDER BY event_timestamp, event_id LIMIT $2"#,
             correlation_id.as_str(),

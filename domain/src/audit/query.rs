@@ -210,6 +210,24 @@ pub struct AuditQuery {
     pub include_total: bool,
 }
 
+impl AuditQuery {
+    /// The total, when the page's own over-fetch (up to `limit + 1` matches) already tells it,
+    /// so no count is needed: a page read from offset `n` that found no more beyond itself
+    /// holds the last match, so the total is `n` plus what it found. Not for a page past the
+    /// end (nothing found after a non-zero offset: the total is below the offset) nor for a
+    /// keyset page (its offset is unknown).
+    pub fn total_from_overfetch(&self, fetched: usize) -> Option<u64> {
+        match self.position {
+            PagePosition::Offset(offset)
+                if fetched <= self.limit.get() as usize && (fetched > 0 || offset == 0) =>
+            {
+                Some(offset + fetched as u64)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One page of events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditPage {
@@ -287,6 +305,32 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_total_is_known_from_the_overfetch_only_on_an_offset_page_that_reached_the_end() {
+        let at = |position| AuditQuery {
+            filter: AuditFilter::default(),
+            limit: PageLimit::parse(10).unwrap_or(PageLimit::DEFAULT),
+            position,
+            include_total: true,
+        };
+        let offset = |n| at(PagePosition::Offset(n));
+        assert_eq!(offset(0).total_from_overfetch(0), Some(0));
+        assert_eq!(offset(0).total_from_overfetch(10), Some(10));
+        assert_eq!(offset(30).total_from_overfetch(4), Some(34));
+        // One more than the limit: more matches exist, how many is unknown.
+        assert_eq!(offset(0).total_from_overfetch(11), None);
+        // Past the end: the matches end somewhere before the offset.
+        assert_eq!(offset(30).total_from_overfetch(0), None);
+        let cursor = Cursor {
+            event_timestamp: EventTimestamp::new(now()),
+            event_id: EventId::from_uuid(uuid::Uuid::nil()),
+        };
+        assert_eq!(
+            at(PagePosition::After(cursor)).total_from_overfetch(3),
+            None
+        );
     }
 
     #[test]

@@ -537,7 +537,28 @@ pub async fn offset_pages_report_total_and_has_more(repo: Repo) {
         ))
         .await
         .unwrap();
-    assert!(beyond.events.is_empty() && !beyond.has_more);
+    assert_eq!(
+        (beyond.events.len(), beyond.total, beyond.has_more),
+        (0, Some(7), false)
+    );
+    let whole = repo
+        .query(&query(
+            by_correlation("c-offset"),
+            10,
+            PagePosition::Offset(0),
+        ))
+        .await
+        .unwrap();
+    assert_eq!((whole.events.len(), whole.total), (7, Some(7)));
+    let empty = repo
+        .query(&query(
+            by_correlation("c-offset-none"),
+            10,
+            PagePosition::Offset(0),
+        ))
+        .await
+        .unwrap();
+    assert_eq!((empty.events.len(), empty.total), (0, Some(0)));
 }
 
 pub async fn keyset_pages_visit_every_event_once_despite_concurrent_inserts(repo: Repo) {

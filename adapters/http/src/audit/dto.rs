@@ -175,62 +175,78 @@ pub struct BatchAuditEventResponse {
 }
 
 /// A stored audit event.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditEventDto {
+// Borrows every field from the event, so a page of them is written out without copying a string.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventDto<'a> {
     pub event_id: Uuid,
-    pub version: String,
-    pub event_type: String,
+    pub version: &'a str,
+    pub event_type: &'a str,
     pub event_timestamp: DateTime<Utc>,
     /// Partition date (UTC date of event_timestamp).
     pub event_date: NaiveDate,
     #[schema(value_type = EventCategoryDoc)]
-    pub event_category: String,
-    pub event_action: String,
+    pub event_category: &'a str,
+    pub event_action: &'a str,
     #[schema(value_type = EventOutcomeDoc)]
-    pub event_outcome: String,
-    pub actor_type: Option<String>,
-    pub actor_id: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub resource_name: Option<String>,
-    pub correlation_id: String,
+    pub event_outcome: &'a str,
+    pub actor_type: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub resource_type: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub resource_name: Option<&'a str>,
+    pub correlation_id: &'a str,
     pub parent_event_id: Option<Uuid>,
     pub parent_event_date: Option<NaiveDate>,
-    pub trace_id: Option<String>,
-    pub span_id: Option<String>,
-    pub namespace: Option<String>,
-    pub cluster_name: Option<String>,
-    pub severity: Option<String>,
+    pub trace_id: Option<&'a str>,
+    pub span_id: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub cluster_name: Option<&'a str>,
+    pub severity: Option<&'a str>,
     pub duration_ms: Option<i64>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
     #[schema(value_type = Object)]
-    pub event_data: serde_json::Value,
+    pub event_data: RawJson<'a>,
     pub retention_days: i32,
     pub is_sensitive: bool,
 }
 
-fn text<T: AsRef<str>>(v: &Option<T>) -> Option<String> {
-    v.as_ref().map(|s| s.as_ref().to_owned())
+/// JSON text written out as it is (event_data's canonical text), instead of being read into a
+/// value only to be written again.
+#[derive(Debug)]
+pub struct RawJson<'a>(&'a str);
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // serde_json writes a RawValue verbatim; borrowing one checks the text without
+        // allocating.
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
 }
 
-impl From<&AuditEvent> for AuditEventDto {
-    fn from(e: &AuditEvent) -> Self {
+fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
+    v.as_ref().map(AsRef::as_ref)
+}
+
+impl<'a> From<&'a AuditEvent> for AuditEventDto<'a> {
+    fn from(e: &'a AuditEvent) -> Self {
         Self {
             event_id: *e.event_id.as_uuid(),
-            version: e.version.to_string(),
-            event_type: e.event_type.to_string(),
+            version: e.version.as_str(),
+            event_type: e.event_type.as_str(),
             event_timestamp: *e.event_timestamp.as_datetime(),
             event_date: e.event_date(),
-            event_category: e.event_category.to_string(),
-            event_action: e.event_action.to_string(),
-            event_outcome: e.event_outcome.to_string(),
+            event_category: e.event_category.as_str(),
+            event_action: e.event_action.as_str(),
+            event_outcome: e.event_outcome.as_str(),
             actor_type: text(&e.actor_type),
             actor_id: text(&e.actor_id),
             resource_type: text(&e.resource_type),
             resource_id: text(&e.resource_id),
             resource_name: text(&e.resource_name),
-            correlation_id: e.correlation_id.to_string(),
+            correlation_id: e.correlation_id.as_str(),
             parent_event_id: e.parent_event_id.map(|p| *p.as_uuid()),
             parent_event_date: e.parent_event_date,
             trace_id: text(&e.trace_id),
@@ -241,7 +257,7 @@ impl From<&AuditEvent> for AuditEventDto {
             duration_ms: e.duration_ms.map(|d| d.get()),
             error_code: text(&e.error_code),
             error_message: text(&e.error_message),
-            event_data: e.event_data.to_value(),
+            event_data: RawJson(e.event_data.as_json()),
             retention_days: e.retention_days.get(),
             is_sensitive: e.is_sensitive,
         }
@@ -336,14 +352,14 @@ pub struct Pagination {
 }
 
 /// One page of audit events, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditEventsQueryResponse {
-    pub data: Vec<AuditEventDto>,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventsQueryResponse<'a> {
+    pub data: Vec<AuditEventDto<'a>>,
     pub pagination: Pagination,
 }
 
-impl AuditEventsQueryResponse {
-    pub fn new(page: &AuditPage, limit: u32, offset: u64) -> Self {
+impl<'a> AuditEventsQueryResponse<'a> {
+    pub fn new(page: &'a AuditPage, limit: u32, offset: u64) -> Self {
         Self {
             data: page.events.iter().map(AuditEventDto::from).collect(),
             pagination: Pagination {
@@ -358,29 +374,29 @@ impl AuditEventsQueryResponse {
 }
 
 /// One event of a correlation trail, in depth-first order.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TrailEvent {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrailEvent<'a> {
     /// 0 for a root (no parent, or a parent outside this correlation).
     pub depth: u32,
     /// Ids of the direct children, oldest first.
     pub children: Vec<Uuid>,
-    pub event: AuditEventDto,
+    pub event: AuditEventDto<'a>,
 }
 
 /// A correlation's events as a parent/child tree, flattened in depth-first pre-order: each
 /// parent comes before its children; siblings and roots are oldest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CorrelationTrailResponse {
-    pub correlation_id: String,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrelationTrailResponse<'a> {
+    pub correlation_id: &'a str,
     /// True when the trail has more events than the service returns at once.
     pub truncated: bool,
-    pub events: Vec<TrailEvent>,
+    pub events: Vec<TrailEvent<'a>>,
 }
 
-impl From<&CorrelationTrail> for CorrelationTrailResponse {
-    fn from(t: &CorrelationTrail) -> Self {
+impl<'a> From<&'a CorrelationTrail> for CorrelationTrailResponse<'a> {
+    fn from(t: &'a CorrelationTrail) -> Self {
         Self {
-            correlation_id: t.correlation_id.to_string(),
+            correlation_id: t.correlation_id.as_str(),
             truncated: t.truncated,
             events: t
                 .nodes

@@ -196,7 +196,7 @@ async fn create_batch(
 async fn query_events(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AuditEventsParams>,
-) -> Result<Json<AuditEventsQueryResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = state.audit.query(params.into()).await?;
     // The use-case validated these; read back what it applied.
     let (limit, offset) = (
@@ -206,9 +206,7 @@ async fn query_events(
             PagePosition::After(_) => 0,
         },
     );
-    Ok(Json(AuditEventsQueryResponse::new(
-        &page.page, limit, offset,
-    )))
+    Ok(Json(AuditEventsQueryResponse::new(&page.page, limit, offset)).into_response())
 }
 
 /// Get one audit event by id.
@@ -226,10 +224,10 @@ async fn query_events(
 async fn get_event(
     State(state): State<AppState>,
     Path(event_id): Path<String>,
-) -> Result<Json<AuditEventDto>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = EventId::parse(&event_id).map_err(|e| ApiError::validation(&e))?;
     let event = state.audit.get(id).await?;
-    Ok(Json(AuditEventDto::from(&event)))
+    Ok(Json(AuditEventDto::from(&event)).into_response())
 }
 
 /// The trail of one correlation: its events as a parent/child tree.
@@ -250,7 +248,7 @@ async fn get_event(
 async fn correlation_trail(
     State(state): State<AppState>,
     Path(correlation_id): Path<String>,
-) -> Result<Json<CorrelationTrailResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let trail = state.audit.correlation_trail(&correlation_id).await?;
-    Ok(Json(CorrelationTrailResponse::from(&trail)))
+    Ok(Json(CorrelationTrailResponse::from(&trail)).into_response())
 }
