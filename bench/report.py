@@ -8,6 +8,7 @@ beside its target from DESIGN.md section 8, so the table says at a glance what w
 """
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -25,13 +26,59 @@ CEILINGS = {
 }
 TARGETS = {  # figure name prefix -> (target text, check(row) -> bool)
     "DLQ replay": (">= 10,000/s", lambda r: r["throughput_per_s"] >= 10_000),
-    "query by correlation_id": ("p99 <= 5 ms at 10M", lambda r: r["p99_ms"] <= 5),
-    "keyset page": ("p99 <= 15 ms at 10M", lambda r: r["p99_ms"] <= 15),
+    # Latency targets are read at a steady rate: half the rate answered as fast as possible.
+    "query by correlation_id (10 events, with total), 10M rows, at half": (
+        "p99 <= 5 ms", lambda r: r["p99_ms"] <= 5),
+    "keyset page (100 events, include_total=false), 10M rows, at half": (
+        "p99 <= 15 ms", lambda r: r["p99_ms"] <= 15),
     "label-only search, 1k workflows, 500/s": ("p95 <= 2 ms", lambda r: r["p95_ms"] <= 2),
     "label-only search, 10k workflows, 500/s": ("p95 <= 10 ms", lambda r: r["p95_ms"] <= 10),
     "RSS idle": ("<= 50 MiB", lambda r: r["rss_mib"] <= 50),
     "RSS peak": ("<= 150 MiB", lambda r: r["rss_mib"] <= 150),
 }
+
+
+ROUND = re.compile(r"^(.*) \(round (\d+)\)$")
+
+
+def collapse_rounds(rows):
+    """Interleaved rounds ("<figure> (round i)": a ceiling, then the service figure compared to
+    it) become one pair of rows, the round whose ratio is the median, at the place of its first
+    round; every round's ratio is kept on the service row ("rounds")."""
+    by_round = {}  # round -> {base figure: row}
+    for r in rows:
+        m = ROUND.match(r["figure"])
+        if m:
+            by_round.setdefault(int(m.group(2)), {})[m.group(1)] = r
+    if not by_round:
+        return rows
+    pairs = []  # (ratio, round, ceiling row, service row)
+    for n, named in sorted(by_round.items()):
+        ceilings = [r for base, r in named.items() if base.startswith("ceiling:")]
+        services = [r for base, r in named.items() if not base.startswith("ceiling:")]
+        if len(ceilings) == 1 and len(services) == 1:
+            c, s = ceilings[0], services[0]
+            pairs.append((s["throughput_per_s"] / c["throughput_per_s"], n, c, s))
+    ordered = sorted(pairs, key=lambda p: p[0])
+    _, median_round, ceiling, service = ordered[(len(ordered) - 1) // 2]
+    chosen = {}
+    for row in (ceiling, service):
+        row = dict(row)
+        row["figure"] = ROUND.match(row["figure"]).group(1)
+        row["round"] = median_round
+        chosen[row["figure"]] = row
+    chosen[ROUND.match(service["figure"]).group(1)]["rounds"] = [
+        {"round": n, "ceiling_per_s": c["throughput_per_s"],
+         "throughput_per_s": s["throughput_per_s"], "ratio": ratio}
+        for ratio, n, c, s in pairs]
+    out = []
+    for r in rows:
+        m = ROUND.match(r["figure"])
+        if not m:
+            out.append(r)
+        elif int(m.group(2)) == min(by_round) and m.group(1) in chosen:
+            out.append(chosen[m.group(1)])
+    return out
 
 
 def find(rows, prefix):
@@ -54,7 +101,7 @@ def enrich(rows):
                         r["met"] = bool(check(r, ceiling["throughput_per_s"]))
                 break
         for prefix, (target, check) in TARGETS.items():
-            if name.startswith(prefix) and not ("at 10M" in target and "1M rows" in name):
+            if name.startswith(prefix):
                 r["target"] = target
                 r["met"] = bool(check(r))
     return rows
@@ -86,6 +133,13 @@ def table(rows):
     for r in rows:
         if r.get("failed"):
             notes.append(f"- {r['figure']}: {r['failed']} requests did not get the expected status")
+    for r in rows:
+        if r.get("rounds"):
+            listed = ", ".join(f"{x['ratio']:.2f}x ({x['throughput_per_s']:,.0f} / "
+                               f"{x['ceiling_per_s']:,.0f})" for x in r["rounds"])
+            notes.append(f"- {r['figure']}: {len(r['rounds'])} interleaved rounds (ceiling, then "
+                         f"service), ratios {listed}; the table shows the median round "
+                         f"(round {r['round']})")
     check = find(rows, "check: rows after replay")
     if check:
         replayed = check["rows"] - check["before_outage"]
@@ -149,8 +203,9 @@ def esc(text):
 
 def main():
     run = Path(sys.argv[1])
-    rows = enrich([json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()
-                   if line.strip()])
+    rows = enrich(collapse_rounds([json.loads(line)
+                                   for line in (run / "results.jsonl").read_text().splitlines()
+                                   if line.strip()]))
     (run / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     (run / "table.md").write_text(table(rows))
     (run / "chart.svg").write_text(chart(rows))
