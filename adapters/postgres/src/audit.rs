@@ -282,11 +282,15 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &AuditFilter) {
     eq(qb, "resource_type", text(&f.resource_type));
     eq(qb, "resource_id", text(&f.resource_id));
     eq(qb, "actor_id", text(&f.actor_id));
+    // event_date is event_timestamp's UTC date (a CHECK says so): bounding it as well lets
+    // PostgreSQL leave out the monthly partitions outside the range.
     if let Some(since) = f.since {
         qb.push(" AND event_timestamp >= ").push_bind(since);
+        qb.push(" AND event_date >= ").push_bind(since.date_naive());
     }
     if let Some(until) = f.until {
         qb.push(" AND event_timestamp <= ").push_bind(until);
+        qb.push(" AND event_date <= ").push_bind(until.date_naive());
     }
     if let Some(detail) = &f.detail {
         // `@>` with jsonb_path_ops is served by the GIN index.
@@ -347,7 +351,8 @@ impl AuditEventRepository for PgAuditEventRepository {
                 .push_bind(*cursor.event_timestamp.as_datetime())
                 .push(", ")
                 .push_bind(*cursor.event_id.as_uuid())
-                .push(")");
+                .push(") AND event_date <= ")
+                .push_bind(cursor.event_timestamp.partition_date());
         }
         qb.push(" ORDER BY event_timestamp DESC, event_id DESC LIMIT ")
             .push_bind(i64::from(query.limit.get()) + 1);

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
 use datastorage_domain::audit::*;
 use serde_json::json;
@@ -34,6 +34,7 @@ macro_rules! audit_repository_conformance {
             query_orders_newest_first_with_event_id_as_tie_break,
             query_applies_every_equality_filter,
             query_time_bounds_are_inclusive,
+            time_bounds_and_keyset_pages_are_exact_across_a_month_boundary,
             query_detail_matches_strings_and_scalars,
             offset_pages_report_total_and_has_more,
             keyset_pages_visit_every_event_once_despite_concurrent_inserts,
@@ -456,6 +457,75 @@ pub async fn query_time_bounds_are_inclusive(repo: Repo) {
         .map(|&i| events[i].event.event_id)
         .collect();
     assert_eq!(ids(&page.events), expected);
+}
+
+/// A month boundary is a partition boundary in PostgreSQL, where the bounds and cursors are
+/// also applied to the partition key: they must not move an event by a microsecond.
+pub async fn time_bounds_and_keyset_pages_are_exact_across_a_month_boundary(repo: Repo) {
+    let f = EventFactory::default();
+    let month_start = f
+        .now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap()
+        .and_utc();
+    let micro = Duration::microseconds(1);
+    let events: Vec<NewAuditEvent> = [
+        month_start - Duration::days(1),
+        month_start - micro,
+        month_start,
+        month_start + micro,
+    ]
+    .iter()
+    .map(|at| {
+        let mut d = f.draft("c-boundary");
+        d.event_timestamp = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        f.build(d)
+    })
+    .collect();
+    repo.insert_batch(&events).await.unwrap();
+    let id = |i: usize| events[i].event.event_id;
+    let bounded = |since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>| AuditFilter {
+        correlation_id: Some(CorrelationId::parse("c-boundary").unwrap()),
+        since,
+        until,
+        ..Default::default()
+    };
+    let from_the_month = repo
+        .query(&query(
+            bounded(Some(month_start), None),
+            10,
+            PagePosition::Offset(0),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ids(&from_the_month.events), vec![id(3), id(2)]);
+    let before_it = repo
+        .query(&query(
+            bounded(None, Some(month_start - micro)),
+            10,
+            PagePosition::Offset(0),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ids(&before_it.events), vec![id(1), id(0)]);
+    // Pages of one event, each after the previous one's cursor, cross the boundary one by one.
+    let mut seen = Vec::new();
+    let mut position = PagePosition::Offset(0);
+    loop {
+        let page = repo
+            .query(&query(bounded(None, None), 1, position))
+            .await
+            .unwrap();
+        seen.extend(ids(&page.events));
+        match page.next_cursor {
+            Some(cursor) => position = PagePosition::After(cursor),
+            None => break,
+        }
+        assert!(seen.len() <= 4, "keyset walk repeated events");
+    }
+    assert_eq!(seen, vec![id(3), id(2), id(1), id(0)]);
 }
 
 pub async fn query_detail_matches_strings_and_scalars(repo: Repo) {
