@@ -7,7 +7,7 @@
 # Results: a table on stdout, and in bench/results/<UTC time>/ (copied to bench/results/latest/)
 # results.jsonl (raw lines), results.json, table.md and chart.svg.
 #
-#   scripts/bench.sh                               # everything, about 16 minutes
+#   scripts/bench.sh                               # everything, about 23 minutes
 #   QUERY_ROWS="1000000" SECONDS_PER_RUN=5 scripts/bench.sh    # a quicker pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
