@@ -569,20 +569,30 @@ pub async fn query_detail_matches_strings_and_scalars(repo: Repo) {
     assert!(none.events.is_empty());
 }
 
+/// (events, total, has_more) of the page of `correlation` at `offset`.
+async fn offset_page(
+    repo: &Repo,
+    correlation: &str,
+    limit: i64,
+    offset: u64,
+) -> (usize, Option<u64>, bool) {
+    let page = repo
+        .query(&query(
+            by_correlation(correlation),
+            limit,
+            PagePosition::Offset(offset),
+        ))
+        .await
+        .unwrap();
+    (page.events.len(), page.total, page.has_more)
+}
+
 pub async fn offset_pages_report_total_and_has_more(repo: Repo) {
     let f = EventFactory::default();
     let events: Vec<NewAuditEvent> = (0..7).map(|i| f.event("c-offset", -i)).collect();
     repo.insert_batch(&events).await.unwrap();
-    let first = repo
-        .query(&query(
-            by_correlation("c-offset"),
-            3,
-            PagePosition::Offset(0),
-        ))
-        .await
-        .unwrap();
     assert_eq!(
-        (first.events.len(), first.total, first.has_more),
+        offset_page(&repo, "c-offset", 3, 0).await,
         (3, Some(7), true)
     );
     let last = repo
@@ -599,36 +609,19 @@ pub async fn offset_pages_report_total_and_has_more(repo: Repo) {
     );
     assert_eq!(last.next_cursor, None);
     assert_eq!(last.events[0].event_id, events[6].event.event_id);
-    let beyond = repo
-        .query(&query(
-            by_correlation("c-offset"),
-            3,
-            PagePosition::Offset(50),
-        ))
-        .await
-        .unwrap();
+    // Past the end, on a page holding every match, and with no match at all.
     assert_eq!(
-        (beyond.events.len(), beyond.total, beyond.has_more),
+        offset_page(&repo, "c-offset", 3, 50).await,
         (0, Some(7), false)
     );
-    let whole = repo
-        .query(&query(
-            by_correlation("c-offset"),
-            10,
-            PagePosition::Offset(0),
-        ))
-        .await
-        .unwrap();
-    assert_eq!((whole.events.len(), whole.total), (7, Some(7)));
-    let empty = repo
-        .query(&query(
-            by_correlation("c-offset-none"),
-            10,
-            PagePosition::Offset(0),
-        ))
-        .await
-        .unwrap();
-    assert_eq!((empty.events.len(), empty.total), (0, Some(0)));
+    assert_eq!(
+        offset_page(&repo, "c-offset", 10, 0).await,
+        (7, Some(7), false)
+    );
+    assert_eq!(
+        offset_page(&repo, "c-offset-none", 10, 0).await,
+        (0, Some(0), false)
+    );
 }
 
 pub async fn keyset_pages_visit_every_event_once_despite_concurrent_inserts(repo: Repo) {
