@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
+# shellcheck source=scripts/lib/cpu.sh
+. scripts/lib/cpu.sh
 
 [ $# -ge 2 ] || { echo "usage: $0 <binary-a> <binary-b> [pairs]" >&2; exit 2; }
 A="$1"; B="$2"; PAIRS="${3:-3}"; SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
@@ -19,18 +21,6 @@ ds_services_start_for_service
 SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage-bench
 
 psql() { "$DS_PG_BIN/psql" -q -v ON_ERROR_STOP=1 "$@"; }
-# Clock ticks of a process, of every PostgreSQL process, and of the whole machine.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-postgres_ticks() {
-  local pid total=0
-  for pid in $(pgrep -x postgres); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
-machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
-per_event_us() { python3 -c "print(round(($2 - $1) * 1e6 / $(getconf CLK_TCK) / $3, 1))"; }
-
 run() { # $1 = label, $2 = binary
   psql "$DS_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS ab" -c "CREATE DATABASE ab" >/dev/null 2>&1
   local db="${DS_TEST_DATABASE_URL%/*}/ab" port url c0 c1 m0 tps ceiling p0 s0 out p1 s1
@@ -40,24 +30,24 @@ run() { # $1 = label, $2 = binary
   SERVICE_PID=$!
   for _ in $(seq 1 150); do curl -fs "$url/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
   psql "$db" -c CHECKPOINT
-  c0="$(machine_ticks)"
+  c0="$(ds_machine_ticks)"
   tps="$("$DS_PG_BIN/pgbench" -n -c 16 -j 2 -T "$SECONDS_PER_RUN" -f bench/sql/insert_100.sql "$db" 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p')"
-  c1="$(machine_ticks)"
+  c1="$(ds_machine_ticks)"
   ceiling="$(python3 -c "print(round($tps * 100))")"
   psql "$db" -c CHECKPOINT
-  p0="$(postgres_ticks)"; s0="$(ticks "$SERVICE_PID")"; m0="$(machine_ticks)"
+  p0="$(ds_postgres_ticks)"; s0="$(ds_ticks "$SERVICE_PID")"; m0="$(ds_machine_ticks)"
   out="$(target/release/loadgen --url "$url" --scenario batch --batch-size 100 --clients 16 \
     --warmup-seconds 0 --seconds "$SECONDS_PER_RUN" --label ab)"
-  p1="$(postgres_ticks)"; s1="$(ticks "$SERVICE_PID")"
+  p1="$(ds_postgres_ticks)"; s1="$(ds_ticks "$SERVICE_PID")"
   local events rate
   events="$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"] * 100)')"
   rate="$(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_per_s"]))')"
   printf '%s: ceiling %s/s (machine %s us/row) | service %s/s, ratio %s | CPU per event: service %s us, PostgreSQL %s us, machine %s us\n' \
-    "$1" "$ceiling" "$(per_event_us "$c0" "$c1" "$(python3 -c "print($tps * 100 * $SECONDS_PER_RUN)")")" \
+    "$1" "$ceiling" "$(ds_per_unit_us "$c0" "$c1" "$(python3 -c "print($tps * 100 * $SECONDS_PER_RUN)")")" \
     "$rate" "$(python3 -c "print(round($rate / $ceiling, 2))")" \
-    "$(per_event_us "$s0" "$s1" "$events")" "$(per_event_us "$p0" "$p1" "$events")" \
-    "$(per_event_us "$m0" "$(machine_ticks)" "$events")"
+    "$(ds_per_unit_us "$s0" "$s1" "$events")" "$(ds_per_unit_us "$p0" "$p1" "$events")" \
+    "$(ds_per_unit_us "$m0" "$(ds_machine_ticks)" "$events")"
   kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=""
 }
 

@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
+# shellcheck source=scripts/lib/fill.sh
+. scripts/lib/fill.sh
 
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
 # Row counts at which the queries are measured; the table is filled up to each in turn.
@@ -174,17 +176,9 @@ dupes="$(psql -At "$DB_URL" -c "SELECT count(*) - count(DISTINCT event_id) FROM 
 emit "{\"figure\":\"check: rows after replay\",\"rows\":$rows,\"before_outage\":$rows_before_outage,\"queued\":$queued,\"duplicate_event_ids\":$dupes}"
 
 # --- Queries at 1M and 10M rows ---------------------------------------------------------------
-# Synthetic months are loaded below the ones the service keeps (from 4 months back), a month
-# of 1M rows at a time; correlation ids fill-0.. cover 10 rows each.
-filled=0
-months_back=4
+# Synthetic months below the ones the service keeps (scripts/lib/fill.sh).
 for target in $QUERY_ROWS; do
-  while [ "$filled" -lt "$target" ]; do
-    month="$(python3 -c "import datetime as d; t=d.date.today().replace(day=1); m=t.year*12+t.month-1-$months_back; print(d.date(m//12, m%12+1, 1))")"
-    echo "[bench] loading 1,000,000 rows into the $month partition ($filled so far)" >&2
-    psql "$DB_URL" -v month="$month" -v rows=1000000 -v first="$filled" -f bench/sql/fill_month.sql >/dev/null
-    filled=$((filled + 1000000)); months_back=$((months_back + 1))
-  done
+  ds_fill_to "$DB_URL" "$target"
   label="$(python3 -c "print(f'{$target/1e6:g}M')")"
   # The load left gigabytes of dirty pages: written out now, not by the queries' backends
   # making room for the pages they read.
@@ -192,7 +186,7 @@ for target in $QUERY_ROWS; do
   echo "[bench] service: queries at $label rows, $QUERY_CLIENTS clients" >&2
   # As fast as answered, then (the latency figure, read at a steady rate as every latency
   # target here is) at half that rate.
-  for query in "correlation --correlations $((filled / 10))|query by correlation_id (10 events, with total)" \
+  for query in "correlation --correlations $((DS_FILLED / 10))|query by correlation_id (10 events, with total)" \
                "page --page-limit 100 --pages 20|keyset page (100 events, include_total=false)"; do
     # shellcheck disable=SC2086 # the scenario's arguments are meant to split
     line="$(loadgen --scenario ${query%%|*} --clients "$QUERY_CLIENTS" --label "${query#*|}, $label rows")"
