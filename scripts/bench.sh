@@ -73,9 +73,11 @@ pgbench_tps() { # $1 = script, $2 = clients -> transactions/s
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
-# A checkpoint before each latency-sensitive pair (ceiling, then service) so neither pays for
-# the other's WAL.
-checkpoint() { psql "$DB_URL" -c CHECKPOINT >/dev/null; }
+# Before each latency-sensitive pair (ceiling, then service) and each batch round: a vacuum,
+# then a checkpoint, so neither run pays for the other's rows. Autovacuum otherwise reaches
+# one run's rows a minute later, in the middle of the next run (200-400k rows and eleven
+# indexes: seconds of CPU, a fifth of an 8-second run), and its WAL.
+settle() { psql "$DB_URL" -c "VACUUM (ANALYZE) audit_events" -c CHECKPOINT >/dev/null; }
 # pgbench at a fixed rate, every transaction logged: latency percentiles including schedule
 # lag (comparable to the load generator's open loop). $1 = script, $2 = clients, $3 = rate.
 pgbench_at_rate() {
@@ -101,9 +103,9 @@ for c in 16 64; do
 done
 half="$(python3 -c "import json; print(round([json.loads(l) for l in open('$RESULTS') if 'single-row INSERT, 64' in l][0]['throughput_per_s'] / 2))")"
 echo "[bench] ceiling and service at half the ceiling ($half/s), 64 clients" >&2
-checkpoint
+settle
 emit "$(pgbench_at_rate bench/sql/insert_one.sql 64 "$half" | python3 -c "import json,sys; r=json.load(sys.stdin); r.update(figure='latency reference: pgbench single-row INSERT at $half/s, 64 clients', clients=64); print(json.dumps(r))")"
-checkpoint
+settle
 emit "$(loadgen --clients 64 --rate "$half" --label "single-event POST (201), 64 clients at half the ceiling")"
 # Each ceiling is measured right before the service figure it is compared to: same table
 # size, same disk state. The batch pair runs in interleaved rounds, each ceiling right before
@@ -111,11 +113,11 @@ emit "$(loadgen --clients 64 --rate "$half" --label "single-event POST (201), 64
 # can land on either side of. The report keeps the median round and lists every round.
 for round in $(seq 1 "$BATCH_ROUNDS"); do
   echo "[bench] ceiling: pgbench 100-row INSERT, 16 clients (round $round)" >&2
-  checkpoint
+  settle
   tps="$(pgbench_tps bench/sql/insert_100.sql 16)"
   emit "{\"figure\":\"ceiling: pgbench 100-row INSERT, 16 clients (round $round)\",\"clients\":16,\"throughput_per_s\":$(calc "$tps * 100")}"
   echo "[bench] service: batch POST (100 events), 16 clients (round $round)" >&2
-  checkpoint
+  settle
   emit "$(loadgen --scenario batch --batch-size 100 --clients 16 --label "batch POST (100 per batch), 16 clients (round $round)")"
 done
 
@@ -182,7 +184,7 @@ for target in $QUERY_ROWS; do
   label="$(python3 -c "print(f'{$target/1e6:g}M')")"
   # The load left gigabytes of dirty pages: written out now, not by the queries' backends
   # making room for the pages they read.
-  checkpoint
+  settle
   echo "[bench] service: queries at $label rows, $QUERY_CLIENTS clients" >&2
   # As fast as answered, then (the latency figure, read at a steady rate as every latency
   # target here is) at half that rate.
@@ -206,7 +208,7 @@ register_up_to() { # $1 = how many, $2 = name offset, $3 = label
 }
 search_runs() { # $1 = catalog size label
   echo "[bench] service: searches at $1 workflows, $SEARCH_CLIENTS clients" >&2
-  checkpoint
+  settle
   emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" --rate "$SEARCH_RATE" \
     --label "label-only search, $1 workflows, $SEARCH_RATE/s")"
   emit "$(loadgen --scenario search --clients "$SEARCH_CLIENTS" \
