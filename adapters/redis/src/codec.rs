@@ -1,7 +1,9 @@
 //! Queued events on the wire: a versioned JSON shape, decoded back through the domain's
 //! constructors so a damaged entry is reported, never replayed half-right.
 
-use datastorage_domain::audit::{AuditEvent, AuditEventDraft, EventId, EventRules, NewAuditEvent};
+use datastorage_domain::audit::{
+    AuditEvent, AuditEventDraft, EventDataText, EventId, EventRules, NewAuditEvent,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -31,7 +33,8 @@ struct QueuedEventV1 {
     duration_ms: Option<i64>,
     error_code: Option<String>,
     error_message: Option<String>,
-    event_data: serde_json::Value,
+    /// Read straight into canonical text, as the HTTP and PostgreSQL adapters read it.
+    event_data: EventDataText,
     retention_days: i64,
     is_sensitive: bool,
 }

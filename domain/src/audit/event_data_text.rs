@@ -314,8 +314,9 @@ mod tests {
                 // (serde_json's default float parsing may land a float one unit off the
                 // first reading, which the canonical text does not depend on).
                 if let Ok(read) = read {
-                    let again: Value = serde_json::from_str(read.as_json()).unwrap();
-                    prop_assert_eq!(&read.to_value(), &again);
+                    let again: serde_json::Map<String, Value> =
+                        serde_json::from_str(read.as_json()).unwrap();
+                    prop_assert_eq!(read.as_map(), &again);
                 }
             }
         }

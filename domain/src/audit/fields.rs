@@ -408,18 +408,6 @@ impl EventData {
     pub fn as_json(&self) -> &str {
         &self.canonical
     }
-
-    pub fn to_value(&self) -> Value {
-        Value::Object(self.as_map().clone())
-    }
-
-    pub fn into_value(self) -> Value {
-        Value::Object(
-            self.map
-                .into_inner()
-                .unwrap_or_else(|| read_back(&self.canonical)),
-        )
-    }
 }
 
 /// Compact JSON with object keys sorted, whatever map type serde_json was built with.
