@@ -135,6 +135,12 @@ ds_services_start_for_service() {
   SERVICE_PID=""
   trap ds_stop_service_and_services EXIT
   ds_services_start
+  # WAL room for a whole measured run: at the default 1 GB a checkpoint is forced after about
+  # 500 MB of WAL, 7-8 s into every batch run (the log warned "checkpoints are occurring too
+  # frequently"), and where in a run it lands decided a tenth of the figure. The harness
+  # checkpoints between runs instead (bench.sh's settle).
+  "$DS_PG_BIN/psql" -q "$DS_TEST_DATABASE_URL" -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+    -c "SELECT pg_reload_conf()" >/dev/null
 }
 
 ds_stop_service_and_services() {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use datastorage_domain::audit::{AuditEventDraft, EventId, NewAuditEvent};
+use datastorage_domain::audit::{AuditEventDraft, EventId, EventIdOrigin, NewAuditEvent};
 
 use super::{AuditService, BatchRecorded, Recorded, WriteOutcome};
 use crate::error::AuditError;
@@ -73,6 +73,12 @@ impl AuditService {
 pub(crate) fn dedupe(
     events: Vec<NewAuditEvent>,
 ) -> Result<(Vec<NewAuditEvent>, Vec<bool>), EventId> {
+    // Fresh server ids are distinct: a batch without a client id has nothing to resolve (the
+    // usual batch; the map and the moves below were about 2 % of its decoding).
+    if events.iter().all(|e| e.id_origin == EventIdOrigin::Server) {
+        let kept = vec![true; events.len()];
+        return Ok((events, kept));
+    }
     // id -> its event's index in `unique`
     let mut kept_at: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
     let mut unique: Vec<NewAuditEvent> = Vec::with_capacity(events.len());

@@ -38,15 +38,18 @@ macro_rules! bounded_text {
             /// Accepts 1 to `MAX_CHARS` characters, none of them NUL.
             pub fn parse(value: impl Into<String>) -> Result<Self, ValidationErrors> {
                 let value = value.into();
-                let chars = value.chars().count();
-                if chars == 0 {
+                if value.is_empty() {
                     return Err(ValidationErrors::single($field, "must not be empty"));
                 }
-                if chars > $max {
-                    return Err(ValidationErrors::single(
-                        $field,
-                        format!("must be at most {} characters (got {chars})", $max),
-                    ));
+                // No more characters than bytes: only a long value needs counting.
+                if value.len() > $max {
+                    let chars = value.chars().count();
+                    if chars > $max {
+                        return Err(ValidationErrors::single(
+                            $field,
+                            format!("must be at most {} characters (got {chars})", $max),
+                        ));
+                    }
                 }
                 check_storable($field, &value)?;
                 Ok(Self(value))
