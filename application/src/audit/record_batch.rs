@@ -35,8 +35,14 @@ impl AuditService {
             .iter()
             .map(|n| (n.event.event_id, n.event.event_timestamp))
             .collect();
-        let (unique, kept) =
-            dedupe(events).map_err(|event_id| AuditError::Conflict { event_id })?;
+        // Ids this request just assigned are distinct: a batch without a client id has nothing
+        // to resolve (the usual batch; the map and the moves were about 2 % of its decoding).
+        let (unique, kept) = if events.iter().all(|e| e.id_origin == EventIdOrigin::Server) {
+            let kept = vec![true; events.len()];
+            (events, kept)
+        } else {
+            dedupe(events).map_err(|event_id| AuditError::Conflict { event_id })?
+        };
         let stored = self.store(unique).await?;
         let kept_ids = keys
             .iter()
@@ -73,12 +79,6 @@ impl AuditService {
 pub(crate) fn dedupe(
     events: Vec<NewAuditEvent>,
 ) -> Result<(Vec<NewAuditEvent>, Vec<bool>), EventId> {
-    // Fresh server ids are distinct: a batch without a client id has nothing to resolve (the
-    // usual batch; the map and the moves below were about 2 % of its decoding).
-    if events.iter().all(|e| e.id_origin == EventIdOrigin::Server) {
-        let kept = vec![true; events.len()];
-        return Ok((events, kept));
-    }
     // id -> its event's index in `unique`
     let mut kept_at: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
     let mut unique: Vec<NewAuditEvent> = Vec::with_capacity(events.len());
