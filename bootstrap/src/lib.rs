@@ -500,7 +500,7 @@ fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, St
                 &settings.model_dir,
                 (settings.model_keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
                     idle: Duration::from_secs(settings.model_keep_alive_secs),
-                    after_unload: crate::memory::release_freed_memory,
+                    release_memory: crate::memory::release_freed_memory,
                 }),
             )
             .map_err(|e| StartupError::Embedder(e.to_string()))?,

@@ -76,7 +76,7 @@ async fn an_unused_model_is_unloaded_and_loaded_again_on_demand() {
     let secs = Duration::from_secs;
     let keep_alive = KeepAlive {
         idle: secs(60),
-        after_unload: count_release,
+        release_memory: count_release,
     };
     let embedder = LocalModelEmbedder::load_with_keep_alive(
         &datastorage_tests::support::model_dir(),
@@ -92,6 +92,7 @@ async fn an_unused_model_is_unloaded_and_loaded_again_on_demand() {
     let text = vec!["payments-api pods are OOMKilled after the deploy".to_owned()];
     let first = embedder.embed(&text).await.unwrap();
     assert!(embedder.is_loaded());
+    assert_eq!(RELEASES.load(SeqCst), 2, "and again after the embedding");
     tokio::time::sleep(secs(40)).await;
     embedder.embed(&text).await.unwrap();
     tokio::time::sleep(secs(40)).await;
@@ -99,11 +100,13 @@ async fn an_unused_model_is_unloaded_and_loaded_again_on_demand() {
         embedder.is_loaded(),
         "80 s after the first use but 40 s after the last: still loaded"
     );
+    assert_eq!(RELEASES.load(SeqCst), 3);
     tokio::time::sleep(secs(21)).await;
     assert!(!embedder.is_loaded(), "61 s unused: unloaded");
-    assert_eq!(RELEASES.load(SeqCst), 2);
+    assert_eq!(RELEASES.load(SeqCst), 4, "and again after the unload");
 
     let again = embedder.embed(&text).await.unwrap();
     assert!(embedder.is_loaded());
+    assert_eq!(RELEASES.load(SeqCst), 5);
     assert_eq!(first, again, "the reloaded model answers the same");
 }
