@@ -29,13 +29,13 @@ run() { # $1 = label, $2 = binary
     "$2" >"$DS_SERVICES_DIR/ab-service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 150); do curl -fs "$url/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-  psql "$db" -c "VACUUM (ANALYZE) audit_events" -c CHECKPOINT
+  ds_settle "$db"
   c0="$(ds_machine_ticks)"
   tps="$("$DS_PG_BIN/pgbench" -n -c 16 -j 2 -T "$SECONDS_PER_RUN" -f bench/sql/insert_100.sql "$db" 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p')"
   c1="$(ds_machine_ticks)"
   ceiling="$(python3 -c "print(round($tps * 100))")"
-  psql "$db" -c "VACUUM (ANALYZE) audit_events" -c CHECKPOINT
+  ds_settle "$db"
   p0="$(ds_postgres_ticks)"; s0="$(ds_ticks "$SERVICE_PID")"; m0="$(ds_machine_ticks)"
   out="$(target/release/loadgen --url "$url" --scenario batch --batch-size 100 --clients 16 \
     --warmup-seconds 0 --seconds "$SECONDS_PER_RUN" --label ab)"

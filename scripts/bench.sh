@@ -79,11 +79,8 @@ pgbench_tps() { # $1 = script, $2 = clients -> transactions/s
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
-# Before each latency-sensitive pair (ceiling, then service) and each batch round: a vacuum,
-# then a checkpoint, so neither run pays for the other's rows. Autovacuum otherwise reaches
-# one run's rows a minute later, in the middle of the next run (200-400k rows and eleven
-# indexes: seconds of CPU, a fifth of an 8-second run), and its WAL.
-settle() { psql "$DB_URL" -c "VACUUM (ANALYZE) audit_events" -c CHECKPOINT >/dev/null; }
+# Before each latency-sensitive pair (ceiling, then service) and each batch round.
+settle() { ds_settle "$DB_URL"; }
 # pgbench at a fixed rate, every transaction logged: latency percentiles including schedule
 # lag (comparable to the load generator's open loop). $1 = script, $2 = clients, $3 = rate.
 pgbench_at_rate() {
