@@ -8,6 +8,7 @@ mod clock;
 pub mod config;
 mod memory;
 mod settings;
+mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -239,7 +240,7 @@ impl Application {
             AppState::new(Services {
                 audit,
                 catalog: catalog.clone(),
-                metrics: metrics_renderer(pool.clone()),
+                metrics: telemetry::renderer(pool.clone()),
                 auth,
                 shutting_down: shutting_down.clone(),
             }),
@@ -313,6 +314,7 @@ impl Application {
         let upkeep = self
             .upkeep
             .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
+        let metrics_upkeep = tokio::spawn(telemetry::upkeep());
         let replay: Vec<_> = self
             .replay
             .into_iter()
@@ -358,6 +360,7 @@ impl Application {
         if let Some(upkeep) = upkeep {
             upkeep.abort();
         }
+        metrics_upkeep.abort();
         let until = tokio::time::Instant::now() + budget;
         for worker in replay {
             match tokio::time::timeout_at(until, worker).await {
@@ -378,55 +381,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
-}
-
-/// The process-wide Prometheus recorder (installed once; every `Application` of a process
-/// shares it, as tests build many).
-fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
-        std::sync::OnceLock::new();
-    HANDLE.get_or_init(|| {
-        const SECONDS: [f64; 14] = [
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ];
-        let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
-        let builder = match builder.set_buckets(&SECONDS) {
-            Ok(b) => b,
-            Err(_) => metrics_exporter_prometheus::PrometheusBuilder::new(),
-        };
-        let recorder = builder.build_recorder();
-        let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_err() {
-            tracing::warn!("a metrics recorder was already installed");
-        }
-        // Counters that only move on rare events exist from the start, at zero.
-        for name in [
-            "datastorage_dlq_replayed_entries_total",
-            "datastorage_dlq_dead_lettered_entries_total",
-            "datastorage_embedding_cache_hits_total",
-            "datastorage_embedding_cache_misses_total",
-        ] {
-            metrics::counter!(name).increment(0);
-        }
-        handle
-    })
-}
-
-/// Renders `/metrics`, refreshing the connection-pool gauges first.
-fn metrics_renderer(
-    pool: Option<datastorage_postgres::PgPool>,
-) -> datastorage_http::metrics::MetricsRenderer {
-    let handle = prometheus().clone();
-    Arc::new(move || {
-        if let Some(pool) = &pool {
-            let idle = pool.num_idle() as f64;
-            let size = f64::from(pool.size());
-            metrics::gauge!("datastorage_db_pool_connections", "state" => "in_use")
-                .set(size - idle);
-            metrics::gauge!("datastorage_db_pool_connections", "state" => "idle").set(idle);
-        }
-        handle.render()
-    })
 }
 
 #[derive(serde::Deserialize)]
