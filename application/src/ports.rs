@@ -238,7 +238,7 @@ mod catalog_port {
     /// A workflow that passed the hard filters, with its similarity to the query text.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Candidate {
-        pub workflow: Workflow,
+        pub workflow: WorkflowSummary,
         pub similarity: Option<f64>,
     }
 

@@ -146,7 +146,7 @@ impl WorkflowCatalog for MemoryWorkflowCatalog {
             .filter(|w| passes_hard_filters(filters, &w.labels))
             .map(|w| Candidate {
                 similarity: query.and_then(|q| w.embedding.as_ref().and_then(|e| q.cosine(e).ok())),
-                workflow: w.clone(),
+                workflow: WorkflowSummary::from(w),
             })
             .collect())
     }

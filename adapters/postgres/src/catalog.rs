@@ -77,11 +77,58 @@ struct WorkflowRow {
     embedding_model: Option<String>,
 }
 
+/// What a search reads of a row ([`WorkflowSummary`]): no content, parameters or vector.
+const CANDIDATE_COLUMNS: &str = "workflow_id, workflow_name, version, title, description, \
+    signal_type, severity, component, environment, priority, detected_labels, custom_labels, \
+    container_image, container_digest";
+
 #[derive(sqlx::FromRow)]
 struct CandidateRow {
-    #[sqlx(flatten)]
-    row: WorkflowRow,
+    workflow_id: Uuid,
+    workflow_name: String,
+    version: String,
+    title: String,
+    description: String,
+    signal_type: String,
+    severity: String,
+    component: String,
+    environment: String,
+    priority: String,
+    detected_labels: serde_json::Value,
+    custom_labels: serde_json::Value,
+    container_image: Option<String>,
+    container_digest: Option<String>,
     similarity: Option<f64>,
+}
+
+impl CandidateRow {
+    fn into_candidate(self) -> Result<Candidate, CatalogError> {
+        let id = self.workflow_id;
+        let parse = || -> Result<WorkflowSummary, ValidationErrors> {
+            Ok(WorkflowSummary {
+                id: WorkflowId::from_uuid(self.workflow_id),
+                name: WorkflowName::parse(self.workflow_name)?,
+                version: WorkflowVersion::parse(&self.version)?,
+                title: self.title,
+                description: self.description,
+                labels: MandatoryLabels::parse(
+                    self.signal_type,
+                    &self.severity,
+                    self.component,
+                    self.environment,
+                    &self.priority,
+                )?,
+                detected_labels: DetectedLabels::from_json(&self.detected_labels)?,
+                custom_labels: CustomLabels::from_json(&self.custom_labels)?,
+                container_image: self.container_image,
+                container_digest: self.container_digest,
+            })
+        };
+        Ok(Candidate {
+            workflow: parse().map_err(|e| CatalogError::Corrupt(format!("workflow {id}: {e}")))?,
+            similarity: self.similarity,
+        })
+    }
 }
 
 impl WorkflowRow {
@@ -377,11 +424,7 @@ impl WorkflowCatalog for PgWorkflowCatalog {
     ) -> Result<Vec<Candidate>, CatalogError> {
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
         // The candidate rows leave out their own vectors: only the similarity travels.
-        let light = COLUMNS.replace(
-            "embedding::real[] AS embedding_values",
-            "NULL::real[] AS embedding_values",
-        );
-        let mut qb = QueryBuilder::new(format!("SELECT {light}, "));
+        let mut qb = QueryBuilder::new(format!("SELECT {CANDIDATE_COLUMNS}, "));
         match query {
             // Exact cosine over the filtered rows; vectors of another model never compare.
             Some(q) => {
@@ -413,14 +456,7 @@ impl WorkflowCatalog for PgWorkflowCatalog {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Candidate {
-                    similarity: r.similarity,
-                    workflow: r.row.into_workflow()?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(CandidateRow::into_candidate).collect()
     }
 
     async fn missing_embeddings(

@@ -49,7 +49,7 @@ pub struct SearchRequest {
 /// One result, with how its score was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankedWorkflow {
-    pub workflow: Workflow,
+    pub workflow: WorkflowSummary,
     pub score: LabelScore,
     pub similarity: Option<f64>,
     pub final_score: f64,

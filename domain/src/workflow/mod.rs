@@ -15,4 +15,4 @@ pub use labels::{
 };
 pub use lifecycle::{LifecycleStatus, TransitionError};
 pub use scoring::{LabelScore, SearchFilters, passes_hard_filters, score_labels};
-pub use version_record::{NewWorkflow, Workflow, WorkflowDraft, WorkflowLimits};
+pub use version_record::{NewWorkflow, Workflow, WorkflowDraft, WorkflowLimits, WorkflowSummary};

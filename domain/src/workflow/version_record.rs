@@ -93,6 +93,41 @@ pub struct Workflow {
     pub embedding: Option<crate::embedding::Embedding>,
 }
 
+/// What a search reads of a workflow version: its identity, the labels it is filtered and
+/// scored on, and what a caller needs to pick and run it. Search candidates travel as this
+/// rather than as a whole [`Workflow`]: a search never reads content or parameters, and at
+/// 10,000 workflows it reads over a hundred candidates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowSummary {
+    pub id: WorkflowId,
+    pub name: WorkflowName,
+    pub version: WorkflowVersion,
+    pub title: String,
+    pub description: String,
+    pub labels: MandatoryLabels,
+    pub detected_labels: DetectedLabels,
+    pub custom_labels: CustomLabels,
+    pub container_image: Option<String>,
+    pub container_digest: Option<String>,
+}
+
+impl From<&Workflow> for WorkflowSummary {
+    fn from(w: &Workflow) -> Self {
+        Self {
+            id: w.id,
+            name: w.name.clone(),
+            version: w.version.clone(),
+            title: w.title.clone(),
+            description: w.description.clone(),
+            labels: w.labels.clone(),
+            detected_labels: w.detected_labels.clone(),
+            custom_labels: w.custom_labels.clone(),
+            container_image: w.container_image.clone(),
+            container_digest: w.container_digest.clone(),
+        }
+    }
+}
+
 /// A validated workflow version, not yet stored (the store decides `is_latest_version` and
 /// `previous_version`).
 #[derive(Debug, Clone, PartialEq)]

@@ -381,13 +381,21 @@ pub async fn candidates_are_latest_versions_passing_the_hard_filters(c: Catalog)
     };
     let mut expected = vec![latest.id, any_env.id];
     expected.sort();
-    assert_eq!(
-        ids(c
-            .candidates(&filters, &[LifecycleStatus::Active], None)
-            .await
-            .unwrap()),
-        expected
-    );
+    let active = c
+        .candidates(&filters, &[LifecycleStatus::Active], None)
+        .await
+        .unwrap();
+    // A candidate carries what a search reads of the workflow, as registered.
+    for candidate in &active {
+        let registered = if candidate.workflow.id == latest.id {
+            &latest
+        } else {
+            &any_env
+        };
+        assert_eq!(candidate.workflow, WorkflowSummary::from(registered));
+        assert_eq!(candidate.similarity, None);
+    }
+    assert_eq!(ids(active), expected);
     expected.push(disabled.id);
     expected.sort();
     assert_eq!(
