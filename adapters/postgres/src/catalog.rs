@@ -31,22 +31,32 @@ fn unavailable(e: sqlx::Error) -> CatalogError {
     }
 }
 
-const COLUMNS: &str = "workflow_id, workflow_name, version, title, description, content, \
-    content_hash, signal_type, severity, component, environment, priority, detected_labels, \
-    custom_labels, parameters, execution_engine, container_image, container_digest, owner, \
-    maintainer, version_notes, change_summary, status, status_reason, disabled_at, disabled_by, \
-    disabled_reason, is_latest_version, previous_version, created_at, \
-    created_by, updated_at, updated_by, embedding::real[] AS embedding_values, embedding_model";
+/// The columns of a [`WorkflowSummary`], what a search reads: no content, parameters or vector.
+macro_rules! summary_columns {
+    () => {
+        "workflow_id, workflow_name, version, title, description, signal_type, severity, \
+         component, environment, priority, detected_labels, custom_labels, container_image, \
+         container_digest"
+    };
+}
+
+const CANDIDATE_COLUMNS: &str = summary_columns!();
+
+const COLUMNS: &str = concat!(
+    summary_columns!(),
+    ", content, content_hash, parameters, execution_engine, owner, maintainer, version_notes, \
+     change_summary, status, status_reason, disabled_at, disabled_by, disabled_reason, \
+     is_latest_version, previous_version, created_at, created_by, updated_at, updated_by, \
+     embedding::real[] AS embedding_values, embedding_model"
+);
 
 #[derive(sqlx::FromRow)]
-struct WorkflowRow {
+struct SummaryColumns {
     workflow_id: Uuid,
     workflow_name: String,
     version: String,
     title: String,
     description: String,
-    content: String,
-    content_hash: String,
     signal_type: String,
     severity: String,
     component: String,
@@ -54,10 +64,62 @@ struct WorkflowRow {
     priority: String,
     detected_labels: serde_json::Value,
     custom_labels: serde_json::Value,
-    parameters: serde_json::Value,
-    execution_engine: String,
     container_image: Option<String>,
     container_digest: Option<String>,
+}
+
+impl SummaryColumns {
+    fn parse(self) -> Result<WorkflowSummary, ValidationErrors> {
+        Ok(WorkflowSummary {
+            id: WorkflowId::from_uuid(self.workflow_id),
+            name: WorkflowName::parse(self.workflow_name)?,
+            version: WorkflowVersion::parse(&self.version)?,
+            title: self.title,
+            description: self.description,
+            labels: MandatoryLabels::parse(
+                self.signal_type,
+                &self.severity,
+                self.component,
+                self.environment,
+                &self.priority,
+            )?,
+            detected_labels: DetectedLabels::from_json(&self.detected_labels)?,
+            custom_labels: CustomLabels::from_json(&self.custom_labels)?,
+            container_image: self.container_image,
+            container_digest: self.container_digest,
+        })
+    }
+}
+
+fn corrupt(id: Uuid, e: impl std::fmt::Display) -> CatalogError {
+    CatalogError::Corrupt(format!("workflow {id}: {e}"))
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    summary: SummaryColumns,
+    similarity: Option<f64>,
+}
+
+impl CandidateRow {
+    fn into_candidate(self) -> Result<Candidate, CatalogError> {
+        let id = self.summary.workflow_id;
+        Ok(Candidate {
+            workflow: self.summary.parse().map_err(|e| corrupt(id, e))?,
+            similarity: self.similarity,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct WorkflowRow {
+    #[sqlx(flatten)]
+    summary: SummaryColumns,
+    content: String,
+    content_hash: String,
+    parameters: serde_json::Value,
+    execution_engine: String,
     owner: Option<String>,
     maintainer: Option<String>,
     version_notes: Option<String>,
@@ -77,116 +139,55 @@ struct WorkflowRow {
     embedding_model: Option<String>,
 }
 
-/// What a search reads of a row ([`WorkflowSummary`]): no content, parameters or vector.
-const CANDIDATE_COLUMNS: &str = "workflow_id, workflow_name, version, title, description, \
-    signal_type, severity, component, environment, priority, detected_labels, custom_labels, \
-    container_image, container_digest";
-
-#[derive(sqlx::FromRow)]
-struct CandidateRow {
-    workflow_id: Uuid,
-    workflow_name: String,
-    version: String,
-    title: String,
-    description: String,
-    signal_type: String,
-    severity: String,
-    component: String,
-    environment: String,
-    priority: String,
-    detected_labels: serde_json::Value,
-    custom_labels: serde_json::Value,
-    container_image: Option<String>,
-    container_digest: Option<String>,
-    similarity: Option<f64>,
-}
-
-impl CandidateRow {
-    fn into_candidate(self) -> Result<Candidate, CatalogError> {
-        let id = self.workflow_id;
-        let parse = || -> Result<WorkflowSummary, ValidationErrors> {
-            Ok(WorkflowSummary {
-                id: WorkflowId::from_uuid(self.workflow_id),
-                name: WorkflowName::parse(self.workflow_name)?,
-                version: WorkflowVersion::parse(&self.version)?,
-                title: self.title,
-                description: self.description,
-                labels: MandatoryLabels::parse(
-                    self.signal_type,
-                    &self.severity,
-                    self.component,
-                    self.environment,
-                    &self.priority,
-                )?,
-                detected_labels: DetectedLabels::from_json(&self.detected_labels)?,
-                custom_labels: CustomLabels::from_json(&self.custom_labels)?,
-                container_image: self.container_image,
-                container_digest: self.container_digest,
-            })
-        };
-        Ok(Candidate {
-            workflow: parse().map_err(|e| CatalogError::Corrupt(format!("workflow {id}: {e}")))?,
-            similarity: self.similarity,
-        })
-    }
-}
-
 impl WorkflowRow {
     fn into_workflow(self) -> Result<Workflow, CatalogError> {
-        let id = self.workflow_id;
+        let id = self.summary.workflow_id;
         let embedding = match (self.embedding_values, self.embedding_model) {
             (Some(values), Some(model)) => Some(
                 EmbeddingModel::parse(model)
                     .map_err(|e| e.to_string())
                     .and_then(|m| Embedding::new(m, values).map_err(|e| e.to_string()))
-                    .map_err(|e| CatalogError::Corrupt(format!("workflow {id} embedding: {e}")))?,
+                    .map_err(|e| corrupt(id, format!("embedding: {e}")))?,
             ),
             _ => None,
         };
-        let parse = || -> Result<Workflow, ValidationErrors> {
-            Ok(Workflow {
-                id: WorkflowId::from_uuid(self.workflow_id),
-                name: WorkflowName::parse(self.workflow_name)?,
-                version: WorkflowVersion::parse(&self.version)?,
-                title: self.title,
-                description: self.description,
-                content: self.content,
-                content_hash: self.content_hash,
-                labels: MandatoryLabels::parse(
-                    self.signal_type,
-                    &self.severity,
-                    self.component,
-                    self.environment,
-                    &self.priority,
-                )?,
-                detected_labels: DetectedLabels::from_json(&self.detected_labels)?,
-                custom_labels: CustomLabels::from_json(&self.custom_labels)?,
-                parameters: match self.parameters {
-                    serde_json::Value::Object(m) => m,
-                    _ => serde_json::Map::new(),
-                },
-                execution_engine: self.execution_engine,
-                container_image: self.container_image,
-                container_digest: self.container_digest,
-                owner: self.owner,
-                maintainer: self.maintainer,
-                version_notes: self.version_notes,
-                change_summary: self.change_summary,
-                status: LifecycleStatus::parse(&self.status)?,
-                status_reason: self.status_reason,
-                disabled_at: self.disabled_at,
-                disabled_by: self.disabled_by,
-                disabled_reason: self.disabled_reason,
-                is_latest_version: self.is_latest_version,
-                previous_version: self.previous_version,
-                created_at: self.created_at,
-                created_by: self.created_by,
-                updated_at: self.updated_at,
-                updated_by: self.updated_by,
-                embedding,
-            })
-        };
-        parse().map_err(|e| CatalogError::Corrupt(format!("workflow {id}: {e}")))
+        let summary = self.summary.parse().map_err(|e| corrupt(id, e))?;
+        let status = LifecycleStatus::parse(&self.status).map_err(|e| corrupt(id, e))?;
+        Ok(Workflow {
+            id: summary.id,
+            name: summary.name,
+            version: summary.version,
+            title: summary.title,
+            description: summary.description,
+            content: self.content,
+            content_hash: self.content_hash,
+            labels: summary.labels,
+            detected_labels: summary.detected_labels,
+            custom_labels: summary.custom_labels,
+            parameters: match self.parameters {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            execution_engine: self.execution_engine,
+            container_image: summary.container_image,
+            container_digest: summary.container_digest,
+            owner: self.owner,
+            maintainer: self.maintainer,
+            version_notes: self.version_notes,
+            change_summary: self.change_summary,
+            status,
+            status_reason: self.status_reason,
+            disabled_at: self.disabled_at,
+            disabled_by: self.disabled_by,
+            disabled_reason: self.disabled_reason,
+            is_latest_version: self.is_latest_version,
+            previous_version: self.previous_version,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            updated_at: self.updated_at,
+            updated_by: self.updated_by,
+            embedding,
+        })
     }
 }
 
