@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// How often recorded histogram samples are folded into their buckets: the exporter's own
 /// default when it runs the upkeep itself.
-pub(crate) const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
+const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
 
 /// The process-wide Prometheus recorder (installed once; every `Application` of a process
 /// shares it, as tests build many).

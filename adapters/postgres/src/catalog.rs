@@ -40,8 +40,6 @@ macro_rules! summary_columns {
     };
 }
 
-const CANDIDATE_COLUMNS: &str = summary_columns!();
-
 const COLUMNS: &str = concat!(
     summary_columns!(),
     ", content, content_hash, parameters, execution_engine, owner, maintainer, version_notes, \
@@ -425,7 +423,7 @@ impl WorkflowCatalog for PgWorkflowCatalog {
     ) -> Result<Vec<Candidate>, CatalogError> {
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
         // The candidate rows leave out their own vectors: only the similarity travels.
-        let mut qb = QueryBuilder::new(format!("SELECT {CANDIDATE_COLUMNS}, "));
+        let mut qb = QueryBuilder::new(concat!("SELECT ", summary_columns!(), ", "));
         match query {
             // Exact cosine over the filtered rows; vectors of another model never compare.
             Some(q) => {
