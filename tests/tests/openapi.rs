@@ -1,5 +1,6 @@
-//! The OpenAPI document: the committed copy under `openapi/` is what the service serves, and
-//! every audit operation of the original contract is still served.
+//! The OpenAPI document: the committed copy under `openapi/` is what the service serves,
+//! every operation of the original contract is still served, and a client generated from the
+//! original contract works unchanged against the service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -72,15 +73,10 @@ fn every_audit_and_workflow_operation_of_the_reference_contract_is_served() {
         .remove(0);
     let ours = operations_of(&ours["paths"]);
 
-    // `/api/v1/audit/notifications` wrote the legacy `notification_audit` table, which the
-    // original design itself drops in favour of the unified audit_events
-    // (DD-STORAGE-010 v1.0, migration 014); notification services write unified events.
-    let superseded = "/api/v1/audit/notifications";
     let wanted: Operations = operations_of(&reference["paths"])
         .into_iter()
         .filter(|(_, path, _)| {
-            (path.starts_with("/api/v1/audit/") || path.starts_with("/api/v1/workflows"))
-                && path != superseded
+            path.starts_with("/api/v1/audit/") || path.starts_with("/api/v1/workflows")
         })
         .collect();
     assert!(
@@ -96,4 +92,85 @@ fn every_audit_and_workflow_operation_of_the_reference_contract_is_served() {
         "reference operations we do not serve:\n{}",
         missing.join("\n")
     );
+}
+
+/// The Python with the contract tools (openapi-python-client, openapi-core), or a panic that
+/// says how to get one.
+fn contract_python() -> PathBuf {
+    PathBuf::from(std::env::var("DS_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DS_PYTHON is not set: run the tests with scripts/test.sh, which installs the \
+             contract tools (openapi-python-client, openapi-core) into its Python"
+        )
+    }))
+}
+
+/// A client package generated from the original contract, once per test run.
+fn original_client() -> &'static PathBuf {
+    static CLIENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ds-original-client-{}", uuid::Uuid::now_v7()));
+        let generator = contract_python().with_file_name("openapi-python-client");
+        let out = std::process::Command::new(&generator)
+            .args(["generate", "--meta", "none", "--output-path"])
+            .arg(dir.join("original_client"))
+            .arg("--path")
+            .arg(repo_file(
+                "tests/data/kubernaut-datastorage-v1.openapi.yaml",
+            ))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", generator.display()));
+        assert!(
+            dir.join("original_client/client.py").exists(),
+            "openapi-python-client made no client:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir.join("original_client")
+    })
+}
+
+/// Runs `tests/contract/original_client.py` against a live service: every operation of the
+/// original contract through the generated client, every response validated against the
+/// original contract by openapi-core.
+async fn original_client_runs_unchanged_against(storage: Storage) {
+    let app = spawn_app(storage).await;
+    let base_url = app.base_url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(contract_python())
+            .arg(repo_file("tests/contract/original_client.py"))
+            .arg(&base_url)
+            .arg(repo_file(
+                "tests/data/kubernaut-datastorage-v1.openapi.yaml",
+            ))
+            .arg(original_client())
+            .output()
+            .expect("run the contract client")
+    })
+    .await
+    .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the original contract's client failed:\n{report}"
+    );
+    assert!(
+        report.contains("responses valid against the original contract"),
+        "{report}"
+    );
+    println!("{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_generated_from_the_original_contract_works_on_memory() {
+    original_client_runs_unchanged_against(Storage::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_generated_from_the_original_contract_works_on_postgres() {
+    original_client_runs_unchanged_against(Storage::Postgres).await;
 }

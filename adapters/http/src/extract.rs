@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
@@ -62,9 +63,48 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if !has_type && (empty || !req.headers().contains_key(header::TRANSFER_ENCODING)) {
             return Ok(OptionalJson(T::default()));
         }
-        ApiJson::<T>::from_request(req, state)
-            .await
-            .map(|j| OptionalJson(j.0))
+        // A JSON `null` body says "no body" as plainly as an empty one does. Anything else
+        // must be an object: serde would also read a struct from an array of its fields.
+        match ApiJson::<serde_json::Value>::from_request(req, state)
+            .await?
+            .0
+        {
+            serde_json::Value::Null => Ok(OptionalJson(T::default())),
+            object @ serde_json::Value::Object(_) => {
+                parse_json(object.to_string().as_bytes()).map(OptionalJson)
+            }
+            _ => Err(ApiError::Validation {
+                detail: "body: must be a JSON object (or null, or no body at all)".into(),
+                field_errors: BTreeMap::from([(
+                    "body".to_owned(),
+                    "must be a JSON object (or null, or no body at all)".to_owned(),
+                )]),
+            }),
+        }
+    }
+}
+
+/// Reads an optional integer the way JSON Schema counts integers: `52` and `52.0` are the
+/// same integer (a number whose fraction is zero), `52.5` is not one.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        // 2^63 is exactly representable; anything at or past it is out of i64's range.
+        Some(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => {
+            Ok(Some(f as i64))
+        }
+        Some(f) if f.fract() == 0.0 => Err(D::Error::custom(format!(
+            "invalid value: {n}, expected an integer in the 64-bit range"
+        ))),
+        _ => Err(D::Error::custom(format!(
+            "invalid type: {n}, expected an integer"
+        ))),
     }
 }
 

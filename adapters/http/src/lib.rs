@@ -11,8 +11,11 @@ mod extract;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+mod openapi;
 pub mod problem;
 pub mod workflows;
+
+pub use openapi::{ApiDoc, openapi_json};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -24,7 +27,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use datastorage_application::AuditService;
 use datastorage_application::catalog::CatalogService;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// What every handler can reach. Cloned for every request (axum's `State`), so it is one
@@ -77,56 +79,6 @@ impl Default for HttpSettings {
             max_in_flight: 1024,
         }
     }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Data Storage Service API",
-        description = "Audit trail persistence and the remediation workflow catalog. The one \
-            service that talks to the database. Errors are RFC 7807 problem documents.",
-        license(name = "Apache-2.0", identifier = "Apache-2.0"),
-    ),
-    paths(
-        audit::create_event,
-        audit::create_batch,
-        audit::query_events,
-        audit::get_event,
-        audit::correlation_trail,
-        dlq::dlq_status,
-        workflows::register,
-        workflows::list,
-        workflows::get_workflow,
-        workflows::update,
-        workflows::disable,
-        workflows::enable,
-        workflows::versions,
-        workflows::version,
-        workflows::diff,
-        workflows::search,
-        workflows::invalidate_workflow_cache,
-        workflows::invalidate_all_cache,
-        health::health,
-        health::live,
-        health::ready,
-        metrics::metrics,
-    ),
-    tags(
-        (name = "Audit Write API", description = "Record and read the unified audit trail."),
-        (name = "Workflow Catalog API", description = "Register, version, search remediation workflows."),
-        (name = "Operations", description = "Dead-letter queue state."),
-        (name = "Health", description = "Liveness and readiness probes."),
-        (name = "Metrics", description = "Prometheus metrics."),
-    )
-)]
-pub struct ApiDoc;
-
-/// The OpenAPI document exactly as served at `/api-docs/openapi.json` and committed under
-/// `openapi/`.
-pub fn openapi_json() -> String {
-    let mut doc = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
-    doc.push('\n');
-    doc
 }
 
 /// Every route, then Swagger UI and the document, then the layers (outermost last).

@@ -64,11 +64,8 @@ impl CatalogService {
             .flatten();
         let status = errors
             .collect(
-                input
-                    .status
-                    .filter(|s| !s.is_empty())
-                    .map(|s| LifecycleStatus::parse(&s))
-                    .transpose(),
+                // An empty status is not a status (unlike an empty name, which is no filter).
+                input.status.map(|s| LifecycleStatus::parse(&s)).transpose(),
             )
             .flatten();
         let limit = input.limit.unwrap_or(100);
@@ -79,13 +76,26 @@ impl CatalogService {
         if offset < 0 {
             errors.push("offset", "must be zero or positive");
         }
+        // Label filters are compared with stored labels: at most 100 characters, no NUL
+        // (which no stored text can hold).
+        let mut label = |field: &str, value: Option<String>| {
+            let value = value.filter(|s| !s.is_empty())?;
+            if value.chars().count() > 100 || value.contains('\0') {
+                errors.push(field, "must be at most 100 characters, none of them NUL");
+                return None;
+            }
+            Some(value)
+        };
+        let component = label("component", input.component);
+        let environment = label("environment", input.environment);
+        let priority = label("priority", input.priority);
         errors.into_result()?;
         let query = WorkflowListQuery {
             name,
             status,
-            component: input.component.filter(|s| !s.is_empty()),
-            environment: input.environment.filter(|s| !s.is_empty()),
-            priority: input.priority.filter(|s| !s.is_empty()),
+            component,
+            environment,
+            priority,
             latest_only: input.latest_only.unwrap_or(false),
             limit: limit as u32,
             offset: offset as u64,

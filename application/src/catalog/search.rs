@@ -84,6 +84,19 @@ impl CatalogService {
         request: SearchRequest,
     ) -> Result<SearchResults, WorkflowError> {
         let mut errors = ValidationErrors::new();
+        // It becomes the correlation id of the search's audit event.
+        if let Some(id) = request
+            .remediation_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+        {
+            if datastorage_domain::audit::CorrelationId::parse(id).is_err() {
+                errors.push(
+                    "remediation_id",
+                    "must be at most 255 characters, none of them NUL",
+                );
+            }
+        }
         if !(1..=100).contains(&request.top_k) {
             errors.push("top_k", "must be between 1 and 100");
         }

@@ -3,6 +3,7 @@
 mod event;
 mod event_data_text;
 mod fields;
+mod notification;
 mod query;
 mod trail;
 
@@ -15,6 +16,9 @@ pub use fields::{
     EventAction, EventCategory, EventData, EventDataInput, EventId, EventOutcome, EventTimestamp,
     EventType, Namespace, ResourceId, ResourceName, ResourceType, RetentionDays, SchemaVersion,
     Severity, SpanId, TraceId,
+};
+pub use notification::{
+    NotificationChannel, NotificationDraft, NotificationRecord, NotificationStatus,
 };
 pub use query::{
     AuditFilter, AuditPage, AuditQuery, Cursor, DetailMatch, MAX_PAGE_LIMIT, PageLimit,

@@ -281,7 +281,12 @@ pub fn parse_time_bound(
             ),
         )
     };
-    let unit_at = value.len().checked_sub(1).ok_or_else(invalid)?;
+    // The unit is the last character, which need not be one byte long.
+    let unit_at = value
+        .char_indices()
+        .last()
+        .map(|(i, _)| i)
+        .ok_or_else(invalid)?;
     let (amount, unit) = value.split_at(unit_at);
     if amount.is_empty() || !amount.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
@@ -335,6 +340,7 @@ mod tests {
 
     #[test]
     fn relative_and_absolute_bounds_parse() {
+        assert!(parse_time_bound("until", "Ý¢", now()).is_err());
         assert_eq!(
             parse_time_bound("since", "24h", now()).ok(),
             Some(now() - Duration::hours(24))
@@ -387,6 +393,12 @@ mod tests {
         #[test]
         fn garbage_is_not_a_cursor(s in "[^_]{0,40}") {
             prop_assert!(Cursor::decode(&s).is_err());
+        }
+
+        // Found by the property-based API run: `until=Ý¢` panicked slicing inside `¢`.
+        #[test]
+        fn any_text_is_a_time_bound_or_an_error_never_a_panic(s in "\\PC{0,12}") {
+            let _ = parse_time_bound("until", &s, now());
         }
 
         #[test]

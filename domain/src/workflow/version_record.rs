@@ -150,6 +150,19 @@ fn optional(
     Some(value)
 }
 
+/// Whether any key or string of a JSON object holds NUL.
+fn holds_nul(map: &Map<String, Value>) -> bool {
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(value),
+            Value::Object(m) => holds_nul(m),
+            _ => false,
+        }
+    }
+    map.iter().any(|(k, v)| k.contains('\0') || value(v))
+}
+
 fn required(errors: &mut ValidationErrors, field: &str, value: String, max: usize) -> String {
     let n = value.chars().count();
     if n == 0 || n > max || value.contains('\0') {
@@ -206,6 +219,14 @@ impl WorkflowDraft {
         let custom_labels = errors.collect(CustomLabels::from_json(&self.custom_labels));
         let parameters = match self.parameters {
             Value::Null => Some(Map::new()),
+            Value::Object(m) if holds_nul(&m) => {
+                // PostgreSQL's jsonb cannot store NUL; every adapter refuses it alike.
+                errors.push(
+                    "parameters",
+                    "must not contain the NUL character (\\u0000) in any key or string",
+                );
+                None
+            }
             Value::Object(m) => Some(m),
             _ => {
                 errors.push("parameters", "must be a JSON object");

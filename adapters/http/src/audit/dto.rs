@@ -42,10 +42,20 @@ pub struct AuditEventRequest {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub event_id: Option<String>,
     /// Schema version (e.g. "1.0").
-    #[schema(min_length = 1, max_length = 20, example = "1.0")]
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        example = "1.0",
+        pattern = r"^[^\u0000]+$"
+    )]
     pub version: String,
     /// Event type identifier.
-    #[schema(min_length = 1, max_length = 100, example = "gateway.signal.received")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        example = "gateway.signal.received",
+        pattern = r"^[^\u0000]+$"
+    )]
     pub event_type: String,
     /// When the event occurred (RFC 3339 with offset). Must lie within the accepted window
     /// (by default at most 7 days old and 60 minutes ahead). It decides the event's partition.
@@ -54,48 +64,66 @@ pub struct AuditEventRequest {
     #[schema(value_type = EventCategoryDoc)]
     pub event_category: String,
     /// Action performed.
-    #[schema(min_length = 1, max_length = 50, example = "received")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        example = "received",
+        pattern = r"^[^\u0000]+$"
+    )]
     pub event_action: String,
     #[schema(value_type = EventOutcomeDoc)]
     pub event_outcome: String,
-    #[schema(max_length = 50, example = "service")]
+    #[schema(max_length = 50, example = "service", pattern = r"^[^\u0000]*$")]
     pub actor_type: Option<String>,
-    #[schema(max_length = 255, example = "gateway-service")]
+    #[schema(
+        max_length = 255,
+        example = "gateway-service",
+        pattern = r"^[^\u0000]*$"
+    )]
     pub actor_id: Option<String>,
-    #[schema(max_length = 100, example = "Signal")]
+    #[schema(max_length = 100, example = "Signal", pattern = r"^[^\u0000]*$")]
     pub resource_type: Option<String>,
-    #[schema(max_length = 255, example = "fp-abc123")]
+    #[schema(max_length = 255, example = "fp-abc123", pattern = r"^[^\u0000]*$")]
     pub resource_id: Option<String>,
-    #[schema(max_length = 255)]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub resource_name: Option<String>,
     /// Links every event of one remediation.
-    #[schema(min_length = 1, max_length = 255, example = "rr-2025-001")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        example = "rr-2025-001",
+        pattern = r"^[^\u0000]+$"
+    )]
     pub correlation_id: String,
+    /// The event this one follows from; never the event's own `event_id`.
     #[schema(value_type = Option<String>, format = Uuid)]
     pub parent_event_id: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub parent_event_date: Option<String>,
-    #[schema(max_length = 128)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000]*$")]
     pub trace_id: Option<String>,
-    #[schema(max_length = 128)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000]*$")]
     pub span_id: Option<String>,
-    #[schema(max_length = 253)]
+    #[schema(max_length = 253, pattern = r"^[^\u0000]*$")]
     pub namespace: Option<String>,
-    #[schema(max_length = 255)]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub cluster_name: Option<String>,
-    #[schema(max_length = 50, example = "critical")]
+    #[schema(max_length = 50, example = "critical", pattern = r"^[^\u0000]*$")]
     pub severity: Option<String>,
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub duration_ms: Option<i64>,
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub error_code: Option<String>,
-    #[schema(max_length = 8192)]
+    #[schema(max_length = 8192, pattern = r"^[^\u0000]*$")]
     pub error_message: Option<String>,
-    /// Service-specific payload: a JSON object, at most 256 KiB serialised and 10 levels deep.
+    /// Service-specific payload: a JSON object, at most 256 KiB serialised and 10 levels deep,
+    /// with no NUL (`\u0000`) in any key or string.
     #[schema(value_type = Object)]
     pub event_data: EventDataText,
     /// Days to keep the event (1 to 36500, default 2555).
     #[schema(minimum = 1, maximum = 36500)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub retention_days: Option<i64>,
     /// Whether event_data holds sensitive information (default false).
     pub is_sensitive: Option<bool>,
@@ -155,6 +183,29 @@ impl From<datastorage_application::audit::WriteOutcome> for WriteStatus {
     }
 }
 
+/// A batch of audit events: 1 to 1000 (`DS_AUDIT__MAX_BATCH`), recorded all or nothing.
+// Documents the body only; the handler reads a Vec<AuditEventRequest>.
+pub struct AuditEventBatchDoc;
+
+impl utoipa::PartialSchema for AuditEventBatchDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("AuditEventRequest"))
+            .min_items(Some(1))
+            .max_items(Some(1000))
+            .description(Some(
+                "1 to 1000 events (`DS_AUDIT__MAX_BATCH`), recorded all or nothing.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AuditEventBatchDoc {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AuditEventBatch".into()
+    }
+}
+
 /// The answer to a recorded event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventResponse {
@@ -189,21 +240,51 @@ pub struct AuditEventDto<'a> {
     pub event_action: &'a str,
     #[schema(value_type = EventOutcomeDoc)]
     pub event_outcome: &'a str,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_type: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<&'a str>,
     pub correlation_id: &'a str,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_event_id: Option<Uuid>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_event_date: Option<NaiveDate>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub span_id: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<i64>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'a str>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<&'a str>,
     #[schema(value_type = Object)]
     pub event_data: RawJson<'a>,
@@ -264,38 +345,50 @@ impl<'a> From<&'a AuditEvent> for AuditEventDto<'a> {
     }
 }
 
-/// Query parameters of `GET /api/v1/audit/events`. Every filter is exact; all must hold.
+/// Query parameters of `GET /api/v1/audit/events`. Every filter is exact; all must hold. An
+/// empty parameter (`?severity=`) is no filter.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditEventsParams {
     /// Filter by correlation id.
-    #[param(example = "rr-2025-001")]
+    #[param(example = "rr-2025-001", max_length = 255, pattern = r"^[^\u0000]*$")]
     pub correlation_id: Option<String>,
     /// Filter by event type.
-    #[param(example = "notification.message.sent")]
+    #[param(
+        example = "notification.message.sent",
+        max_length = 100,
+        pattern = r"^[^\u0000]*$"
+    )]
     pub event_type: Option<String>,
     /// Filter by event category.
-    #[param(value_type = Option<EventCategoryDoc>)]
+    #[param(schema_with = crate::openapi::category_filter_schema)]
     pub event_category: Option<String>,
     /// Filter by event outcome.
-    #[param(value_type = Option<EventOutcomeDoc>)]
+    #[param(schema_with = crate::openapi::outcome_filter_schema)]
     pub event_outcome: Option<String>,
     /// Filter by severity.
-    #[param(example = "critical")]
+    #[param(example = "critical", max_length = 50, pattern = r"^[^\u0000]*$")]
     pub severity: Option<String>,
+    #[param(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub resource_type: Option<String>,
+    #[param(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub resource_id: Option<String>,
+    #[param(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub actor_id: Option<String>,
     /// Earliest event_timestamp (inclusive): RFC 3339, or relative to now like 90s, 15m,
     /// 24h, 7d.
-    #[param(example = "24h")]
+    #[param(example = "24h", schema_with = crate::openapi::time_bound_schema)]
     pub since: Option<String>,
-    /// Latest event_timestamp (inclusive): RFC 3339, or relative to now.
-    #[param(example = "2026-11-26T23:59:59Z")]
+    /// Latest event_timestamp (inclusive): RFC 3339, or relative to now. Not earlier than
+    /// since.
+    #[param(example = "2026-11-26T23:59:59Z", schema_with = crate::openapi::time_bound_schema)]
     pub until: Option<String>,
-    /// With detail_value: only events whose event_data has this top-level key...
+    /// With detail_value (the two go together): only events whose event_data has this
+    /// top-level key...
+    #[param(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub detail_key: Option<String>,
     /// ...with this value (a string, or the number/boolean/null it spells).
+    #[param(max_length = 1024, pattern = r"^[^\u0000]*$")]
     pub detail_value: Option<String>,
     /// Page size (1-1000, default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 50)]
@@ -407,6 +500,155 @@ impl<'a> From<&'a CorrelationTrail> for CorrelationTrailResponse<'a> {
                     event: AuditEventDto::from(&n.event),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// Delivery channel of a notification.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = NotificationChannel)]
+#[allow(dead_code)] // documents the accepted values; parsing lives in the domain
+pub enum NotificationChannelDoc {
+    Email,
+    Slack,
+    Pagerduty,
+    Webhook,
+}
+
+/// Delivery status of a notification.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = NotificationStatus)]
+#[allow(dead_code)]
+pub enum NotificationStatusDoc {
+    Sent,
+    Failed,
+    Pending,
+}
+
+/// A notification delivery attempt (the original contract's `NotificationAudit`). Stored as
+/// a unified audit event: category `notification`, correlation `remediation_id`, type
+/// `notification.message.<status>`, the record's fields in `event_data`. Unknown fields are
+/// ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NotificationAudit)]
+pub struct NotificationAuditRequest {
+    /// The remediation (RemediationRequest name) this notification belongs to; the stored
+    /// event's correlation id.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000]+$",
+        example = "remediation-123"
+    )]
+    pub remediation_id: String,
+    /// Unique per notification: the same id with the same content is stored once; with
+    /// other content it is a 409.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000]+$",
+        example = "notification-456"
+    )]
+    pub notification_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000]+$",
+        example = "ops-team@example.com"
+    )]
+    pub recipient: String,
+    #[schema(value_type = NotificationChannelDoc)]
+    pub channel: String,
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\u0000]+$",
+        example = "Incident alert: High CPU usage on pod xyz"
+    )]
+    pub message_summary: String,
+    #[schema(value_type = NotificationStatusDoc)]
+    pub status: String,
+    /// When it was sent (RFC 3339 with offset); the stored event's `event_timestamp`, so it
+    /// must lie within the accepted window like every event's.
+    #[schema(value_type = String, format = DateTime, example = "2026-12-05T12:00:00Z")]
+    pub sent_at: String,
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$", example = "200 OK")]
+    pub delivery_status: Option<String>,
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
+    pub error_message: Option<String>,
+    /// 0 for the first attempt (default), 1+ when escalated.
+    #[schema(minimum = 0, maximum = 5, default = 0)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
+    pub escalation_level: Option<i64>,
+}
+
+impl From<NotificationAuditRequest> for datastorage_domain::audit::NotificationDraft {
+    fn from(r: NotificationAuditRequest) -> Self {
+        Self {
+            remediation_id: r.remediation_id,
+            notification_id: r.notification_id,
+            recipient: r.recipient,
+            channel: r.channel,
+            message_summary: r.message_summary,
+            status: r.status,
+            sent_at: r.sent_at,
+            delivery_status: r.delivery_status,
+            error_message: r.error_message,
+            escalation_level: r.escalation_level,
+        }
+    }
+}
+
+/// The recorded notification (the original's `NotificationAuditResponse`), plus the id of
+/// the audit event that holds it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationAuditResponse {
+    /// A stable positive number derived from notification_id (the original's row id).
+    #[schema(format = Int64, minimum = 1)]
+    pub id: i64,
+    /// The audit event that holds this record (`GET /api/v1/audit/events/{event_id}`).
+    pub event_id: Uuid,
+    pub remediation_id: String,
+    pub notification_id: String,
+    pub recipient: String,
+    #[schema(value_type = NotificationChannelDoc)]
+    pub channel: String,
+    pub message_summary: String,
+    #[schema(value_type = NotificationStatusDoc)]
+    pub status: String,
+    pub sent_at: DateTime<Utc>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_status: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[schema(minimum = 0, maximum = 5)]
+    pub escalation_level: u8,
+    /// When this answer was written (the record is immutable, so also its last update).
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl NotificationAuditResponse {
+    pub fn new(record: &datastorage_domain::audit::NotificationRecord, at: DateTime<Utc>) -> Self {
+        Self {
+            id: record.record_id(),
+            event_id: *record.event_id().as_uuid(),
+            remediation_id: record.remediation_id.clone(),
+            notification_id: record.notification_id.clone(),
+            recipient: record.recipient.clone(),
+            channel: record.channel.as_str().into(),
+            message_summary: record.message_summary.clone(),
+            status: record.status.as_str().into(),
+            sent_at: record.sent_at,
+            delivery_status: record.delivery_status.clone(),
+            error_message: record.error_message.clone(),
+            escalation_level: record.escalation_level,
+            created_at: at,
+            updated_at: at,
         }
     }
 }

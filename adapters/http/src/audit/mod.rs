@@ -11,8 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use chrono::SubsecRound;
+use datastorage_application::AuditError;
 use datastorage_application::audit::WriteOutcome;
-use datastorage_domain::audit::{AuditEventDraft, EventId, PagePosition};
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::audit::{
+    AuditEventDraft, EventId, NotificationDraft, NotificationRecord, PagePosition,
+};
 use tokio::sync::Semaphore;
 
 use crate::AppState;
@@ -41,6 +46,7 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/audit/events/{event_id}", get(get_event))
+        .route("/audit/notifications", post(create_notification))
         .route(
             "/audit/correlations/{correlation_id}",
             get(correlation_trail),
@@ -120,7 +126,7 @@ async fn create_event(
 #[utoipa::path(
     post, path = "/api/v1/audit/events/batch", tag = "Audit Write API",
     operation_id = "createAuditEventsBatch",
-    request_body(content = Vec<AuditEventRequest>, content_type = "application/json"),
+    request_body(content = AuditEventBatchDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Batch created", body = BatchAuditEventResponse),
         (status = 200, description = "Every event was already stored (idempotent re-send)", body = BatchAuditEventResponse),
@@ -176,6 +182,76 @@ async fn create_batch(
         message,
     };
     Ok((status, Json(body)).into_response())
+}
+
+/// Record a notification delivery attempt (the original contract's notification audit).
+///
+/// Stored as one unified audit event (category `notification`, correlation
+/// `remediation_id`), so it is queried, replayed and kept like any event. `notification_id`
+/// is unique: the same record sent again is stored once (200, the same answer); other
+/// content under the same `notification_id` is a 409. 202 when storage was down and the
+/// event is durably queued.
+#[utoipa::path(
+    post, path = "/api/v1/audit/notifications", tag = "Audit Write API",
+    operation_id = "createNotificationAudit",
+    request_body(content = NotificationAuditRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = NotificationAuditResponse),
+        (status = 200, description = "This exact record was already stored (idempotent re-send)", body = NotificationAuditResponse),
+        (status = 202, description = "Storage unavailable; the record is durably queued for replay", body = AuditEventResponse),
+        (status = 400, description = "Validation error or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "notification_id already stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_notification(
+    State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
+    ApiJson(request): ApiJson<NotificationAuditRequest>,
+) -> Result<Response, ApiError> {
+    let record = NotificationDraft::from(request)
+        .validate()
+        .map_err(|e| ApiError::validation(&e))?;
+    let draft = with_actor(record.to_event(), identity.as_deref());
+    let recorded = match state.audit.record(draft).await {
+        Ok(recorded) => recorded,
+        Err(AuditError::Invalid(errors)) => {
+            let mut renamed = ValidationErrors::new();
+            for e in errors.errors() {
+                renamed.push(
+                    NotificationRecord::field_of_event(&e.field),
+                    e.message.clone(),
+                );
+            }
+            return Err(ApiError::validation(&renamed));
+        }
+        Err(AuditError::Conflict { .. }) => {
+            return Err(ApiError::Conflict(format!(
+                "a notification audit record with notification_id {:?} is already stored with \
+                 other content; re-send it unchanged or use a new notification_id",
+                record.notification_id
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let at = chrono::Utc::now().trunc_subsecs(6);
+    let status = match recorded.outcome {
+        WriteOutcome::Created => StatusCode::CREATED,
+        WriteOutcome::AlreadyExists => StatusCode::OK,
+        WriteOutcome::Queued => {
+            let body = AuditEventResponse {
+                event_id: *recorded.event_id.as_uuid(),
+                event_timestamp: *recorded.event_timestamp.as_datetime(),
+                status: WriteStatus::Accepted,
+                message: "storage unavailable: notification audit record durably queued for \
+                          replay"
+                    .to_owned(),
+            };
+            return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+        }
+    };
+    Ok((status, Json(NotificationAuditResponse::new(&record, at))).into_response())
 }
 
 /// Query audit events, newest first.

@@ -12,21 +12,162 @@ use uuid::Uuid;
 /// The five mandatory labels (DD-WORKFLOW-001 v2.3).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MandatoryLabelsDto {
-    /// Signal type this workflow handles (e.g. OOMKilled, CrashLoopBackOff).
-    #[schema(example = "OOMKilled")]
+    /// Signal type this workflow handles (e.g. OOMKilled, CrashLoopBackOff); not `*`.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^(?!\*$)[^\u0000]+$",
+        example = "OOMKilled"
+    )]
     pub signal_type: String,
-    /// critical, high, medium or low (case-insensitive).
-    #[schema(example = "critical")]
+    /// Case-insensitive on input; answered in lower case.
+    #[schema(value_type = SeverityDoc, example = "critical")]
     pub severity: String,
     /// Kubernetes resource type (pod, deployment, node, ...) or `*` for any.
-    #[schema(example = "pod")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]+$",
+        example = "pod"
+    )]
     pub component: String,
     /// production, staging, ... or `*` for any.
-    #[schema(example = "production")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]+$",
+        example = "production"
+    )]
     pub environment: String,
-    /// P0, P1, P2, P3 or `*` for any.
-    #[schema(example = "P0")]
+    /// `*` for any. Case-insensitive on input.
+    #[schema(value_type = WorkflowPriorityDoc, example = "P0")]
     pub priority: String,
+}
+
+/// Severity of the signal.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Severity)]
+#[allow(dead_code)] // documents the accepted values; parsing lives in the domain
+pub enum SeverityDoc {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+/// Priority a workflow is for: a level, or `*` for any.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WorkflowPriority)]
+#[allow(dead_code)]
+pub enum WorkflowPriorityDoc {
+    P0,
+    P1,
+    P2,
+    P3,
+    #[serde(rename = "*")]
+    Any,
+}
+
+/// Priority of an incident.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Priority)]
+#[allow(dead_code)]
+pub enum PriorityDoc {
+    P0,
+    P1,
+    P2,
+    P3,
+}
+
+/// GitOps tool, or `*` for any.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GitOpsTool)]
+#[allow(dead_code)]
+pub enum GitOpsToolDoc {
+    #[serde(rename = "argocd")]
+    ArgoCd,
+    #[serde(rename = "flux")]
+    Flux,
+    #[serde(rename = "*")]
+    Any,
+}
+
+/// Service mesh, or `*` for any.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServiceMesh)]
+#[allow(dead_code)]
+pub enum ServiceMeshDoc {
+    #[serde(rename = "istio")]
+    Istio,
+    #[serde(rename = "linkerd")]
+    Linkerd,
+    #[serde(rename = "*")]
+    Any,
+}
+
+/// A detected label whose detection can fail.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DetectedField)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum DetectedFieldDoc {
+    gitOpsManaged,
+    pdbProtected,
+    hpaEnabled,
+    stateful,
+    helmManaged,
+    networkIsolated,
+    serviceMesh,
+}
+
+/// Customer-defined labels: key (1-253 characters) → up to 50 values (1-255 characters
+/// each; a single string is read as a one-value list). At most 50 keys. On a workflow, the
+/// value `*` matches any value of its key. No text may hold NUL.
+pub fn custom_labels_schema() -> utoipa::openapi::schema::Object {
+    custom_labels(false)
+}
+
+/// [`custom_labels_schema`] where `null` is also accepted (no labels).
+pub fn optional_custom_labels_schema() -> utoipa::openapi::schema::Object {
+    custom_labels(true)
+}
+
+fn custom_labels(nullable: bool) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type,
+    };
+    let value = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some(r"^[^\u0000]+$"))
+    };
+    let values = OneOfBuilder::new()
+        .item(value())
+        .item(ArrayBuilder::new().items(value()).max_items(Some(50)));
+    let schema_type = if nullable {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::new(Type::Object)
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .description(Some(
+            "Customer-defined labels: key (1-253 characters) → values (up to 50 of 1-255 \
+             characters; a single string is one value). At most 50 keys. On a workflow, `*` \
+             matches any value of its key.",
+        ))
+        .max_properties(Some(50))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(253))
+                .pattern(Some(r"^[^\u0000]+$")),
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(values.into())))
+        .build()
 }
 
 /// Auto-detected labels of the Kubernetes resource (all optional).
@@ -34,54 +175,88 @@ pub struct MandatoryLabelsDto {
 #[allow(non_snake_case)]
 pub struct DetectedLabelsDoc {
     /// Fields whose detection failed; they are ignored.
-    #[schema(value_type = Option<Vec<String>>, example = json!(["pdbProtected"]))]
+    #[schema(value_type = Option<Vec<DetectedFieldDoc>>, example = json!(["pdbProtected"]))]
     pub failed_detections: Option<Vec<String>>,
     pub gitOpsManaged: Option<bool>,
-    /// argocd, flux or `*`.
+    /// Case-insensitive on input.
+    #[schema(value_type = Option<GitOpsToolDoc>)]
     pub gitOpsTool: Option<String>,
     pub pdbProtected: Option<bool>,
     pub hpaEnabled: Option<bool>,
     pub stateful: Option<bool>,
     pub helmManaged: Option<bool>,
     pub networkIsolated: Option<bool>,
-    /// istio, linkerd or `*`.
+    /// Case-insensitive on input.
+    #[schema(value_type = Option<ServiceMeshDoc>)]
     pub serviceMesh: Option<String>,
 }
 
 /// A workflow version to register.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WorkflowRequest {
-    /// The name that groups versions (letters, digits, '.', '_', '-').
-    #[schema(max_length = 255, example = "oomkill-increase-memory")]
+    /// The name that groups versions (letters, digits, '.', '_', '-'; a letter or digit
+    /// first).
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        example = "oomkill-increase-memory"
+    )]
     pub workflow_name: String,
-    /// Semantic version, optional leading v; must be greater than the name's latest.
-    #[schema(max_length = 50, example = "v1.0.0")]
+    /// Semantic version (semver 2.0), optional leading v; must be greater than the name's
+    /// latest version (400 `version-not-incremented`).
+    #[schema(
+        min_length = 5,
+        max_length = 50,
+        pattern = r"^v?(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})(-(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$",
+        example = "v1.0.0"
+    )]
     pub version: String,
     /// Human-readable title.
-    #[schema(max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000]+$")]
     pub name: String,
+    /// At most 10,000 characters by default (`DS_WORKFLOWS__DESCRIPTION_CHARS`).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub description: String,
-    /// The workflow definition (YAML).
+    /// The workflow definition (YAML): at most 1 MiB by default
+    /// (`DS_WORKFLOWS__CONTENT_BYTES`).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub content: String,
-    /// SHA-256 of content (hex); computed when omitted, checked when given.
+    /// SHA-256 of content (hex); computed when omitted or empty, and when given it must be
+    /// the SHA-256 of `content`.
+    #[schema(pattern = r"^([0-9A-Fa-f]{64})?$")]
     pub content_hash: Option<String>,
     pub labels: MandatoryLabelsDto,
     /// key → values; a workflow value `*` matches any value of that key.
-    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    #[schema(schema_with = optional_custom_labels_schema)]
     pub custom_labels: Option<Value>,
     #[schema(value_type = Option<DetectedLabelsDoc>)]
     pub detected_labels: Option<Value>,
+    /// Any JSON object whose keys and strings hold no NUL.
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
-    #[schema(example = "argo-workflows")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]+$",
+        example = "argo-workflows"
+    )]
     pub execution_engine: String,
+    /// Empty reads as absent.
+    #[schema(max_length = 512, pattern = r"^[^\u0000]*$")]
     pub container_image: Option<String>,
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub container_digest: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub owner: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub maintainer: Option<String>,
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub version_notes: Option<String>,
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub change_summary: Option<String>,
-    /// Who registers it (recorded and audited).
+    /// Who registers it (recorded and audited; a bearer token's identity wins).
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub created_by: Option<String>,
 }
 
@@ -138,31 +313,57 @@ pub struct WorkflowDto {
     pub content: String,
     pub content_hash: String,
     pub labels: MandatoryLabelsDto,
-    #[schema(value_type = BTreeMap<String, Vec<String>>)]
+    #[schema(schema_with = custom_labels_schema)]
     pub custom_labels: Value,
     #[schema(value_type = DetectedLabelsDoc)]
     pub detected_labels: Value,
     #[schema(value_type = Object)]
     pub parameters: Value,
     pub execution_engine: String,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_image: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_digest: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub maintainer: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_notes: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub change_summary: Option<String>,
     #[schema(value_type = WorkflowStatusDoc)]
     pub status: String,
     /// Why the status last changed (also the deprecation notice).
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<DateTime<Utc>>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_by: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
     pub is_latest_version: bool,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_version: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     pub updated_at: DateTime<Utc>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
 }
 
@@ -225,11 +426,17 @@ pub struct WorkflowListResponse {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WorkflowListParams {
+    /// Empty: no filter.
+    #[param(max_length = 255, pattern = r"^([A-Za-z0-9][A-Za-z0-9._-]*)?$")]
     pub workflow_name: Option<String>,
     #[param(value_type = Option<WorkflowStatusDoc>)]
     pub status: Option<String>,
+    /// Exact (case-insensitive) or the workflow's `*`; empty: no filter.
+    #[param(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub environment: Option<String>,
+    #[param(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub priority: Option<String>,
+    #[param(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub component: Option<String>,
     /// Only the latest version of each name.
     pub latest_only: Option<bool>,
@@ -241,15 +448,27 @@ pub struct WorkflowListParams {
 }
 
 /// Mutable fields only (DD-WORKFLOW-012): content, labels and description need a new version.
+///
+/// Any other field is refused: the defining ones with 400 `immutable-field-violation`, unknown
+/// ones with 400 `validation-error`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WorkflowUpdateRequest {
-    #[schema(value_type = Option<WorkflowStatusDoc>)]
+    /// The status to move to (`archived` is final: 409 `invalid-status-transition`).
+    #[schema(value_type = WorkflowStatusDoc)]
     pub status: Option<String>,
-    /// Why (kept as the status reason; for deprecation, the notice).
+    /// Why (kept as the status reason; for deprecation, the notice). The first given of
+    /// reason, disabled_reason, deprecation_notice is used.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub reason: Option<String>,
+    /// Who (the first given of updated_by, disabled_by; a bearer token's identity wins).
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub disabled_by: Option<String>,
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub disabled_reason: Option<String>,
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub updated_by: Option<String>,
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub deprecation_notice: Option<String>,
 }
 
@@ -257,50 +476,76 @@ pub struct WorkflowUpdateRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct WorkflowDisableRequest {
     /// Why.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub reason: Option<String>,
     /// Who.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub updated_by: Option<String>,
 }
 
 /// Search filters: the incident's labels.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WorkflowSearchFilters {
-    #[schema(example = "OOMKilled")]
+    /// A concrete value (not `*`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^(?!\*$)[^\u0000]+$",
+        example = "OOMKilled"
+    )]
     pub signal_type: String,
-    /// critical, high, medium or low.
-    #[schema(example = "critical")]
+    /// Case-insensitive on input; echoed in lower case.
+    #[schema(value_type = SeverityDoc, example = "critical")]
     pub severity: String,
-    #[schema(example = "pod")]
+    /// A concrete value (not `*`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^(?!\*$)[^\u0000]+$",
+        example = "pod"
+    )]
     pub component: String,
-    #[schema(example = "production")]
+    /// A concrete value (not `*`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^(?!\*$)[^\u0000]+$",
+        example = "production"
+    )]
     pub environment: String,
-    /// P0, P1, P2 or P3.
-    #[schema(example = "P0")]
+    /// Case-insensitive on input; echoed in upper case.
+    #[schema(value_type = PriorityDoc, example = "P0")]
     pub priority: String,
-    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    #[schema(schema_with = optional_custom_labels_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_labels: Option<Value>,
     #[schema(value_type = Option<DetectedLabelsDoc>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detected_labels: Option<Value>,
     /// Statuses to search instead of the default (active, plus disabled with include_disabled).
     #[schema(value_type = Option<Vec<WorkflowStatusDoc>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Vec<String>>,
 }
 
 /// A search of the catalog by labels and, with `query`, by meaning.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WorkflowSearchRequest {
-    /// For the audit trail of the search.
+    /// For the audit trail of the search: the search event's correlation id.
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub remediation_id: Option<String>,
     pub filters: WorkflowSearchFilters,
     /// The incident in words. With it the score is hybrid:
     /// `min(1, cosine similarity + boost − penalty)`.
     #[schema(
         max_length = 2000,
+        pattern = r"^[^\u0000]*$",
         example = "payments-api pods OOMKilled right after the v2.14 deploy"
     )]
     pub query: Option<String>,
     /// 1-100, default 10.
     #[schema(minimum = 1, maximum = 100, default = 10)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub top_k: Option<i64>,
     /// 0-1, default 0.
     #[schema(minimum = 0.0, maximum = 1.0, default = 0.0)]
@@ -319,18 +564,25 @@ pub struct WorkflowSearchResult {
     pub title: String,
     pub description: String,
     pub signal_type: String,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_image: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_digest: Option<String>,
     /// Same as final_score.
     pub confidence: f64,
     pub final_score: f64,
     /// Cosine similarity of the query text; absent for a label-only search.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantic_similarity: Option<f64>,
     pub label_boost: f64,
     pub label_penalty: f64,
     /// 1-based position.
+    #[schema(minimum = 1)]
     pub rank: u32,
-    #[schema(value_type = BTreeMap<String, Vec<String>>)]
+    #[schema(schema_with = custom_labels_schema)]
     pub custom_labels: Value,
     #[schema(value_type = DetectedLabelsDoc)]
     pub detected_labels: Value,
@@ -425,7 +677,19 @@ pub struct WorkflowDiffResponse {
 #[into_params(parameter_in = Query)]
 pub struct DiffParams {
     /// The older version.
+    #[param(
+        required = true,
+        min_length = 5,
+        max_length = 50,
+        pattern = r"^v?(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})(-(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+    )]
     pub from: Option<String>,
     /// The newer version.
+    #[param(
+        required = true,
+        min_length = 5,
+        max_length = 50,
+        pattern = r"^v?(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})(-(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+    )]
     pub to: Option<String>,
 }

@@ -260,6 +260,23 @@ async fn update(
     }
     let request: WorkflowUpdateRequest =
         crate::extract::parse_json(&serde_json::to_vec(&body).unwrap_or_default())?;
+    // Each given text is checked, not only the one that wins below.
+    let mut errors = ValidationErrors::new();
+    for (field, value) in [
+        ("reason", &request.reason),
+        ("disabled_by", &request.disabled_by),
+        ("disabled_reason", &request.disabled_reason),
+        ("updated_by", &request.updated_by),
+        ("deprecation_notice", &request.deprecation_notice),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 1000 || v.contains('\0'))
+        {
+            errors.push(field, "must be at most 1000 characters, none of them NUL");
+        }
+    }
+    errors.into_result().map_err(|e| ApiError::validation(&e))?;
     let Some(status) = request.status else {
         return Err(ApiError::validation(&ValidationErrors::single(
             "status",
@@ -282,6 +299,7 @@ async fn update(
     request_body(content = Option<WorkflowDisableRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "Workflow disabled", body = WorkflowDto),
+        (status = 400, description = "workflow_id is not a UUID, or the body is not a JSON object of these fields", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid-status-transition` (archived)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -299,6 +317,7 @@ async fn disable(
     request_body(content = Option<WorkflowDisableRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "Workflow enabled", body = WorkflowDto),
+        (status = 400, description = "workflow_id is not a UUID, or the body is not a JSON object of these fields", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Workflow not found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid-status-transition` (archived)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -312,9 +331,10 @@ async fn enable(
 
 /// Every version of a workflow, newest first by semver precedence.
 #[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/versions", tag = "Workflow Catalog API", operation_id = "listWorkflowVersions",
-    params(("workflow_name" = String, Path)),
+    params(("workflow_name" = String, Path, min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$")),
     responses(
         (status = 200, description = "Versions", body = WorkflowVersionsResponse),
+        (status = 400, description = "workflow_name is not a workflow name", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No workflow of that name", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn versions(
@@ -330,10 +350,10 @@ async fn versions(
 
 /// One version of a workflow (`v1.2.3` and `1.2.3` name the same version).
 #[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/versions/{version}", tag = "Workflow Catalog API", operation_id = "getWorkflowVersion",
-    params(("workflow_name" = String, Path), ("version" = String, Path)),
+    params(("workflow_name" = String, Path, min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), ("version" = String, Path, min_length = 5, max_length = 50, pattern = r"^v?(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})(-(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")),
     responses(
         (status = 200, description = "The version", body = WorkflowDto),
-        (status = 400, description = "version is not semver", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "version is not semver, or workflow_name is not a workflow name", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such version", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn version(
@@ -346,10 +366,10 @@ async fn version(
 
 /// Field-by-field difference between two versions of a workflow.
 #[utoipa::path(get, path = "/api/v1/workflows/by-name/{workflow_name}/diff", tag = "Workflow Catalog API", operation_id = "diffWorkflowVersions",
-    params(("workflow_name" = String, Path), DiffParams),
+    params(("workflow_name" = String, Path, min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), DiffParams),
     responses(
         (status = 200, description = "The changes (empty when identical)", body = WorkflowDiffResponse),
-        (status = 400, description = "from/to missing or not semver", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "from/to missing or not semver, or workflow_name is not a workflow name", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such workflow or version", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn diff(
@@ -402,7 +422,7 @@ async fn search(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<WorkflowSearchRequest>,
 ) -> Result<Json<WorkflowSearchResponse>, ApiError> {
-    let echo = request.filters.clone();
+    let mut echo = request.filters.clone();
     let f = request.filters;
     let mut errors = ValidationErrors::new();
     let prefix = |e: ValidationErrors| {
@@ -446,6 +466,9 @@ async fn search(
             "is invalid",
         )));
     };
+    // The echo spells the labels as the contract's enums do, whatever case was sent.
+    echo.severity = filters.severity.as_str().to_owned();
+    echo.priority = filters.priority.as_str().to_owned();
     let results = state
         .catalog
         .search(SearchRequest {

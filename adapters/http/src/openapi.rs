@@ -1,0 +1,230 @@
+//! The OpenAPI document: the operations' own annotations, then [`AccessAndLimits`], which
+//! adds what every `/api/v1` operation shares (the bearer requirement and its role from
+//! [`auth::required_role`], the answers of the auth, limit and body layers), so the document
+//! states those from the same code that enforces them.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+use crate::auth;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Data Storage Service API",
+        description = "Audit trail persistence and the remediation workflow catalog. The one \
+            service that talks to the database. Errors are RFC 7807 problem documents.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        crate::audit::create_event,
+        crate::audit::create_batch,
+        crate::audit::query_events,
+        crate::audit::get_event,
+        crate::audit::create_notification,
+        crate::audit::correlation_trail,
+        crate::dlq::dlq_status,
+        crate::workflows::register,
+        crate::workflows::list,
+        crate::workflows::get_workflow,
+        crate::workflows::update,
+        crate::workflows::disable,
+        crate::workflows::enable,
+        crate::workflows::versions,
+        crate::workflows::version,
+        crate::workflows::diff,
+        crate::workflows::search,
+        crate::workflows::invalidate_workflow_cache,
+        crate::workflows::invalidate_all_cache,
+        crate::health::health,
+        crate::health::live,
+        crate::health::ready,
+        crate::metrics::metrics,
+    ),
+    modifiers(&AccessAndLimits),
+    tags(
+        (name = "Audit Write API", description = "Record and read the unified audit trail."),
+        (name = "Workflow Catalog API", description = "Register, version, search remediation workflows."),
+        (name = "Operations", description = "Dead-letter queue state."),
+        (name = "Health", description = "Liveness and readiness probes."),
+        (name = "Metrics", description = "Prometheus metrics."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document exactly as served at `/api-docs/openapi.json` and committed under
+/// `openapi/`.
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    doc.push('\n');
+    doc
+}
+
+/// The security scheme's name in the document.
+const BEARER: &str = "bearerAuth";
+
+/// Adds to every `/api/v1` operation what the layers around it answer.
+struct AccessAndLimits;
+
+impl Modify for AccessAndLimits {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some(
+            "A token from the service's tokens file (`--tokens-file`), sent as \
+             `Authorization: Bearer <token>`. Each operation names the roles it accepts. \
+             Without a tokens file (the embedded default on loopback) no token is needed."
+                .into(),
+        );
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for (method, operation) in operations(item) {
+                if let Some(roles) = auth::required_role(&method, path) {
+                    guard(operation, roles);
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> Vec<(axum::http::Method, &mut Operation)> {
+    use axum::http::Method;
+    [
+        (Method::GET, item.get.as_mut()),
+        (Method::PUT, item.put.as_mut()),
+        (Method::POST, item.post.as_mut()),
+        (Method::DELETE, item.delete.as_mut()),
+        (Method::PATCH, item.patch.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
+}
+
+fn guard(operation: &mut Operation, roles: &[auth::Role]) {
+    operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    let names: Vec<String> = roles.iter().map(|r| format!("`{}`", r.as_str())).collect();
+    let access = format!(
+        "**Access**: a bearer token with the role {} (when the service runs with a tokens file).",
+        names.join(" or ")
+    );
+    operation.description = Some(match operation.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{access}"),
+        _ => access,
+    });
+    // (status, slug, title, description)
+    let mut shared = vec![
+        (401, "unauthorized", "Unauthorized", "No valid bearer token"),
+        (
+            403,
+            "forbidden",
+            "Forbidden",
+            "The token lacks the role this operation needs",
+        ),
+        (
+            500,
+            "internal-error",
+            "Internal Server Error",
+            "Internal error; the cause is logged, never returned",
+        ),
+        (
+            503,
+            "saturated",
+            "Service Unavailable",
+            "Too many requests in flight (`saturated`), the request outlived its deadline \
+             (`request-timeout`) or storage is down (`service-unavailable`); see Retry-After",
+        ),
+    ];
+    if operation.request_body.is_some() {
+        shared.push((
+            413,
+            "payload-too-large",
+            "Payload Too Large",
+            "Body larger than the configured limit",
+        ));
+        shared.push((
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            "A body sent without `Content-Type: application/json`",
+        ));
+    }
+    for (status, slug, title, description) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| problem(status, slug, title, description));
+    }
+}
+
+/// A problem response whose example is the problem this status really carries.
+fn problem(
+    status: u16,
+    slug: &str,
+    title: &str,
+    description: &str,
+) -> RefOr<utoipa::openapi::Response> {
+    let example = serde_json::json!({
+        "type": format!("{}{slug}", crate::problem::PROBLEM_BASE),
+        "title": title,
+        "status": status,
+        "detail": description,
+    });
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(format!("{description} (`{slug}`)"))
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .example(Some(example))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// A time bound of the audit query: an RFC 3339 date-time, a span back from now (`90s`,
+/// `15m`, `24h`, `7d`), or empty (no bound).
+pub(crate) fn time_bound_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    OneOfBuilder::new()
+        .item(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+        .item(
+            string()
+                .pattern(Some("^[0-9]{1,6}[smhd]$"))
+                .description(Some("A span back from now: 90s, 15m, 24h, 7d")),
+        )
+        .item(string().max_length(Some(0)).description(Some("No bound")))
+        .build()
+        .into()
+}
+
+/// A query filter over a closed set of values, where an empty value is no filter.
+fn empty_or(schema_name: &str) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(Ref::from_schema_name(schema_name))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0))
+                .description(Some("No filter")),
+        )
+        .build()
+        .into()
+}
+
+pub(crate) fn category_filter_schema() -> utoipa::openapi::schema::Schema {
+    empty_or("EventCategory")
+}
+
+pub(crate) fn outcome_filter_schema() -> utoipa::openapi::schema::Schema {
+    empty_or("EventOutcome")
+}
