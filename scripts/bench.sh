@@ -4,8 +4,9 @@
 # Starts PostgreSQL + Redis (scripts/lib/services.sh), builds in release, drives only
 # loopback addresses with bounded load (bench/src/main.rs, the `loadgen`).
 #
-# Results: a table on stdout, and in bench/results/<UTC time>/ (copied to bench/results/latest/)
-# results.jsonl (raw lines), results.json, table.md and chart.svg.
+# Results: a table on stdout; bench/results/latest/ (results.jsonl, results.json, table.md,
+# chart.svg); docs/benchmarks.md (the method and this run's table); one line appended to
+# bench/results/history.jsonl. Older runs are in git.
 #
 #   scripts/bench.sh                               # everything, about 25 minutes
 #   QUERY_ROWS="1000000" SECONDS_PER_RUN=5 scripts/bench.sh    # a quicker pass
@@ -32,8 +33,10 @@ QUERY_CLIENTS="${QUERY_CLIENTS:-8}"
 # request alone and costs about 1.6x the CPU per request, so half of a closed-loop rate of
 # small queries needs more than the two cores.
 QUERY_RATE="${QUERY_RATE:-200}"
-RUN_DIR="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$RUN_DIR"
+RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
+# Written aside and moved into place at the end, so a failed run leaves latest as it was.
+RUN_DIR="bench/results/run.tmp"
+rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR"
 RESULTS="$RUN_DIR/results.jsonl"
 : >"$RESULTS"
 
@@ -245,6 +248,7 @@ target/release/embed-latency >>"$RESULTS"
 
 emit_rss VmRSS "RSS at the end of the run"
 
-python3 bench/report.py "$RUN_DIR"
-rm -rf bench/results/latest && cp -r "$RUN_DIR" bench/results/latest
-echo "[bench] results in $RUN_DIR (and bench/results/latest)" >&2
+rm -rf bench/results/latest && mv "$RUN_DIR" bench/results/latest
+python3 bench/report.py bench/results/latest --run-id "$RUN_ID" --docs docs/benchmarks.md \
+  --history bench/results/history.jsonl
+echo "[bench] run $RUN_ID: bench/results/latest, docs/benchmarks.md" >&2
