@@ -339,8 +339,8 @@ impl<'a> Requests<'a> {
 }
 
 /// One keep-alive HTTP/1.1 connection, driven on the client's own task. The load generator
-/// shares two cores with what it measures: a pooled client (reqwest) cost it ~20 µs of user
-/// time per request, as much as a quarter of what the service spent.
+/// shares two cores with what it measures, and a pooled client costs it a large share of
+/// what the service itself spends per request.
 struct Connection {
     /// `host:port` of the service.
     authority: String,

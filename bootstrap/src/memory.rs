@@ -7,9 +7,9 @@
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed pages go back to the operating system 10 ms after they are freed instead of
-/// mimalloc v3's 1 s (10 ms was v2's default). Measured, peak RSS with the model loaded under
-/// 16 clients of 100-event batches: 120-124 -> 112 MiB, service CPU per event within 3 %
-/// (0 ms: 107 MiB, but 13 % more CPU). `MIMALLOC_PURGE_DELAY` still overrides it.
+/// mimalloc v3's 1 s (10 ms was v2's default): write bursts otherwise leave their peak
+/// resident, while returning at once costs CPU on every free. `MIMALLOC_PURGE_DELAY` still
+/// overrides it.
 #[allow(unsafe_code)]
 pub fn return_freed_pages_promptly() {
     // SAFETY: sets one of mimalloc's option values; a default only, so an option already set

@@ -60,9 +60,8 @@ pub(crate) fn renderer(
 
 /// Runs for as long as it is polled, folding the recorder's histogram samples into buckets
 /// every [`UPKEEP_PERIOD`]. A recorder built without the exporter's own HTTP listener keeps
-/// every sample until `/metrics` is scraped: with nobody scraping, 8 bytes per request per
-/// histogram, without bound (5.5 of the 14.4 MB live after the benchmark's write, DLQ and
-/// query phases).
+/// every sample until `/metrics` is scraped: with nobody scraping, memory grows with every
+/// request, without bound.
 pub(crate) async fn upkeep() {
     let handle = recorder().clone();
     every(UPKEEP_PERIOD, move || handle.run_upkeep()).await;

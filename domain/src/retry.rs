@@ -1,42 +1,7 @@
-//! How a failed write is classified, and how long to wait before trying again.
+//! How long to wait before trying a failed write again. Which errors are worth retrying is
+//! the storage adapter's knowledge (`adapters/postgres/src/error.rs`), not the domain's.
 
 use std::time::Duration;
-
-/// What an error says about retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The store could not do it now (connection lost, overloaded, deadlock); retrying may
-    /// succeed. The write did not happen.
-    Transient,
-    /// The store refused the data (constraint, bad value); retrying cannot succeed.
-    Permanent,
-    /// The outcome is unknown (the connection dropped mid-commit, say): the write may or may
-    /// not have happened, so only an idempotent retry is safe.
-    Ambiguous,
-}
-
-impl ErrorClass {
-    /// Classifies a PostgreSQL SQLSTATE (DESIGN.md §3 rule 7).
-    pub fn of_sqlstate(code: &str) -> Self {
-        match code {
-            // deadlock, serialization failure, lock not available, too many connections,
-            // admin/crash shutdown, cannot connect now
-            "40P01" | "40001" | "55P03" | "53300" | "57P01" | "57P02" | "57P03" => {
-                ErrorClass::Transient
-            }
-            // connection exceptions
-            c if c.starts_with("08") => ErrorClass::Transient,
-            // data exceptions and integrity constraint violations
-            c if c.starts_with("22") || c.starts_with("23") => ErrorClass::Permanent,
-            _ => ErrorClass::Ambiguous,
-        }
-    }
-
-    /// Whether the write should be retried (idempotently) or queued for replay.
-    pub fn is_retryable(&self) -> bool {
-        !matches!(self, ErrorClass::Permanent)
-    }
-}
 
 /// Exponential backoff with jitter, bounded by attempts, a cap and a deadline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,26 +125,5 @@ mod tests {
             p.schedule(Duration::from_secs(10), || 0.0),
             [Duration::from_millis(50), Duration::from_millis(100)]
         );
-    }
-
-    #[test]
-    fn sqlstates_are_classified_as_designed() {
-        for transient in [
-            "40P01", "40001", "55P03", "53300", "08006", "08001", "57P01", "57P02",
-        ] {
-            assert_eq!(
-                ErrorClass::of_sqlstate(transient),
-                ErrorClass::Transient,
-                "{transient}"
-            );
-        }
-        for permanent in ["23505", "23503", "23514", "23502", "22P02", "22001"] {
-            assert_eq!(
-                ErrorClass::of_sqlstate(permanent),
-                ErrorClass::Permanent,
-                "{permanent}"
-            );
-        }
-        assert_eq!(ErrorClass::of_sqlstate("XX000"), ErrorClass::Ambiguous);
     }
 }

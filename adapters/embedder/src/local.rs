@@ -1,8 +1,8 @@
 //! all-MiniLM-L6-v2 in process (candle BERT, CPU).
 //!
-//! The model is most of the service's memory (about 80 MB of a 100 MB process), so the
-//! model can be unloaded after a while without use and loaded again by the next embedding
-//! (about a tenth of a second from the page cache), as model servers do with a keep-alive.
+//! The model is most of the service's memory, so it can be unloaded after a while without
+//! use and loaded again by the next embedding (quick, from the page cache), as model servers
+//! do with a keep-alive.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,8 +33,8 @@ struct Loaded {
     device: Device,
 }
 
-/// BERT's input layer, with the word table left in the file: it is 30,522 rows of which a
-/// text uses a few dozen, and at 45 MB it was half the model's memory. Same arithmetic as
+/// BERT's input layer, with the word table left in the file: a text uses a few dozen of its
+/// rows, and loaded it is half the model's memory. Same arithmetic as
 /// candle's `BertEmbeddings` (word + token type, + position, then layer norm).
 struct Embeddings {
     words: FileWeights,
@@ -98,8 +98,7 @@ pub struct KeepAlive {
     pub idle: Duration,
     /// Called after the model is unloaded, and on the inference thread after each embedding:
     /// lets the process hand the memory back to the operating system (an allocator keeps
-    /// freed memory for reuse, per thread). After each embedding it lowered the peak of 1,000
-    /// registrations then a batch load from 102 to 99 MB, at the same registration rate.
+    /// freed memory for reuse, per thread, so an inference's buffers would otherwise stay).
     pub release_memory: fn(),
 }
 
@@ -114,8 +113,7 @@ struct Inner {
     /// Whether the task that unloads an idle model is running.
     reaper: AtomicBool,
     /// Inferences running at once: one per core. Inference is CPU-bound, so more at once
-    /// only adds memory (each blocking thread grows its own buffers: 16 concurrent
-    /// registrations took the process from 130 to 210 MB).
+    /// only adds memory (each blocking thread grows its own buffers).
     running: tokio::sync::Semaphore,
 }
 

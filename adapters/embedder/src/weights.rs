@@ -1,6 +1,6 @@
 //! Model weights read from `model.safetensors` straight into the tensors' own memory.
 //!
-//! candle's loaders hold the whole file (read or mapped: 87 MB for MiniLM) while they copy
+//! candle's loaders hold the whole file (read or mapped) while they copy
 //! every tensor out of it, so loading peaked at twice the model's size. Here each tensor is
 //! read from its offset in the file into the buffer that becomes the tensor, through a small
 //! chunk: the peak is the model itself.

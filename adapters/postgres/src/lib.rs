@@ -46,14 +46,14 @@ pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::
         .parse::<PgConnectOptions>()?
         // audit_events is partitioned by month, and a custom plan (PostgreSQL's default for
         // the first executions of a statement, and whenever it guesses one is cheaper) plans
-        // every partition again on each execution: 0.6-1 ms of a keyset page's 0.8 ms at 7
-        // partitions, growing with each month kept. Every filter has an index ending in the
+        // every partition again on each execution, most of a keyset page's time and growing
+        // with each month kept. Every filter has an index ending in the
         // listing order, so the plan made once without the values is the one the values
         // would give; the catalog's statements do not depend on their values either.
         .options([("plan_cache_mode", "force_generic_plan")]);
     let pool = PgPoolOptions::new()
-        // No ping before every checkout: it is a round trip per query (a fifth of a search's
-        // CPU in the profile). A dead connection fails its query instead, which the callers
+        // No ping before every checkout: it is a round trip per query. A dead connection
+        // fails its query instead, which the callers
         // treat as a transient failure (retry, queue, or 503).
         .test_before_acquire(false)
         // A connection's buffers keep the size of the largest message it carried (a batch's

@@ -28,9 +28,7 @@ pub(crate) struct CatalogEvent<'a> {
 pub(crate) const MAX_BACKGROUND_AUDITS: u32 = 256;
 /// How long a background audit waits for others to share its write. Nobody waits for these
 /// writes, and written one by one (through the group commit) they cost the machine more than
-/// the searches themselves: 806 µs of CPU per search with them, 341 µs without, at 1,000
-/// workflows; batched, 469 µs, and searches as fast as answered went from 2,280 to 3,900/s.
-/// Longer lingers saved little more and made the writes burstier (p99 at 500 searches/s).
+/// the searches themselves; longer lingers saved little more and made the writes burstier.
 const BACKGROUND_LINGER: Duration = Duration::from_millis(5);
 /// Most background audits in one write.
 const BACKGROUND_BATCH: usize = 128;
