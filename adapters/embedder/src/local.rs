@@ -246,10 +246,10 @@ impl LocalModelEmbedder {
         if let Ok(mut last) = self.inner.last_used.lock() {
             *last = tokio::time::Instant::now();
         }
-        if let Some(keep_alive) = self.inner.keep_alive {
-            if !self.inner.reaper.swap(true, Ordering::AcqRel) {
-                tokio::spawn(unload_when_idle(self.inner.clone(), keep_alive));
-            }
+        if let Some(keep_alive) = self.inner.keep_alive
+            && !self.inner.reaper.swap(true, Ordering::AcqRel)
+        {
+            tokio::spawn(unload_when_idle(self.inner.clone(), keep_alive));
         }
     }
 

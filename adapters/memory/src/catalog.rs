@@ -54,22 +54,22 @@ impl WorkflowCatalog for MemoryWorkflowCatalog {
             .iter()
             .find(|w| w.is_latest_version)
             .map(|w| (w.id, w.version.clone()));
-        if let Some((_, latest_version)) = &latest {
-            if new.version <= *latest_version {
-                return Err(CatalogError::VersionNotIncremented {
-                    name: new.name.to_string(),
-                    given: new.version.to_string(),
-                    latest: latest_version.to_string(),
-                });
-            }
+        if let Some((_, latest_version)) = &latest
+            && new.version <= *latest_version
+        {
+            return Err(CatalogError::VersionNotIncremented {
+                name: new.name.to_string(),
+                given: new.version.to_string(),
+                latest: latest_version.to_string(),
+            });
         }
         let mut created = new.clone();
         created.is_latest_version = true;
         created.previous_version = latest.as_ref().map(|(_, v)| v.to_string());
-        if let Some((latest_id, _)) = latest {
-            if let Some(old) = all.get_mut(&latest_id) {
-                old.is_latest_version = false;
-            }
+        if let Some((latest_id, _)) = latest
+            && let Some(old) = all.get_mut(&latest_id)
+        {
+            old.is_latest_version = false;
         }
         all.insert(created.id, created.clone());
         Ok(RegisterOutcome::Created(created))

@@ -338,10 +338,10 @@ impl RedisStreamDeadLetterQueue {
             .arg("MKSTREAM")
             .query_async(&mut conn)
             .await;
-        if let Err(e) = created {
-            if e.code() != Some("BUSYGROUP") {
-                return Err(unavailable(e));
-            }
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(unavailable(e));
         }
         match queue.durability().await? {
             QueueDurability::Always => {

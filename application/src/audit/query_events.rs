@@ -79,10 +79,10 @@ impl AuditService {
             }),
             detail: None,
         };
-        if let (Some(since), Some(until)) = (filter.since, filter.until) {
-            if since > until {
-                errors.push("until", "must not be earlier than since");
-            }
+        if let (Some(since), Some(until)) = (filter.since, filter.until)
+            && since > until
+        {
+            errors.push("until", "must not be earlier than since");
         }
         filter.detail = match (given(input.detail_key), input.detail_value) {
             (None, None) => None,

@@ -16,10 +16,10 @@ impl CatalogService {
     /// Drops the cached embeddings of one workflow (logged, never fatal: the cache is an
     /// optimisation). Called on every status change.
     pub(crate) async fn invalidate_cached(&self, id: WorkflowId) {
-        if let Some(embedder) = &self.embedder {
-            if let Err(e) = embedder.cache().invalidate_workflow(id).await {
-                tracing::warn!(error = %e, workflow = %id, "could not invalidate cached embeddings");
-            }
+        if let Some(embedder) = &self.embedder
+            && let Err(e) = embedder.cache().invalidate_workflow(id).await
+        {
+            tracing::warn!(error = %e, workflow = %id, "could not invalidate cached embeddings");
         }
     }
 

@@ -89,13 +89,12 @@ impl CatalogService {
             .remediation_id
             .as_deref()
             .filter(|id| !id.is_empty())
+            && datastorage_domain::audit::CorrelationId::parse(id).is_err()
         {
-            if datastorage_domain::audit::CorrelationId::parse(id).is_err() {
-                errors.push(
-                    "remediation_id",
-                    "must be at most 255 characters, none of them NUL",
-                );
-            }
+            errors.push(
+                "remediation_id",
+                "must be at most 255 characters, none of them NUL",
+            );
         }
         if !(1..=100).contains(&request.top_k) {
             errors.push("top_k", "must be between 1 and 100");

@@ -142,14 +142,14 @@ pub fn score_labels(
             s.penalty += GITOPS_MANAGED;
         }
     }
-    if let Some(tool) = q.git_ops_tool.filter(|t| *t != GitOpsTool::Any) {
-        if !q.failed(DetectedField::GitOpsManaged) {
-            match detected.git_ops_tool {
-                Some(t) if t == tool => s.boost += GITOPS_TOOL,
-                Some(GitOpsTool::Any) => s.boost += GITOPS_TOOL_WILDCARD,
-                Some(_) => s.penalty += GITOPS_TOOL,
-                None => {}
-            }
+    if let Some(tool) = q.git_ops_tool.filter(|t| *t != GitOpsTool::Any)
+        && !q.failed(DetectedField::GitOpsManaged)
+    {
+        match detected.git_ops_tool {
+            Some(t) if t == tool => s.boost += GITOPS_TOOL,
+            Some(GitOpsTool::Any) => s.boost += GITOPS_TOOL_WILDCARD,
+            Some(_) => s.penalty += GITOPS_TOOL,
+            None => {}
         }
     }
     let flags = [
@@ -189,13 +189,13 @@ pub fn score_labels(
             s.boost += points;
         }
     }
-    if let Some(mesh) = q.service_mesh.filter(|m| *m != ServiceMesh::Any) {
-        if !q.failed(DetectedField::ServiceMesh) {
-            match detected.service_mesh {
-                Some(m) if m == mesh => s.boost += SERVICE_MESH,
-                Some(ServiceMesh::Any) => s.boost += SERVICE_MESH_WILDCARD,
-                _ => {}
-            }
+    if let Some(mesh) = q.service_mesh.filter(|m| *m != ServiceMesh::Any)
+        && !q.failed(DetectedField::ServiceMesh)
+    {
+        match detected.service_mesh {
+            Some(m) if m == mesh => s.boost += SERVICE_MESH,
+            Some(ServiceMesh::Any) => s.boost += SERVICE_MESH_WILDCARD,
+            _ => {}
         }
     }
     for (key, wanted) in query.custom.as_map() {

@@ -203,10 +203,10 @@ impl WorkflowDraft {
             );
         }
         let content_hash = crate::sha256_hex(&self.content);
-        if let Some(stated) = self.content_hash.filter(|h| !h.is_empty()) {
-            if !stated.eq_ignore_ascii_case(&content_hash) {
-                errors.push("content_hash", "does not match the SHA-256 of content");
-            }
+        if let Some(stated) = self.content_hash.filter(|h| !h.is_empty())
+            && !stated.eq_ignore_ascii_case(&content_hash)
+        {
+            errors.push("content_hash", "does not match the SHA-256 of content");
         }
         let labels = errors.collect(MandatoryLabels::parse(
             self.signal_type,
