@@ -2,7 +2,6 @@
 //! under load, a replay worker dies between commit and acknowledge, and the rows are
 //! counted at the end. Each test runs its own PostgreSQL cluster or Redis server when it
 //! needs to stop one, so the shared servers of the other tests are never disturbed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::sync::Arc;

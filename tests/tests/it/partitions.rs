@@ -1,6 +1,5 @@
 //! Partition upkeep on PostgreSQL: months are created ahead, and retention drops only whole
 //! months older than the horizon.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
 use datastorage_application::ports::AuditEventRepository;

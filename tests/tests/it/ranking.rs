@@ -1,7 +1,6 @@
 //! DD-WORKFLOW-004 ranking suite: expected orders and scores for the label rules, through
 //! the search API, once on memory and once on PostgreSQL. Each case registers workflows (in
 //! order, so their UUIDv7 ids increase: ties come back in registration order) and searches.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datastorage_tests::support::TestApp;
 use serde_json::{Value, json};

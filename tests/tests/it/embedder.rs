@@ -1,5 +1,4 @@
 //! The local model embedder reproduces the reference vectors of all-MiniLM-L6-v2.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datastorage_application::ports::Embedder;
 use datastorage_domain::embedding::{Embedding, EmbeddingModel};
@@ -9,7 +8,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_local_model_reproduces_every_reference_vector() {
     let reference: Value =
-        serde_json::from_str(include_str!("../data/all-minilm-l6-v2-reference.json")).unwrap();
+        serde_json::from_str(include_str!("../../data/all-minilm-l6-v2-reference.json")).unwrap();
     let cases = reference["vectors"].as_array().unwrap();
     let texts: Vec<String> = cases
         .iter()

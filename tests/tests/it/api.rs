@@ -1,7 +1,6 @@
 //! Black-box API tests: a real service on a free port, driven over HTTP. Every case runs
 //! twice, against the in-memory adapters (`memory::*`) and a fresh PostgreSQL database
 //! (`postgres::*`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 

@@ -1,6 +1,5 @@
 //! The port conformance suites, once per adapter: `memory::*` and `postgres::*` run the very
 //! same cases.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod memory {
     datastorage_tests::audit_repository_conformance!(

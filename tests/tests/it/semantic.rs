@@ -1,7 +1,6 @@
 //! Semantic search: the HTTP embedder against a real server speaking the OpenAI protocol (and
 //! faulty ones), the embedding cache as a decorator, and hybrid search through the API on
 //! memory and PostgreSQL with the real local model.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

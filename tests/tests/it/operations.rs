@@ -1,5 +1,4 @@
 //! Operations: the Prometheus scrape after a little real activity holds every family.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datastorage_tests::support::*;
 use serde_json::json;

@@ -1,7 +1,6 @@
 //! The durable write path of the audit use-cases (DESIGN.md §3 rules 1-4, 7): retries,
 //! fallback to the queue, the circuit breaker. The store is a fake that fails on cue; time is
 //! a manual clock, so retry delays cost nothing and nothing sleeps.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

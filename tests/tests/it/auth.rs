@@ -1,6 +1,5 @@
 //! Authentication and authorisation: every route group answers 401 without a valid token
 //! and 403 with the wrong role; probes stay open; the token's identity is the recorded actor.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datastorage::{Application, StartupError};
 use datastorage_domain::sha256_hex;

@@ -1,7 +1,6 @@
 //! The OpenAPI document: the committed copy under `openapi/` is what the service serves,
 //! every operation of the original contract is still served, and a client generated from the
 //! original contract works unchanged against the service.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,5 +1,4 @@
 //! Retrieval quality: over the evaluation set, hybrid scoring beats label-only on nDCG@5.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,18 @@
+//! The integration tests: one binary (it links the whole stack once), a module per suite.
+//! Every suite that needs PostgreSQL or Redis fails loudly without them: run them with
+//! `scripts/test.sh` (`scripts/test.sh --test it api::` for one suite).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod auth;
+mod conformance;
+mod embedder;
+mod faults;
+mod openapi;
+mod operations;
+mod partitions;
+mod ranking;
+mod retrieval;
+mod semantic;
+mod workflows_api;
+mod write_path;
