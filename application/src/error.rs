@@ -66,6 +66,9 @@ pub enum WorkflowError {
     VersionNotIncremented(String),
     #[error("{0}")]
     InvalidTransition(String),
+    /// A change named a field that defines the version (DD-WORKFLOW-012).
+    #[error("{0}")]
+    ImmutableField(String),
     #[error("the catalog is unavailable: {0}")]
     Unavailable(String),
     /// The embedder could not embed a text; the message names it.

@@ -217,6 +217,12 @@ impl From<datastorage_application::WorkflowError> for ApiError {
                 title: "Version Not Incremented",
                 detail,
             },
+            W::ImmutableField(detail) => ApiError::Specific {
+                status: StatusCode::BAD_REQUEST,
+                slug: "immutable-field-violation",
+                title: "Immutable Field Violation",
+                detail,
+            },
             W::InvalidTransition(detail) => ApiError::Specific {
                 status: StatusCode::CONFLICT,
                 slug: "invalid-status-transition",

@@ -1,7 +1,9 @@
 //! Use-case: move a workflow version through its lifecycle (disable, enable, deprecate,
 //! archive), recording who, why and when.
 
-use datastorage_domain::workflow::{LifecycleStatus, Workflow, WorkflowId};
+use datastorage_domain::workflow::{
+    LifecycleStatus, MAX_NOTE_CHARS, StatusUpdateDraft, UpdateRefused, Workflow, WorkflowId,
+};
 use serde_json::json;
 
 use super::CatalogService;
@@ -10,6 +12,21 @@ use crate::error::WorkflowError;
 use crate::ports::StatusChange;
 
 impl CatalogService {
+    /// A change to a registered version as the client sent it: only its lifecycle (with who
+    /// and why) may change; a defining field is `ImmutableField`.
+    pub async fn update(
+        &self,
+        id: WorkflowId,
+        draft: StatusUpdateDraft,
+    ) -> Result<Workflow, WorkflowError> {
+        let update = draft.validate().map_err(|refused| match refused {
+            UpdateRefused::Immutable(_) => WorkflowError::ImmutableField(refused.to_string()),
+            UpdateRefused::Invalid(errors) => WorkflowError::Invalid(errors),
+        })?;
+        self.change_status(id, update.to, update.by, update.reason)
+            .await
+    }
+
     pub async fn change_status(
         &self,
         id: WorkflowId,
@@ -22,12 +39,12 @@ impl CatalogService {
         for (field, value) in [("updated_by", &by), ("reason", &reason)] {
             if value
                 .as_ref()
-                .is_some_and(|v| v.chars().count() > 1000 || v.contains('\0'))
+                .is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS || v.contains('\0'))
             {
                 return Err(WorkflowError::Invalid(
                     datastorage_domain::ValidationErrors::single(
                         field,
-                        "must be at most 1000 characters, none of them NUL",
+                        format!("must be at most {MAX_NOTE_CHARS} characters, none of them NUL"),
                     ),
                 ));
             }

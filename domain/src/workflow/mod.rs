@@ -5,6 +5,7 @@ mod fields;
 mod labels;
 mod lifecycle;
 mod scoring;
+mod update;
 mod version_record;
 
 pub use diff::{FieldChange, diff_versions};
@@ -15,4 +16,8 @@ pub use labels::{
 };
 pub use lifecycle::{LifecycleStatus, TransitionError};
 pub use scoring::{LabelScore, SearchFilters, passes_hard_filters, score_labels};
+pub use update::{
+    IMMUTABLE_FIELDS, MAX_NOTE_CHARS, MUTABLE_FIELDS, StatusUpdate, StatusUpdateDraft,
+    UpdateRefused,
+};
 pub use version_record::{NewWorkflow, Workflow, WorkflowDraft, WorkflowLimits, WorkflowSummary};

@@ -2,10 +2,14 @@
 //! `RemediationWorkflow`, `WorkflowSearchRequest` and `WorkflowSearchResult`.
 
 use chrono::{DateTime, Utc};
-use datastorage_application::catalog::RankedWorkflow;
-use datastorage_domain::workflow::{FieldChange, Workflow, WorkflowDraft};
+use datastorage_application::catalog::{RankedWorkflow, ScoringMode, SearchRequest};
+use datastorage_domain::ValidationErrors;
+use datastorage_domain::workflow::{
+    CustomLabels, DetectedLabels, FieldChange, LifecycleStatus, SearchFilters, StatusUpdateDraft,
+    Workflow, WorkflowDraft,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -472,6 +476,32 @@ pub struct WorkflowUpdateRequest {
     pub deprecation_notice: Option<String>,
 }
 
+/// Reads a PATCH body into the domain's draft: the mutable fields as text, and the name of
+/// every field it carries, so the domain can refuse the defining ones by name.
+pub fn status_update_draft(
+    body: Map<String, Value>,
+) -> Result<StatusUpdateDraft, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let mut text = |field: &str| match body.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(field, "must be a string");
+            None
+        }
+    };
+    let draft = StatusUpdateDraft {
+        status: text("status"),
+        reason: text("reason"),
+        disabled_by: text("disabled_by"),
+        disabled_reason: text("disabled_reason"),
+        updated_by: text("updated_by"),
+        deprecation_notice: text("deprecation_notice"),
+        named: body.keys().cloned().collect(),
+    };
+    errors.into_result().map(|()| draft)
+}
+
 /// Body of `/disable` and `/enable` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct WorkflowDisableRequest {
@@ -552,6 +582,60 @@ pub struct WorkflowSearchRequest {
     pub min_score: Option<f64>,
     #[serde(default)]
     pub include_disabled: bool,
+}
+
+impl TryFrom<WorkflowSearchRequest> for SearchRequest {
+    type Error = ValidationErrors;
+
+    /// The wire's labels become the domain's filters; every broken one is named under
+    /// `filters.`. The use-case checks the rest (top_k, min_score, query).
+    fn try_from(request: WorkflowSearchRequest) -> Result<Self, ValidationErrors> {
+        let f = request.filters;
+        let mut errors = ValidationErrors::new();
+        let under_filters = |e: ValidationErrors| {
+            let mut out = ValidationErrors::new();
+            for fe in e.errors() {
+                out.push(format!("filters.{}", fe.field), fe.message.clone());
+            }
+            out
+        };
+        let detected = errors.collect(
+            DetectedLabels::from_json(f.detected_labels.as_ref().unwrap_or(&Value::Null))
+                .map_err(under_filters),
+        );
+        let custom = errors.collect(
+            CustomLabels::from_json(f.custom_labels.as_ref().unwrap_or(&Value::Null))
+                .map_err(under_filters),
+        );
+        let statuses = match &f.status {
+            None => None,
+            Some(list) => errors.collect(
+                list.iter()
+                    .map(|s| LifecycleStatus::parse(s).map_err(under_filters))
+                    .collect::<Result<Vec<_>, _>>(),
+            ),
+        };
+        let filters = errors.collect(SearchFilters::parse(
+            f.signal_type,
+            &f.severity,
+            f.component,
+            f.environment,
+            &f.priority,
+            detected.unwrap_or_default(),
+            custom.unwrap_or_default(),
+        ));
+        errors.into_result()?;
+        Ok(SearchRequest {
+            filters,
+            query: request.query,
+            mode: ScoringMode::Auto,
+            top_k: request.top_k.unwrap_or(10),
+            min_score: request.min_score.unwrap_or(0.0),
+            include_disabled: request.include_disabled,
+            statuses,
+            remediation_id: request.remediation_id,
+        })
+    }
 }
 
 /// One ranked workflow.

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use datastorage_application::catalog::{ListInput, ScoringMode, SearchRequest};
+use datastorage_application::catalog::{ListInput, SearchRequest};
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::workflow::*;
 use serde_json::{Map, Value};
@@ -170,40 +170,6 @@ async fn get_workflow(
     Ok(Json(WorkflowDto::from(&workflow)))
 }
 
-/// Fields a PATCH may never touch: they define the version (register a new one instead).
-const IMMUTABLE: &[&str] = &[
-    "workflow_id",
-    "workflow_name",
-    "version",
-    "name",
-    "description",
-    "content",
-    "content_hash",
-    "labels",
-    "custom_labels",
-    "detected_labels",
-    "parameters",
-    "execution_engine",
-    "container_image",
-    "container_digest",
-    "owner",
-    "maintainer",
-    "version_notes",
-    "change_summary",
-    "created_at",
-    "created_by",
-    "is_latest_version",
-    "previous_version",
-];
-const MUTABLE: &[&str] = &[
-    "status",
-    "reason",
-    "disabled_by",
-    "disabled_reason",
-    "updated_by",
-    "deprecation_notice",
-];
-
 /// Update mutable fields: the lifecycle status, with who and why.
 ///
 /// Content, labels, description and the other defining fields are immutable (400
@@ -224,72 +190,8 @@ async fn update(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<WorkflowDto>, ApiError> {
     let id = workflow_id(&id)?;
-    let immutable: Vec<&str> = body
-        .keys()
-        .map(String::as_str)
-        .filter(|k| IMMUTABLE.contains(k))
-        .collect();
-    if !immutable.is_empty() {
-        return Err(ApiError::Specific {
-            status: StatusCode::BAD_REQUEST,
-            slug: "immutable-field-violation",
-            title: "Immutable Field Violation",
-            detail: format!(
-                "{} cannot be changed on a registered version; register a new version instead",
-                immutable.join(", ")
-            ),
-        });
-    }
-    let unknown: Vec<&str> = body
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !MUTABLE.contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        let mut errors = ValidationErrors::new();
-        for k in unknown {
-            errors.push(
-                k,
-                format!(
-                    "is not a field of a workflow update (allowed: {})",
-                    MUTABLE.join(", ")
-                ),
-            );
-        }
-        return Err(ApiError::validation(&errors));
-    }
-    let request: WorkflowUpdateRequest =
-        crate::extract::parse_json(&serde_json::to_vec(&body).unwrap_or_default())?;
-    // Each given text is checked, not only the one that wins below.
-    let mut errors = ValidationErrors::new();
-    for (field, value) in [
-        ("reason", &request.reason),
-        ("disabled_by", &request.disabled_by),
-        ("disabled_reason", &request.disabled_reason),
-        ("updated_by", &request.updated_by),
-        ("deprecation_notice", &request.deprecation_notice),
-    ] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.chars().count() > 1000 || v.contains('\0'))
-        {
-            errors.push(field, "must be at most 1000 characters, none of them NUL");
-        }
-    }
-    errors.into_result().map_err(|e| ApiError::validation(&e))?;
-    let Some(status) = request.status else {
-        return Err(ApiError::validation(&ValidationErrors::single(
-            "status",
-            "is required",
-        )));
-    };
-    let to = LifecycleStatus::parse(&status).map_err(|e| ApiError::validation(&e))?;
-    let by = request.updated_by.or(request.disabled_by);
-    let reason = request
-        .reason
-        .or(request.disabled_reason)
-        .or(request.deprecation_notice);
-    let workflow = state.catalog.change_status(id, to, by, reason).await?;
+    let draft = status_update_draft(body).map_err(|e| ApiError::validation(&e))?;
+    let workflow = state.catalog.update(id, draft).await?;
     Ok(Json(WorkflowDto::from(&workflow)))
 }
 
@@ -423,65 +325,13 @@ async fn search(
     ApiJson(request): ApiJson<WorkflowSearchRequest>,
 ) -> Result<Json<WorkflowSearchResponse>, ApiError> {
     let mut echo = request.filters.clone();
-    let f = request.filters;
-    let mut errors = ValidationErrors::new();
-    let prefix = |e: ValidationErrors| {
-        let mut out = ValidationErrors::new();
-        for fe in e.errors() {
-            out.push(format!("filters.{}", fe.field), fe.message.clone());
-        }
-        out
-    };
-    let detected = errors.collect(
-        DetectedLabels::from_json(f.detected_labels.as_ref().unwrap_or(&Value::Null))
-            .map_err(prefix),
-    );
-    let custom = errors.collect(
-        CustomLabels::from_json(f.custom_labels.as_ref().unwrap_or(&Value::Null)).map_err(prefix),
-    );
-    let statuses = match &f.status {
-        None => None,
-        Some(list) => errors
-            .collect(
-                list.iter()
-                    .map(|s| LifecycleStatus::parse(s).map_err(prefix))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some),
-            )
-            .flatten(),
-    };
-    let filters = errors.collect(SearchFilters::parse(
-        f.signal_type,
-        &f.severity,
-        f.component,
-        f.environment,
-        &f.priority,
-        detected.clone().unwrap_or_default(),
-        custom.clone().unwrap_or_default(),
-    ));
-    errors.into_result().map_err(|e| ApiError::validation(&e))?;
-    let Some(filters) = filters else {
-        return Err(ApiError::validation(&ValidationErrors::single(
-            "filters",
-            "is invalid",
-        )));
-    };
-    // The echo spells the labels as the contract's enums do, whatever case was sent.
-    echo.severity = filters.severity.as_str().to_owned();
-    echo.priority = filters.priority.as_str().to_owned();
-    let results = state
-        .catalog
-        .search(SearchRequest {
-            filters: Some(filters),
-            query: request.query,
-            mode: ScoringMode::Auto,
-            top_k: request.top_k.unwrap_or(10),
-            min_score: request.min_score.unwrap_or(0.0),
-            include_disabled: request.include_disabled,
-            statuses,
-            remediation_id: request.remediation_id,
-        })
-        .await?;
+    let search = SearchRequest::try_from(request).map_err(|e| ApiError::validation(&e))?;
+    if let Some(filters) = &search.filters {
+        // The echo spells the labels as the contract's enums do, whatever case was sent.
+        echo.severity = filters.severity.as_str().to_owned();
+        echo.priority = filters.priority.as_str().to_owned();
+    }
+    let results = state.catalog.search(search).await?;
     Ok(Json(WorkflowSearchResponse {
         workflows: results
             .results
