@@ -15,7 +15,7 @@ use datastorage_application::ports::{InsertOutcome, RepositoryError};
 use datastorage_domain::audit::NewAuditEvent;
 use uuid::Uuid;
 
-use crate::audit::Writer;
+use crate::writer::Writer;
 
 /// How single-event inserts are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ mod copy;
 mod error;
 mod group_commit;
 mod partitions;
+mod writer;
 
 use std::time::Duration;
 

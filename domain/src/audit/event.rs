@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use super::event_data::{EventData, EventDataInput};
 use super::fields::*;
 use crate::ValidationErrors;
 

@@ -1,6 +1,7 @@
 //! Audit events: what happened, who did it, to which resource, linked by a correlation id.
 
 mod event;
+mod event_data;
 mod event_data_text;
 mod fields;
 mod notification;
@@ -10,12 +11,13 @@ mod trail;
 pub use event::{
     AuditEvent, AuditEventDraft, DEFAULT_RETENTION_DAYS, EventIdOrigin, EventRules, NewAuditEvent,
 };
+pub use event_data::{EventData, EventDataInput};
 pub use event_data_text::EventDataText;
 pub use fields::{
     ActorId, ActorType, ClusterName, CorrelationId, DurationMs, ErrorCode, ErrorMessage,
-    EventAction, EventCategory, EventData, EventDataInput, EventId, EventOutcome, EventTimestamp,
-    EventType, Namespace, ResourceId, ResourceName, ResourceType, RetentionDays, SchemaVersion,
-    Severity, SpanId, TraceId,
+    EventAction, EventCategory, EventId, EventOutcome, EventTimestamp, EventType, Namespace,
+    ResourceId, ResourceName, ResourceType, RetentionDays, SchemaVersion, Severity, SpanId,
+    TraceId,
 };
 pub use notification::{
     NotificationChannel, NotificationDraft, NotificationRecord, NotificationStatus,

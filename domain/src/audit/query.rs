@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::event::AuditEvent;
+use super::event_data::EventData;
 use super::fields::*;
 use crate::ValidationErrors;
 
