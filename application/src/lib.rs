@@ -10,7 +10,6 @@ pub mod circuit;
 pub mod clock;
 pub mod embedding;
 pub mod error;
-pub mod grouping;
 pub mod ports;
 
 pub use audit::{AuditService, AuditSettings};

@@ -10,9 +10,9 @@
 
 use std::collections::HashSet;
 
-use datastorage_application::grouping::{GroupSettings, GroupWrite, Grouped};
 use datastorage_application::ports::{InsertOutcome, RepositoryError};
 use datastorage_domain::audit::NewAuditEvent;
+use datastorage_grouping::{GroupSettings, GroupWrite, Grouped};
 use uuid::Uuid;
 
 use crate::writer::Writer;

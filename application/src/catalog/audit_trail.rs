@@ -1,15 +1,15 @@
 //! The catalog audits itself: each change and search becomes an audit event.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use datastorage_domain::audit::AuditEventDraft;
+use datastorage_grouping::{GroupSettings, GroupWrite, Grouped};
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use super::CatalogService;
 use crate::audit::AuditService;
-use crate::clock::Clock;
 use crate::error::AuditError;
 
 /// What the catalog did, for its audit event.
@@ -26,30 +26,66 @@ pub(crate) struct CatalogEvent<'a> {
 /// Most search audits queued or being written in the background; past it a search writes its
 /// own before answering (back-pressure instead of an unbounded backlog).
 pub(crate) const MAX_BACKGROUND_AUDITS: u32 = 256;
-/// How long a background audit waits for others to share its write. Nobody waits for these
-/// writes, and written one by one (through the group commit) they cost the machine more than
-/// the searches themselves; longer lingers saved little more and made the writes burstier.
-const BACKGROUND_LINGER: Duration = Duration::from_millis(5);
-/// Most background audits in one write.
-const BACKGROUND_BATCH: usize = 128;
 
-/// The search audits written in the background, batched: one writer task, started with the
-/// first of them, takes what arrives within [`BACKGROUND_LINGER`] of the first and records it
-/// as one batch. Each queued audit holds a permit until its batch is written, so holding every
-/// permit means none is left to write.
+/// Search audits are written in groups: nobody waits for them, and written one by one
+/// (through the group commit) they cost the machine more than the searches themselves. One
+/// group is written at a time; a group smaller than the one before waits a few milliseconds
+/// for company, as the dead-letter enqueue's does.
+const BACKGROUND_GROUPS: GroupSettings = GroupSettings {
+    max_items: 128,
+    max_in_flight: 1,
+    gather: Some(Duration::from_millis(5)),
+};
+
+/// The search audits written in the background, grouped by the shared flusher. Each queued
+/// audit holds a permit until its group is written, so holding every permit means none is
+/// left to write.
 pub(crate) struct BackgroundAudits {
     permits: Arc<Semaphore>,
-    queue: OnceLock<mpsc::UnboundedSender<Queued>>,
+    writer: Arc<Grouped<AuditWriter>>,
 }
 
-type Queued = (AuditEventDraft, OwnedSemaphorePermit);
-
 impl BackgroundAudits {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(audit: AuditService) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(MAX_BACKGROUND_AUDITS as usize)),
-            queue: OnceLock::new(),
+            writer: Arc::new(Grouped::new(AuditWriter(audit), BACKGROUND_GROUPS)),
         }
+    }
+}
+
+/// Writes a group of audit events all or nothing; if the batch itself is refused (an event
+/// the rules refuse, say), each event is recorded on its own, so one bad event does not cost
+/// the others theirs. Nobody waits on the outcome: failures are logged.
+struct AuditWriter(AuditService);
+
+impl GroupWrite for AuditWriter {
+    type Item = AuditEventDraft;
+    type Answer = ();
+    type Membership = ();
+
+    fn admit((): &mut (), _: &AuditEventDraft) -> bool {
+        true
+    }
+
+    async fn write(&self, drafts: Vec<AuditEventDraft>) -> Vec<()> {
+        let events = drafts.len();
+        match self.0.record_batch(drafts.clone()).await {
+            Ok(_) => {}
+            Err(
+                AuditError::InvalidBatchItem { .. }
+                | AuditError::BatchSize { .. }
+                | AuditError::Conflict { .. },
+            ) => {
+                for draft in drafts {
+                    record_logged(&self.0, draft).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, events, "catalog: could not record its search audit events");
+            }
+        }
+        vec![(); events]
     }
 }
 
@@ -69,20 +105,13 @@ impl CatalogService {
         let Ok(permit) = background.permits.clone().try_acquire_owned() else {
             return record_logged(&self.audit, draft).await;
         };
-        let queue = background.queue.get_or_init(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(write_in_batches(
-                self.audit.clone(),
-                self.clock.clone(),
-                receiver,
-            ));
-            sender
+        let writer = background.writer.clone();
+        tokio::spawn(async move {
+            // The flusher ends only with the runtime; the write is then as lost as any
+            // in-flight work, which shutdown avoids by waiting for the permits first.
+            let _ = writer.write(draft).await;
+            drop(permit);
         });
-        // The writer ends only when every sender is gone; should it have stopped anyway, the
-        // event is written here instead of being lost.
-        if let Err(mpsc::error::SendError((draft, _permit))) = queue.send((draft, permit)) {
-            record_logged(&self.audit, draft).await;
-        }
     }
 
     /// Waits until every background audit is written (at shutdown, and in tests that read a
@@ -125,54 +154,6 @@ impl CatalogService {
             event_data: e.data.into(),
             retention_days: None,
             is_sensitive: None,
-        }
-    }
-}
-
-/// The background writer: a batch is what arrives within [`BACKGROUND_LINGER`] of its first
-/// audit (at most [`BACKGROUND_BATCH`]); one batch is written at a time.
-async fn write_in_batches(
-    audit: AuditService,
-    clock: Arc<dyn Clock>,
-    mut queue: mpsc::UnboundedReceiver<Queued>,
-) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        // Through the clock port: a manual clock ends the linger at once.
-        let mut linger = clock.sleep(BACKGROUND_LINGER);
-        while batch.len() < BACKGROUND_BATCH {
-            tokio::select! {
-                next = queue.recv() => match next {
-                    Some(next) => batch.push(next),
-                    None => break,
-                },
-                () = &mut linger => break,
-            }
-        }
-        let (drafts, permits): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        record_batch_logged(&audit, drafts).await;
-        drop(permits);
-    }
-}
-
-/// Records the batch all or nothing; if the batch itself is refused (an event the rules
-/// refuse, say a correlation id from a client), each event is recorded on its own, so one
-/// bad event does not cost the others theirs.
-async fn record_batch_logged(audit: &AuditService, drafts: Vec<AuditEventDraft>) {
-    let events = drafts.len();
-    match audit.record_batch(drafts.clone()).await {
-        Ok(_) => {}
-        Err(
-            AuditError::InvalidBatchItem { .. }
-            | AuditError::BatchSize { .. }
-            | AuditError::Conflict { .. },
-        ) => {
-            for draft in drafts {
-                record_logged(audit, draft).await;
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, events, "catalog: could not record its search audit events");
         }
     }
 }

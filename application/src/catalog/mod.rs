@@ -43,11 +43,11 @@ impl CatalogService {
     ) -> Self {
         Self {
             catalog,
+            background_audits: Arc::new(audit_trail::BackgroundAudits::new(audit.clone())),
             audit,
             clock,
             limits: WorkflowLimits::default(),
             embedder,
-            background_audits: Arc::new(audit_trail::BackgroundAudits::new()),
         }
     }
 }

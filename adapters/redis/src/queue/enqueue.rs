@@ -5,8 +5,8 @@ use std::io;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use datastorage_application::grouping::{GroupSettings, GroupWrite};
 use datastorage_application::ports::QueueError;
+use datastorage_grouping::{GroupSettings, GroupWrite};
 
 use super::capacity::CapacityWatch;
 use super::unavailable;

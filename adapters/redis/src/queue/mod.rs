@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use datastorage_application::grouping::Grouped;
 use datastorage_application::ports::*;
 use datastorage_domain::audit::NewAuditEvent;
+use datastorage_grouping::Grouped;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::IntoConnectionInfo;
 use redis::streams::{

@@ -8,8 +8,9 @@
 //! groups already in flight to queue behind, unless [`GroupSettings::gather`] asks a group
 //! smaller than the last to wait a moment for company.
 //!
-//! Used by the outbound adapters (the PostgreSQL group commit, the Redis dead-letter enqueue);
-//! it lives here so that both share one flusher.
+//! Used by the PostgreSQL group commit, the Redis dead-letter enqueue and the catalog's
+//! background search audits: one flusher for all three. It knows nothing of the service, so it
+//! is a crate of its own beside the hexagon, not a part of any layer.
 
 use std::sync::{Arc, OnceLock};
 
