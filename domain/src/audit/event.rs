@@ -45,6 +45,42 @@ pub struct AuditEventDraft {
     pub is_sensitive: Option<bool>,
 }
 
+impl AuditEventDraft {
+    /// The fields of an audit event, as every contract spells them: the HTTP request and
+    /// response, the `audit_events` row, the dead-letter queue's entries. The contracts add
+    /// only what describes the store (`event_date`, `content_hash`, ...); a test in this
+    /// module fails to compile when a field is added here without being listed, and the
+    /// integration test `contracts` fails when a contract drifts from this list.
+    pub const FIELDS: &'static [&'static str] = &[
+        "event_id",
+        "version",
+        "event_type",
+        "event_timestamp",
+        "event_category",
+        "event_action",
+        "event_outcome",
+        "actor_type",
+        "actor_id",
+        "resource_type",
+        "resource_id",
+        "resource_name",
+        "correlation_id",
+        "parent_event_id",
+        "parent_event_date",
+        "trace_id",
+        "span_id",
+        "namespace",
+        "cluster_name",
+        "severity",
+        "duration_ms",
+        "error_code",
+        "error_message",
+        "event_data",
+        "retention_days",
+        "is_sensitive",
+    ];
+}
+
 /// Rules that depend on configuration rather than on the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRules {
@@ -429,6 +465,27 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binds every field by name, with no `..`: a field added to the draft stops this from
+    /// compiling until it is named here, and then the assertion asks for it in FIELDS.
+    macro_rules! field_names {
+        ($draft:expr; $($field:ident),+ $(,)?) => {{
+            let AuditEventDraft { $($field: _),+ } = $draft;
+            vec![$(stringify!($field)),+]
+        }};
+    }
+
+    #[test]
+    fn the_field_list_names_every_field_of_an_event_in_order() {
+        let names = field_names!(draft();
+            event_id, version, event_type, event_timestamp, event_category, event_action,
+            event_outcome, actor_type, actor_id, resource_type, resource_id, resource_name,
+            correlation_id, parent_event_id, parent_event_date, trace_id, span_id, namespace,
+            cluster_name, severity, duration_ms, error_code, error_message, event_data,
+            retention_days, is_sensitive,
+        );
+        assert_eq!(names, AuditEventDraft::FIELDS);
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod conformance;
+mod contracts;
 mod embedder;
 mod faults;
 mod openapi;
