@@ -54,6 +54,38 @@ impl ValidationErrors {
         &self.errors
     }
 
+    /// Text of 1 to `max` characters, none of them NUL (no stored text can hold NUL); the
+    /// rule is recorded when broken, and the text handed back either way.
+    pub fn required_text(&mut self, field: &str, value: String, max: usize) -> String {
+        let n = value.chars().count();
+        if n == 0 || n > max || value.contains('\0') {
+            self.push(
+                field,
+                format!("must be 1 to {max} characters, none of them NUL"),
+            );
+        }
+        value
+    }
+
+    /// Optional text: empty means absent; otherwise at most `max` characters, none of them
+    /// NUL (absent when the rule is broken, which is recorded).
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        max: usize,
+    ) -> Option<String> {
+        let value = value.filter(|v| !v.is_empty())?;
+        if value.chars().count() > max || value.contains('\0') {
+            self.push(
+                field,
+                format!("must be at most {max} characters, none of them NUL"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
     /// `Ok(())` when nothing was collected.
     pub fn into_result(self) -> Result<(), ValidationErrors> {
         if self.is_empty() { Ok(()) } else { Err(self) }

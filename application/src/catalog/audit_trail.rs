@@ -128,7 +128,6 @@ impl CatalogService {
 
     fn draft(&self, e: CatalogEvent<'_>) -> AuditEventDraft {
         AuditEventDraft {
-            event_id: None,
             version: "1.0".into(),
             event_type: e.event_type.into(),
             event_timestamp: self.clock.now().to_rfc3339(),
@@ -141,19 +140,8 @@ impl CatalogService {
             resource_id: Some(e.resource_id),
             resource_name: Some(e.resource_name.chars().take(255).collect()),
             correlation_id: e.correlation_id.chars().take(255).collect(),
-            parent_event_id: None,
-            parent_event_date: None,
-            trace_id: None,
-            span_id: None,
-            namespace: None,
-            cluster_name: None,
-            severity: None,
-            duration_ms: None,
-            error_code: None,
-            error_message: None,
             event_data: e.data.into(),
-            retention_days: None,
-            is_sensitive: None,
+            ..AuditEventDraft::default()
         }
     }
 }

@@ -13,7 +13,9 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
 
 /// An audit event as the client sent it: typed, but not yet checked against any rule.
 /// Inbound adapters build it; [`AuditEventDraft::validate`] is the only way to an event.
-#[derive(Debug, Clone, PartialEq)]
+/// `Default` is every field empty (not a valid event), so that code building a draft names
+/// only the fields it sets.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventDraft {
     pub event_id: Option<String>,
     pub version: String,

@@ -37,6 +37,13 @@ pub enum EventDataInput {
     Text(EventDataText),
 }
 
+/// `null`, as a missing event_data reads: validation refuses it.
+impl Default for EventDataInput {
+    fn default() -> Self {
+        EventDataInput::Value(Value::Null)
+    }
+}
+
 impl From<Value> for EventDataInput {
     fn from(value: Value) -> Self {
         EventDataInput::Value(value)

@@ -106,46 +106,15 @@ const MAX_DELIVERY_STATUS: usize = 255;
 const MAX_ERROR: usize = 1000;
 pub const MAX_ESCALATION_LEVEL: i64 = 5;
 
-fn text(errors: &mut ValidationErrors, field: &str, value: String, max: usize) -> String {
-    let n = value.chars().count();
-    if n == 0 || n > max || value.contains('\0') {
-        errors.push(
-            field,
-            format!("must be 1 to {max} characters, none of them NUL"),
-        );
-    }
-    value
-}
-
-fn optional_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Option<String> {
-    let value = value?;
-    if value.chars().count() > max || value.contains('\0') {
-        errors.push(
-            field,
-            format!("must be at most {max} characters, none of them NUL"),
-        );
-    }
-    Some(value)
-}
-
 impl NotificationDraft {
     pub fn validate(self) -> Result<NotificationRecord, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let remediation_id = text(&mut errors, "remediation_id", self.remediation_id, MAX_ID);
-        let notification_id = text(&mut errors, "notification_id", self.notification_id, MAX_ID);
-        let recipient = text(&mut errors, "recipient", self.recipient, MAX_RECIPIENT);
+        let remediation_id = errors.required_text("remediation_id", self.remediation_id, MAX_ID);
+        let notification_id = errors.required_text("notification_id", self.notification_id, MAX_ID);
+        let recipient = errors.required_text("recipient", self.recipient, MAX_RECIPIENT);
         let channel = NotificationChannel::parse(&self.channel, &mut errors);
-        let message_summary = text(
-            &mut errors,
-            "message_summary",
-            self.message_summary,
-            MAX_SUMMARY,
-        );
+        let message_summary =
+            errors.required_text("message_summary", self.message_summary, MAX_SUMMARY);
         let status = NotificationStatus::parse(&self.status, &mut errors);
         let sent_at = match DateTime::parse_from_rfc3339(&self.sent_at) {
             Ok(t) => Some(t.with_timezone(&Utc)),
@@ -154,14 +123,9 @@ impl NotificationDraft {
                 None
             }
         };
-        let delivery_status = optional_text(
-            &mut errors,
-            "delivery_status",
-            self.delivery_status,
-            MAX_DELIVERY_STATUS,
-        );
-        let error_message =
-            optional_text(&mut errors, "error_message", self.error_message, MAX_ERROR);
+        let delivery_status =
+            errors.optional_text("delivery_status", self.delivery_status, MAX_DELIVERY_STATUS);
+        let error_message = errors.optional_text("error_message", self.error_message, MAX_ERROR);
         let escalation_level = match self.escalation_level.unwrap_or(0) {
             n @ 0..=MAX_ESCALATION_LEVEL => Some(n as u8),
             _ => {
@@ -258,21 +222,10 @@ impl NotificationRecord {
             actor_id: Some("notification".into()),
             resource_type: Some("Notification".into()),
             resource_id: Some(self.notification_id.clone()),
-            resource_name: None,
             correlation_id: self.remediation_id.clone(),
-            parent_event_id: None,
-            parent_event_date: None,
-            trace_id: None,
-            span_id: None,
-            namespace: None,
-            cluster_name: None,
-            severity: None,
-            duration_ms: None,
-            error_code: None,
             error_message: self.error_message.clone(),
             event_data: Value::Object(data).into(),
-            retention_days: None,
-            is_sensitive: None,
+            ..AuditEventDraft::default()
         }
     }
 

@@ -133,23 +133,6 @@ impl From<&Workflow> for WorkflowSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWorkflow(pub Workflow);
 
-fn optional(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Option<String> {
-    let value = value.filter(|v| !v.is_empty())?;
-    if value.chars().count() > max || value.contains('\0') {
-        errors.push(
-            field,
-            format!("must be at most {max} characters, none of them NUL"),
-        );
-        return None;
-    }
-    Some(value)
-}
-
 /// Whether any key or string of a JSON object holds NUL.
 fn holds_nul(map: &Map<String, Value>) -> bool {
     fn value(v: &Value) -> bool {
@@ -161,17 +144,6 @@ fn holds_nul(map: &Map<String, Value>) -> bool {
         }
     }
     map.iter().any(|(k, v)| k.contains('\0') || value(v))
-}
-
-fn required(errors: &mut ValidationErrors, field: &str, value: String, max: usize) -> String {
-    let n = value.chars().count();
-    if n == 0 || n > max || value.contains('\0') {
-        errors.push(
-            field,
-            format!("must be 1 to {max} characters, none of them NUL"),
-        );
-    }
-    value
 }
 
 impl WorkflowDraft {
@@ -186,13 +158,9 @@ impl WorkflowDraft {
         let mut errors = ValidationErrors::new();
         let name = errors.collect(WorkflowName::parse(self.workflow_name));
         let version = errors.collect(WorkflowVersion::parse(&self.version));
-        let title = required(&mut errors, "name", self.title, 255);
-        let description = required(
-            &mut errors,
-            "description",
-            self.description,
-            limits.description_chars,
-        );
+        let title = errors.required_text("name", self.title, 255);
+        let description =
+            errors.required_text("description", self.description, limits.description_chars);
         if self.content.is_empty()
             || self.content.len() > limits.content_bytes
             || self.content.contains('\0')
@@ -233,16 +201,14 @@ impl WorkflowDraft {
                 None
             }
         };
-        let execution_engine =
-            required(&mut errors, "execution_engine", self.execution_engine, 100);
-        let container_image = optional(&mut errors, "container_image", self.container_image, 512);
-        let container_digest =
-            optional(&mut errors, "container_digest", self.container_digest, 100);
-        let owner = optional(&mut errors, "owner", self.owner, 255);
-        let maintainer = optional(&mut errors, "maintainer", self.maintainer, 255);
-        let version_notes = optional(&mut errors, "version_notes", self.version_notes, 10_000);
-        let change_summary = optional(&mut errors, "change_summary", self.change_summary, 10_000);
-        let created_by = optional(&mut errors, "created_by", self.created_by, 255);
+        let execution_engine = errors.required_text("execution_engine", self.execution_engine, 100);
+        let container_image = errors.optional_text("container_image", self.container_image, 512);
+        let container_digest = errors.optional_text("container_digest", self.container_digest, 100);
+        let owner = errors.optional_text("owner", self.owner, 255);
+        let maintainer = errors.optional_text("maintainer", self.maintainer, 255);
+        let version_notes = errors.optional_text("version_notes", self.version_notes, 10_000);
+        let change_summary = errors.optional_text("change_summary", self.change_summary, 10_000);
+        let created_by = errors.optional_text("created_by", self.created_by, 255);
 
         match (
             name,
