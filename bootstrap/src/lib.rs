@@ -69,42 +69,7 @@ pub struct Application {
     replay: Vec<ReplayWorker>,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
-    upkeep: Option<PartitionUpkeep>,
-}
-
-/// Keeps monthly audit partitions created ahead and, when configured, drops those past the
-/// retention horizon.
-struct PartitionUpkeep {
-    pool: datastorage_postgres::PgPool,
-    retention_months: Option<u32>,
-    interval: Duration,
-}
-
-impl PartitionUpkeep {
-    async fn pass(&self) {
-        if let Err(e) = datastorage_postgres::ensure_audit_partitions_around(&self.pool, 1, 3).await
-        {
-            tracing::warn!(error = %e, "partition upkeep: could not create partitions ahead");
-        }
-        if let Some(months) = self.retention_months {
-            let cutoff =
-                datastorage_postgres::retention_cutoff(chrono::Utc::now().date_naive(), months);
-            match datastorage_postgres::drop_audit_partitions_before(&self.pool, cutoff).await {
-                Ok(dropped) if !dropped.is_empty() => {
-                    tracing::info!(?dropped, %cutoff, "retention: dropped audit partitions");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention: could not drop partitions"),
-            }
-        }
-    }
-
-    async fn run(self, stop: Arc<AtomicBool>) {
-        while !stop.load(Ordering::SeqCst) {
-            self.pass().await;
-            tokio::time::sleep(self.interval).await;
-        }
-    }
+    upkeep: Option<datastorage_postgres::PartitionUpkeep>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +90,7 @@ impl Application {
             StorageKind,
             Option<datastorage_postgres::PgPool>,
         );
-        let (repository, catalog, storage, pool): Stores = match &settings.database_url {
+        let (repository, catalog, storage, pool): Stores = match &settings.database.url {
             None => (
                 Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
                 Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
@@ -135,10 +100,10 @@ impl Application {
             Some(url) => {
                 let pool =
                     datastorage_postgres::connect_and_migrate(&datastorage_postgres::PgSettings {
-                        url: url.clone(),
-                        max_connections: settings.database_max_connections,
+                        url: url.expose().to_owned(),
+                        max_connections: settings.database.max_connections,
                         acquire_timeout: Duration::from_secs(
-                            settings.database_acquire_timeout_secs,
+                            settings.database.acquire_timeout_secs,
                         ),
                     })
                     .await
@@ -151,8 +116,8 @@ impl Application {
                         datastorage_postgres::PgAuditEventRepository::with_group_commit(
                             pool.clone(),
                             datastorage_postgres::GroupCommitSettings {
-                                max_events: settings.database_group_commit_max_events as usize,
-                                max_in_flight: settings.database_group_commit_in_flight as usize,
+                                max_events: settings.database.group_commit_max_events as usize,
+                                max_in_flight: settings.database.group_commit_in_flight as usize,
                             },
                         ),
                     ),
@@ -171,16 +136,16 @@ impl Application {
         let connect_queue = |consumer: String, pool_size: usize| {
             let settings = &settings;
             async move {
-                let Some(url) = &settings.redis_url else {
+                let Some(url) = &settings.redis.url else {
                     return Ok(None);
                 };
                 let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
                     datastorage_redis::RedisQueueSettings {
-                        url: url.clone(),
-                        key_prefix: settings.redis_key_prefix.clone(),
+                        url: url.expose().to_owned(),
+                        key_prefix: settings.redis.key_prefix.clone(),
                         consumer,
-                        capacity: settings.dlq_capacity,
-                        reclaim_idle: Duration::from_millis(settings.dlq_reclaim_idle_ms),
+                        capacity: settings.dlq.capacity,
+                        reclaim_idle: Duration::from_millis(settings.dlq.reclaim_idle_ms),
                         pool_size,
                     },
                 )
@@ -198,35 +163,35 @@ impl Application {
             clock.clone(),
             AuditSettings {
                 rules: EventRules {
-                    max_age: chrono::Duration::hours(i64::from(settings.audit_max_age_hours)),
+                    max_age: chrono::Duration::hours(i64::from(settings.audit.max_age_hours)),
                     max_skew_ahead: chrono::Duration::minutes(i64::from(
-                        settings.audit_max_skew_ahead_minutes,
+                        settings.audit.max_skew_ahead_minutes,
                     )),
                 },
-                max_batch: settings.audit_max_batch as usize,
+                max_batch: settings.audit.max_batch as usize,
                 retry: RetryPolicy {
-                    attempts: settings.retry_attempts,
-                    base: Duration::from_millis(settings.retry_base_ms),
-                    cap: Duration::from_millis(settings.retry_cap_ms),
+                    attempts: settings.retry.attempts,
+                    base: Duration::from_millis(settings.retry.base_ms),
+                    cap: Duration::from_millis(settings.retry.cap_ms),
                     ..RetryPolicy::default()
                 },
                 breaker: BreakerSettings {
-                    failure_threshold: settings.breaker_failure_threshold,
-                    open_for: Duration::from_millis(settings.breaker_open_ms),
+                    failure_threshold: settings.breaker.failure_threshold,
+                    open_for: Duration::from_millis(settings.breaker.open_ms),
                 },
                 ..AuditSettings::default()
             },
         );
         let replay_settings = ReplaySettings {
-            batch_entries: settings.dlq_replay_batch,
-            idle_wait: Duration::from_millis(settings.dlq_idle_wait_ms),
+            batch_entries: settings.dlq.replay_batch,
+            idle_wait: Duration::from_millis(settings.dlq.idle_wait_ms),
             ..ReplaySettings::default()
         };
         let mut replay: Vec<ReplayWorker> = ReplayWorker::new(&audit, replay_settings)
             .into_iter()
             .collect();
         if !replay.is_empty() {
-            for i in 1..settings.dlq_replay_workers {
+            for i in 1..settings.dlq.replay_workers {
                 if let Some(queue) = connect_queue(format!("{consumer}-{i}"), 2).await? {
                     replay.push(ReplayWorker::over_queue(&audit, queue, replay_settings));
                 }
@@ -245,18 +210,17 @@ impl Application {
                 shutting_down: shutting_down.clone(),
             }),
             HttpSettings {
-                body_limit_bytes: settings.body_limit_bytes,
-                request_timeout: Duration::from_millis(settings.request_timeout_ms),
-                max_in_flight: settings.max_in_flight,
+                body_limit_bytes: settings.http.body_limit_bytes,
+                request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
+                max_in_flight: settings.http.max_in_flight,
             },
         );
-        let listener =
-            TcpListener::bind(settings.addr)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: settings.addr,
-                    source,
-                })?;
+        let listener = TcpListener::bind(settings.http.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.http.addr,
+                source,
+            })?;
         Ok(Self {
             listener,
             router,
@@ -264,14 +228,16 @@ impl Application {
             storage,
             replay,
             catalog,
-            upkeep: pool.map(|pool| PartitionUpkeep {
-                pool,
-                retention_months: settings.audit_retention_months,
-                interval: Duration::from_secs(settings.partitions_interval_secs.max(1)),
+            upkeep: pool.map(|pool| {
+                datastorage_postgres::PartitionUpkeep::new(
+                    pool,
+                    settings.audit.retention_months,
+                    Duration::from_secs(settings.partitions.interval_secs.max(1)),
+                )
             }),
             shutdown: ShutdownSettings {
-                readiness_delay: Duration::from_millis(settings.shutdown_readiness_delay_ms),
-                timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+                readiness_delay: Duration::from_millis(settings.shutdown.readiness_delay_ms),
+                timeout: Duration::from_secs(settings.shutdown.timeout_secs),
             },
         })
     }
@@ -383,77 +349,45 @@ impl Application {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct TokensFile {
-    tokens: Vec<TokenEntry>,
-}
-
-#[derive(serde::Deserialize)]
-struct TokenEntry {
-    identity: String,
-    sha256: String,
-    roles: Vec<String>,
-}
-
 /// Reads the tokens file; without one, authentication is off, which only a loopback address
 /// (or an explicit opt-in) allows.
 fn load_tokens(settings: &Settings) -> Result<datastorage_http::auth::Auth, StartupError> {
     const KEY: &str = "DS_AUTH__TOKENS_FILE";
-    let Some(path) = &settings.tokens_file else {
-        if !settings.addr.ip().is_loopback() && !settings.allow_anonymous {
+    let Some(path) = &settings.auth.tokens_file else {
+        if !settings.http.addr.ip().is_loopback() && !settings.auth.allow_anonymous {
             return Err(StartupError::Setting {
                 key: KEY,
                 reason: format!(
                     "is required to listen on {} (or set DS_AUTH__ALLOW_ANONYMOUS=true)",
-                    settings.addr
+                    settings.http.addr
                 ),
             });
         }
         tracing::warn!("authentication is off: no DS_AUTH__TOKENS_FILE");
         return Ok(None);
     };
-    let invalid = |reason: String| StartupError::Setting { key: KEY, reason };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
-    let file: TokensFile = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("{} is not a tokens file: {e}", path.display())))?;
-    let mut entries = Vec::new();
-    for t in file.tokens {
-        if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid(format!(
-                "token of {} must be a SHA-256 hex digest",
-                t.identity
-            )));
-        }
-        let roles = t
-            .roles
-            .iter()
-            .map(|r| {
-                datastorage_http::auth::Role::parse(r)
-                    .ok_or_else(|| invalid(format!("unknown role {r:?} for {}", t.identity)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        entries.push((t.sha256, t.identity, roles));
-    }
-    Ok(Some(Arc::new(datastorage_http::auth::TokenTable::new(
-        entries,
-    ))))
+    let table =
+        datastorage_http::auth::TokenTable::from_file(path).map_err(|e| StartupError::Setting {
+            key: KEY,
+            reason: e.to_string(),
+        })?;
+    Ok(Some(Arc::new(table)))
 }
 
 /// The embedder behind its cache, as the settings ask.
 fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, StartupError> {
-    let kind = if settings.embedder_url.is_some() {
+    let kind = if settings.embedder.url.is_some() {
         EmbedderKind::Http
     } else {
-        settings.embedder
+        settings.embedder.kind
     };
     let inner: Arc<dyn Embedder> = match kind {
         EmbedderKind::None => return Ok(None),
         EmbedderKind::Local => Arc::new(
             datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
-                &settings.model_dir,
-                (settings.model_keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
-                    idle: Duration::from_secs(settings.model_keep_alive_secs),
+                &settings.model.dir,
+                (settings.model.keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
+                    idle: Duration::from_secs(settings.model.keep_alive_secs),
                     release_memory: crate::memory::release_freed_memory,
                 }),
             )
@@ -461,28 +395,33 @@ fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, St
         ),
         EmbedderKind::Http => Arc::new(
             datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
-                url: settings.embedder_url.clone().unwrap_or_default(),
-                model: settings.embedder_model.clone(),
-                dimension: settings.embedder_dimension,
-                timeout: Duration::from_millis(settings.embedder_timeout_ms),
-                attempts: settings.embedder_attempts,
+                url: settings
+                    .embedder
+                    .url
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
+                    .unwrap_or_default(),
+                model: settings.embedder.model.clone(),
+                dimension: settings.embedder.dimension,
+                timeout: Duration::from_millis(settings.embedder.timeout_ms),
+                attempts: settings.embedder.attempts,
             })
             .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
     };
-    let cache: Arc<dyn EmbeddingCache> = match &settings.redis_url {
+    let cache: Arc<dyn EmbeddingCache> = match &settings.redis.url {
         Some(url) => Arc::new(
-            datastorage_redis::RedisEmbeddingCache::new(url, &settings.redis_key_prefix)
+            datastorage_redis::RedisEmbeddingCache::new(url.expose(), &settings.redis.key_prefix)
                 .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
         None => Arc::new(datastorage_memory::MemoryEmbeddingCache::new(
-            settings.embedding_cache_capacity,
+            settings.embedding_cache.capacity,
         )),
     };
     Ok(Some(Arc::new(CachedEmbedder::new(
         inner,
         cache,
-        Duration::from_secs(settings.embedding_cache_ttl_secs),
+        Duration::from_secs(settings.embedding_cache.ttl_secs),
     ))))
 }
 

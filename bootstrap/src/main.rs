@@ -26,15 +26,16 @@ async fn main() -> std::process::ExitCode {
         action: ConfigAction::Print,
     }) = cli.command
     {
-        println!("{:#?}", cli.settings.redacted());
+        // Secrets are SecretUrl, whose Debug is redacted.
+        println!("{:#?}", cli.settings);
         return std::process::ExitCode::SUCCESS;
     }
-    init_logging(cli.settings.log_format);
+    init_logging(cli.settings.log.format);
 
     let mut settings = cli.settings;
     if let Some(Command::Reembed) = cli.command {
         // A one-off command: any free port, nothing is served.
-        settings.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.http.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     }
     let app = match Application::build(settings).await {
         Ok(app) => app,

@@ -109,16 +109,20 @@ pub async fn spawn_app(storage: Storage) -> TestApp {
 
 pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults();
-    settings.addr = "127.0.0.1:0".parse().expect("addr");
-    settings.database_max_connections = 8;
+    settings.http.addr = "127.0.0.1:0".parse().expect("addr");
+    settings.database.max_connections = 8;
     // Label-only unless a test asks for the model (loading it costs a moment per app).
-    settings.embedder = datastorage::EmbedderKind::None;
-    settings.database_url = match storage {
+    settings.embedder.kind = datastorage::EmbedderKind::None;
+    settings.database.url = match storage {
         Storage::Memory => None,
-        Storage::Postgres => Some(fresh_database_url().await),
+        Storage::Postgres => Some(fresh_database_url().await.into()),
     };
     adjust(&mut settings);
-    let database_url = settings.database_url.clone();
+    let database_url = settings
+        .database
+        .url
+        .as_ref()
+        .map(|u| u.expose().to_owned());
     let app = Application::build(settings).await.expect("build app");
     let base_url = format!("http://{}", app.local_addr());
     let catalog = app.catalog().clone();
@@ -270,10 +274,10 @@ pub async fn redis_queues(capacity: u64, reclaim_idle: std::time::Duration) -> Q
 
 /// Points a service at a Redis dead-letter queue of its own, with fast replay polling.
 pub fn with_redis_queue(settings: &mut Settings, redis_url: String) {
-    settings.redis_url = Some(redis_url);
-    settings.redis_key_prefix = unique_prefix();
-    settings.dlq_idle_wait_ms = 20;
-    settings.breaker_open_ms = 200;
+    settings.redis.url = Some(redis_url.into());
+    settings.redis.key_prefix = unique_prefix();
+    settings.dlq.idle_wait_ms = 20;
+    settings.breaker.open_ms = 200;
 }
 
 pub async fn memory_catalog() -> Arc<dyn datastorage_application::ports::WorkflowCatalog> {
@@ -327,6 +331,6 @@ pub async fn redis_embedding_cache() -> Arc<dyn datastorage_application::ports::
 
 /// Gives a test service the local all-MiniLM-L6-v2 embedder.
 pub fn with_local_embedder(settings: &mut Settings) {
-    settings.embedder = datastorage::EmbedderKind::Local;
-    settings.model_dir = model_dir();
+    settings.embedder.kind = datastorage::EmbedderKind::Local;
+    settings.model.dir = model_dir();
 }

@@ -76,10 +76,62 @@ impl TokenTable {
         }
     }
 
+    /// Reads a tokens file: `{"tokens": [{"identity", "sha256", "roles": [...]}]}`.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not such a document, or holds a digest that is not
+    /// SHA-256 hex or a role that does not exist.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, TokensFileError> {
+        #[derive(serde::Deserialize)]
+        struct TokensFile {
+            tokens: Vec<TokenEntry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenEntry {
+            identity: String,
+            sha256: String,
+            roles: Vec<String>,
+        }
+        let invalid = |reason: String| TokensFileError {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        let file: TokensFile =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not a tokens file: {e}")))?;
+        let mut entries = Vec::new();
+        for t in file.tokens {
+            if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!(
+                    "token of {} must be a SHA-256 hex digest",
+                    t.identity
+                )));
+            }
+            let roles = t
+                .roles
+                .iter()
+                .map(|r| {
+                    Role::parse(r)
+                        .ok_or_else(|| invalid(format!("unknown role {r:?} for {}", t.identity)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            entries.push((t.sha256, t.identity, roles));
+        }
+        Ok(Self::new(entries))
+    }
+
     fn find(&self, token: &str) -> Option<&Principal> {
         let hash = datastorage_domain::sha256_hex(token);
         self.by_hash.get(&hash)
     }
+}
+
+/// A tokens file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct TokensFileError {
+    pub path: String,
+    pub reason: String,
 }
 
 /// The role a route needs; `None` for routes outside the API.

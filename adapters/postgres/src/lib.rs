@@ -22,7 +22,7 @@ pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
 pub use group_commit::GroupCommitSettings;
 pub use partitions::{
-    drop_audit_partitions_before, ensure_audit_partitions_around, retention_cutoff,
+    PartitionUpkeep, drop_audit_partitions_before, ensure_audit_partitions_around, retention_cutoff,
 };
 
 /// Every migration of `migrations/`, embedded in the binary and run at start.

@@ -1,7 +1,10 @@
-//! Monthly partitions of `audit_events`: created ahead at start and on demand when a write
-//! hits a month that has none.
+//! Monthly partitions of `audit_events`: created ahead at start and by a periodic upkeep, on
+//! demand when a write hits a month that has none, and dropped past the retention horizon.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use sqlx::PgPool;
@@ -84,4 +87,47 @@ pub fn retention_cutoff(today: NaiveDate, months: u32) -> NaiveDate {
     this_month
         .checked_sub_months(Months::new(months))
         .unwrap_or(this_month)
+}
+
+/// Keeps monthly audit partitions created ahead and, when configured, drops those past the
+/// retention horizon.
+pub struct PartitionUpkeep {
+    pool: PgPool,
+    retention_months: Option<u32>,
+    interval: Duration,
+}
+
+impl PartitionUpkeep {
+    /// Every `interval`; `retention_months` `None` keeps every partition.
+    pub fn new(pool: PgPool, retention_months: Option<u32>, interval: Duration) -> Self {
+        Self {
+            pool,
+            retention_months,
+            interval,
+        }
+    }
+
+    async fn pass(&self) {
+        if let Err(e) = ensure_audit_partitions_around(&self.pool, 1, 3).await {
+            tracing::warn!(error = %e, "partition upkeep: could not create partitions ahead");
+        }
+        if let Some(months) = self.retention_months {
+            let cutoff = retention_cutoff(Utc::now().date_naive(), months);
+            match drop_audit_partitions_before(&self.pool, cutoff).await {
+                Ok(dropped) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, %cutoff, "retention: dropped audit partitions");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention: could not drop partitions"),
+            }
+        }
+    }
+
+    /// Passes until `stop` is set (checked between passes).
+    pub async fn run(self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::SeqCst) {
+            self.pass().await;
+            tokio::time::sleep(self.interval).await;
+        }
+    }
 }

@@ -927,7 +927,7 @@ async fn every_bad_input_is_a_4xx_problem_and_writes_nothing(app: TestApp) {
 
 #[tokio::test]
 async fn a_smaller_batch_limit_is_enforced() {
-    let app = spawn_app_with(Storage::Memory, |s| s.audit_max_batch = 2).await;
+    let app = spawn_app_with(Storage::Memory, |s| s.audit.max_batch = 2).await;
     let three = json!([
         event_body("small"),
         event_body("small"),

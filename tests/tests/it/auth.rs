@@ -51,7 +51,7 @@ async fn call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_group_needs_a_token_with_the_right_role() {
     let file = tokens_file();
-    let app = spawn_app_with(Storage::Memory, |s| s.tokens_file = Some(file.clone())).await;
+    let app = spawn_app_with(Storage::Memory, |s| s.auth.tokens_file = Some(file.clone())).await;
     let id = uuid::Uuid::now_v7();
     let search = json!({"filters": {"signal_type": "OOMKilled", "severity": "critical", "component": "pod", "environment": "production", "priority": "P0"}});
     let groups: Vec<(Method, String, Option<Value>, &str, &str)> = vec![
@@ -173,7 +173,7 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tokens_identity_is_the_recorded_actor() {
     let file = tokens_file();
-    let app = spawn_app_with(Storage::Memory, |s| s.tokens_file = Some(file.clone())).await;
+    let app = spawn_app_with(Storage::Memory, |s| s.auth.tokens_file = Some(file.clone())).await;
     let mut body = event_body("actor");
     body["actor_id"] = json!("someone-else");
     let created = call(
@@ -206,8 +206,8 @@ async fn the_tokens_identity_is_the_recorded_actor() {
 #[tokio::test]
 async fn without_tokens_a_non_loopback_address_is_refused_naming_the_key() {
     let mut settings = datastorage::Settings::defaults();
-    settings.addr = "0.0.0.0:0".parse().unwrap();
-    settings.embedder = datastorage::EmbedderKind::None;
+    settings.http.addr = "0.0.0.0:0".parse().unwrap();
+    settings.embedder.kind = datastorage::EmbedderKind::None;
     match Application::build(settings.clone()).await {
         Err(
             e @ StartupError::Setting {
@@ -226,7 +226,7 @@ async fn without_tokens_a_non_loopback_address_is_refused_naming_the_key() {
         r#"{"tokens": [{"identity": "x", "sha256": "abc", "roles": ["root"]}]}"#,
     )
     .unwrap();
-    settings.tokens_file = Some(bad);
+    settings.auth.tokens_file = Some(bad);
     let err = Application::build(settings)
         .await
         .err()

@@ -53,8 +53,8 @@ async fn postgres_stopped_under_load_every_event_is_acknowledged_and_stored_exac
     let pg = Arc::new(PgCluster::start_new());
     let app = Arc::new(
         spawn_app_with(Storage::Memory, |s| {
-            s.database_url = Some(pg.url());
-            s.database_acquire_timeout_secs = 1;
+            s.database.url = Some(pg.url().into());
+            s.database.acquire_timeout_secs = 1;
             with_redis_queue(s, test_redis_url());
         })
         .await,
@@ -323,8 +323,8 @@ async fn with_both_stores_down_writes_get_503_and_the_service_recovers_without_r
     let pg = PgCluster::start_new();
     let mut redis = RedisServer::start_new();
     let app = spawn_app_with(Storage::Memory, |s| {
-        s.database_url = Some(pg.url());
-        s.database_acquire_timeout_secs = 1;
+        s.database.url = Some(pg.url().into());
+        s.database.acquire_timeout_secs = 1;
         with_redis_queue(s, redis.url());
     })
     .await;

@@ -81,7 +81,7 @@ async fn a_scrape_after_activity_has_every_metric_family() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_in_flight_cap_api_requests_get_503_but_probes_answer() {
-    let app = spawn_app_with(Storage::Memory, |s| s.max_in_flight = 0).await;
+    let app = spawn_app_with(Storage::Memory, |s| s.http.max_in_flight = 0).await;
     let response = app
         .post_json("/api/v1/audit/events", &event_body("saturated"))
         .await;
@@ -100,10 +100,10 @@ async fn a_request_over_the_timeout_is_a_503_problem() {
     let slow = spawn_embedding_server(Behaviour::Slow).await;
     let url = slow.url.clone();
     let app = spawn_app_with(Storage::Memory, move |s| {
-        s.embedder = datastorage::EmbedderKind::Http;
-        s.embedder_url = Some(url);
-        s.embedder_timeout_ms = 10_000;
-        s.request_timeout_ms = 300;
+        s.embedder.kind = datastorage::EmbedderKind::Http;
+        s.embedder.url = Some(url.into());
+        s.embedder.timeout_ms = 10_000;
+        s.http.request_timeout_ms = 300;
     })
     .await;
     let search = json!({"query": "anything", "filters": {"signal_type": "OOMKilled", "severity": "critical",

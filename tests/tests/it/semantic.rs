@@ -85,9 +85,9 @@ async fn a_search_whose_query_cannot_be_embedded_is_a_503_naming_the_embedder() 
     let server = spawn_embedding_server(Behaviour::Fails).await;
     let url = server.url.clone();
     let app = spawn_app_with(Storage::Memory, move |s| {
-        s.embedder = datastorage::EmbedderKind::Http;
-        s.embedder_url = Some(url);
-        s.embedder_attempts = 1;
+        s.embedder.kind = datastorage::EmbedderKind::Http;
+        s.embedder.url = Some(url.into());
+        s.embedder.attempts = 1;
     })
     .await;
     let response = app
