@@ -3,6 +3,7 @@
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::audit::EventId;
 
+use crate::cause::Cause;
 use crate::ports::RepositoryError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,14 +26,14 @@ pub enum AuditError {
     #[error("audit event {0} not found")]
     NotFound(EventId),
     /// The store refused the data for good.
-    #[error("the store rejected the event: {0}")]
-    Rejected(String),
+    #[error("the store rejected the event")]
+    Rejected(#[source] Cause),
     /// The store is unreachable; the client may retry.
-    #[error("storage is unavailable: {0}")]
-    Unavailable(String),
+    #[error("storage is unavailable")]
+    Unavailable(#[source] Cause),
     /// Something that should not happen did; details are for the log only.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl From<RepositoryError> for AuditError {
@@ -69,13 +70,13 @@ pub enum WorkflowError {
     /// A change named a field that defines the version (DD-WORKFLOW-012).
     #[error("{0}")]
     ImmutableField(String),
-    #[error("the catalog is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the catalog is unavailable")]
+    Unavailable(#[source] Cause),
     /// The embedder could not embed a text; the message names it.
     #[error("{0}")]
     EmbedderUnavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl From<crate::ports::EmbedError> for WorkflowError {

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod cause;
 pub mod circuit;
 pub mod clock;
 pub mod embedding;
@@ -13,5 +14,6 @@ pub mod error;
 pub mod ports;
 
 pub use audit::{AuditService, AuditSettings};
+pub use cause::Cause;
 pub use clock::{Clock, ManualClock};
 pub use error::{AuditError, WorkflowError};

@@ -6,6 +6,8 @@
 //! above this line ever sees a SQLSTATE.
 
 use async_trait::async_trait;
+
+pub use crate::cause::Cause;
 use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, NewAuditEvent,
 };
@@ -26,15 +28,15 @@ pub enum RepositoryError {
     #[error("event {event_id} already exists with different content")]
     Conflict { event_id: EventId },
     /// The store refused the data for good (a constraint); retrying cannot help.
-    #[error("the store rejected the data: {0}")]
-    Rejected(String),
+    #[error("the store rejected the data")]
+    Rejected(#[source] Cause),
     /// The store could not be reached or did not answer in time; retrying may help. The write
     /// may or may not have happened (callers rely on idempotent re-sends).
-    #[error("the store is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Cause),
     /// A stored row no longer satisfies the domain's rules.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    #[error("stored data is corrupt")]
+    Corrupt(#[source] Cause),
 }
 
 /// Durable storage of audit events.
@@ -163,8 +165,8 @@ pub enum QueueError {
     /// The queue holds `capacity` entries; it refuses rather than dropping old ones.
     #[error("the dead-letter queue is full ({capacity} entries)")]
     Full { capacity: u64 },
-    #[error("the dead-letter queue is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the dead-letter queue is unavailable")]
+    Unavailable(#[source] Cause),
 }
 
 /// A durable queue of writes that storage could not take, replayed later.
@@ -280,6 +282,8 @@ mod catalog_port {
         pub total: u64,
     }
 
+    use crate::cause::Cause;
+
     #[derive(Debug, thiserror::Error)]
     pub enum CatalogError {
         #[error("workflow {0} not found")]
@@ -297,10 +301,10 @@ mod catalog_port {
         },
         #[error(transparent)]
         Transition(#[from] TransitionError),
-        #[error("the catalog is unavailable: {0}")]
-        Unavailable(String),
-        #[error("stored workflow is corrupt: {0}")]
-        Corrupt(String),
+        #[error("the catalog is unavailable")]
+        Unavailable(#[source] Cause),
+        #[error("stored workflow is corrupt")]
+        Corrupt(#[source] Cause),
     }
 
     /// Durable storage of workflow versions.

@@ -131,8 +131,9 @@ pub enum ApiError {
     PayloadTooLarge,
     NotFound(String),
     Conflict(String),
-    /// Storage is down; the client should retry after a moment.
+    /// Storage is down; the client should retry after a moment. The cause chain, for the log.
     Unavailable(String),
+    /// The cause chain, for the log.
     Internal(String),
     /// A client error with its own problem type (`version-not-incremented`, ...).
     Specific {
@@ -192,14 +193,14 @@ impl From<AuditError> for ApiError {
             e @ AuditError::NotFound(_) => ApiError::NotFound(e.to_string()),
             // The store's own wording may name tables or constraints: log it, say less.
             AuditError::Rejected(why) => {
-                tracing::warn!(reason = %why, "storage rejected an event");
+                tracing::warn!(reason = %why.chain(), "storage rejected an event");
                 ApiError::Validation {
                     detail: "the event was refused by a storage constraint".into(),
                     field_errors: BTreeMap::new(),
                 }
             }
-            AuditError::Unavailable(why) => ApiError::Unavailable(why),
-            AuditError::Internal(why) => ApiError::Internal(why),
+            AuditError::Unavailable(why) => ApiError::Unavailable(why.chain()),
+            AuditError::Internal(why) => ApiError::Internal(why.chain()),
         }
     }
 }
@@ -229,14 +230,14 @@ impl From<datastorage_application::WorkflowError> for ApiError {
                 title: "Invalid Status Transition",
                 detail,
             },
-            W::Unavailable(why) => ApiError::Unavailable(why),
+            W::Unavailable(why) => ApiError::Unavailable(why.chain()),
             W::EmbedderUnavailable(detail) => ApiError::Specific {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 slug: "embedder-unavailable",
                 title: "Embedder Unavailable",
                 detail,
             },
-            W::Internal(why) => ApiError::Internal(why),
+            W::Internal(why) => ApiError::Internal(why.chain()),
         }
     }
 }
@@ -348,10 +349,17 @@ pub async fn problem_details(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    // The request's id, as the request log line and the client's response carry it.
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     if let Some(InternalCause(cause)) = parts.extensions.remove::<InternalCause>() {
-        tracing::error!(%method, %path, status = status.as_u16(), %cause, "request failed");
+        tracing::error!(%request_id, %method, %path, status = status.as_u16(), %cause, "request failed");
     } else if status.is_server_error() {
-        tracing::error!(%method, %path, status = status.as_u16(), "request failed");
+        tracing::error!(%request_id, %method, %path, status = status.as_u16(), "request failed");
     }
     // A JSON body (a problem from elsewhere, or a health report) is already meant for the
     // client; only bare or plain-text error bodies are replaced.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
+use datastorage_application::ports::{AuditEventRepository, Cause, InsertOutcome, RepositoryError};
 use datastorage_domain::ValidationErrors;
 use datastorage_domain::audit::*;
 use sqlx::types::Json;
@@ -116,7 +116,9 @@ impl TryFrom<AuditEventRow> for AuditEvent {
                 is_sensitive: r.is_sensitive,
             })
         };
-        parse().map_err(|e| RepositoryError::Corrupt(format!("audit event {event_id}: {e}")))
+        parse().map_err(|e| {
+            RepositoryError::Corrupt(Cause::msg(format!("audit event {event_id}: {e}")))
+        })
     }
 }
 

@@ -27,7 +27,7 @@ impl PgWorkflowCatalog {
 fn unavailable(e: sqlx::Error) -> CatalogError {
     match crate::error::to_repository_error(e) {
         RepositoryError::Corrupt(why) => CatalogError::Corrupt(why),
-        other => CatalogError::Unavailable(other.to_string()),
+        other => CatalogError::Unavailable(Cause::new(other)),
     }
 }
 
@@ -90,7 +90,7 @@ impl SummaryColumns {
 }
 
 fn corrupt(id: Uuid, e: impl std::fmt::Display) -> CatalogError {
-    CatalogError::Corrupt(format!("workflow {id}: {e}"))
+    CatalogError::Corrupt(Cause::msg(format!("workflow {id}: {e}")))
 }
 
 #[derive(sqlx::FromRow)]

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use datastorage_application::ports::{InsertOutcome, RepositoryError};
+use datastorage_application::ports::{Cause, InsertOutcome, RepositoryError};
 use datastorage_domain::audit::NewAuditEvent;
 use datastorage_grouping::{GroupSettings, GroupWrite, Grouped};
 use uuid::Uuid;
@@ -58,7 +58,7 @@ impl GroupCommit {
         self.0
             .write(event)
             .await
-            .map_err(|stopped| RepositoryError::Unavailable(stopped.to_string()))?
+            .map_err(|stopped| RepositoryError::Unavailable(Cause::new(stopped)))?
     }
 }
 
@@ -91,7 +91,7 @@ impl GroupWrite for GroupWriter {
                     let single = self.0.write(std::slice::from_ref(event)).await;
                     answers.push(single.and_then(|o| {
                         o.into_iter().next().ok_or_else(|| {
-                            RepositoryError::Corrupt("insert returned no outcome".into())
+                            RepositoryError::Corrupt(Cause::msg("insert returned no outcome"))
                         })
                     }));
                 }

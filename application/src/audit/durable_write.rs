@@ -6,8 +6,9 @@
 use datastorage_domain::audit::{EventIdOrigin, NewAuditEvent};
 
 use super::AuditService;
+use crate::cause::Cause;
 use crate::error::AuditError;
-use crate::ports::{InsertOutcome, QueueError, RepositoryError};
+use crate::ports::{InsertOutcome, RepositoryError};
 
 /// What happened to a recorded event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl AuditService {
         &self,
         mut events: Vec<NewAuditEvent>,
     ) -> Result<Vec<WriteOutcome>, AuditError> {
-        let mut last_failure = String::from("the circuit breaker is open");
+        let mut last_failure = Cause::msg("the circuit breaker is open");
         if self.breaker.allows_attempt(self.clock.now()) {
             let delays = self
                 .settings
@@ -124,7 +125,7 @@ impl AuditService {
     async fn fall_back(
         &self,
         events: Vec<NewAuditEvent>,
-        storage_failure: String,
+        storage_failure: Cause,
     ) -> Result<Vec<WriteOutcome>, AuditError> {
         let Some(queue) = &self.queue else {
             return Err(AuditError::Unavailable(storage_failure));
@@ -132,12 +133,12 @@ impl AuditService {
         let events: Vec<NewAuditEvent> = events.into_iter().map(may_exist).collect();
         match queue.enqueue(&events).await {
             Ok(()) => Ok(vec![WriteOutcome::Queued; events.len()]),
-            Err(e @ QueueError::Full { .. }) => Err(AuditError::Unavailable(format!(
-                "storage: {storage_failure}; queue: {e}"
-            ))),
-            Err(QueueError::Unavailable(why)) => Err(AuditError::Unavailable(format!(
-                "storage: {storage_failure}; queue: {why}"
-            ))),
+            // Neither store took it: both causes go to the log.
+            Err(e) => Err(AuditError::Unavailable(Cause::msg(format!(
+                "storage: {}; queue: {}",
+                storage_failure.chain(),
+                Cause::new(e).chain()
+            )))),
         }
     }
 }

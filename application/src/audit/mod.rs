@@ -9,6 +9,7 @@ mod record_batch;
 mod record_event;
 mod replay;
 
+use crate::cause::chain;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +83,7 @@ impl AuditService {
 
     /// Whether the audit store answers right now.
     pub async fn storage_ready(&self) -> Result<(), String> {
-        self.repository.ping().await.map_err(|e| e.to_string())
+        self.repository.ping().await.map_err(|e| chain(&e))
     }
 
     /// A new server-assigned id: UUIDv7, so ids sort by creation time.

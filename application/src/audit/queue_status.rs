@@ -1,6 +1,7 @@
 //! Use-case: the state of the dead-letter queue, for `/dlq` and readiness.
 
 use super::AuditService;
+use crate::cause::chain;
 use crate::ports::{QueueDurability, QueueStats};
 
 /// What an operator needs to know about the queue.
@@ -22,7 +23,7 @@ impl AuditService {
         };
         match (queue.stats().await, queue.durability().await) {
             (Ok(stats), Ok(durability)) => QueueStatus::Available { stats, durability },
-            (Err(e), _) | (_, Err(e)) => QueueStatus::Unavailable(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => QueueStatus::Unavailable(chain(&e)),
         }
     }
 

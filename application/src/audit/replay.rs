@@ -7,6 +7,7 @@
 //! to be claimed again and written again harmlessly. An entry the store refuses for good is
 //! moved to the dead-letter stream with the reason, without holding up the others.
 
+use crate::cause::chain;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -142,7 +143,7 @@ impl ReplayWorker {
                 }
                 Err(e) => {
                     outage += 1;
-                    tracing::warn!(error = %e, "replay: dead-letter queue unavailable");
+                    tracing::warn!(error = %chain(&e), "replay: dead-letter queue unavailable");
                     Some(self.settings.outage_backoff.delay(outage, 0.5))
                 }
             };
@@ -283,7 +284,7 @@ impl ReplayWorker {
             Err(RepositoryError::Unavailable(why)) => {
                 let attempts = entry.attempts + 1;
                 if attempts >= self.settings.max_attempts {
-                    let reason = format!("gave up after {attempts} attempts: {why}");
+                    let reason = format!("gave up after {attempts} attempts: {}", why.chain());
                     tracing::error!(entry = %entry.id.0, %reason, "replay: entry dead-lettered");
                     self.queue.dead_letter(&entry.id, &reason).await?;
                     report.dead_lettered += 1;
@@ -292,16 +293,15 @@ impl ReplayWorker {
                     let not_before = self.clock.now()
                         + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
                     self.queue
-                        .requeue(entry, attempts, not_before, &why)
+                        .requeue(entry, attempts, not_before, &why.chain())
                         .await?;
                     report.deferred += 1;
                 }
             }
             Err(refused) => {
+                let refused = chain(&refused);
                 tracing::error!(entry = %entry.id.0, reason = %refused, "replay: entry dead-lettered");
-                self.queue
-                    .dead_letter(&entry.id, &refused.to_string())
-                    .await?;
+                self.queue.dead_letter(&entry.id, &refused).await?;
                 report.dead_lettered += 1;
             }
         }

@@ -1,5 +1,6 @@
 //! The catalog audits itself: each change and search becomes an audit event.
 
+use crate::cause::chain;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +83,7 @@ impl GroupWrite for AuditWriter {
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, events, "catalog: could not record its search audit events");
+                tracing::warn!(error = %chain(&error), events, "catalog: could not record its search audit events");
             }
         }
         vec![(); events]
@@ -149,6 +150,6 @@ impl CatalogService {
 async fn record_logged(audit: &AuditService, draft: AuditEventDraft) {
     let event_type = draft.event_type.clone();
     if let Err(error) = audit.record(draft).await {
-        tracing::warn!(%error, %event_type, "catalog: could not record its audit event");
+        tracing::warn!(error = %chain(&error), %event_type, "catalog: could not record its audit event");
     }
 }

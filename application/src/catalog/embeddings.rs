@@ -1,8 +1,10 @@
 //! Use-cases: embedding-cache invalidation and re-embedding the catalog after a model change.
 
+use crate::cause::chain;
 use datastorage_domain::workflow::WorkflowId;
 
 use super::CatalogService;
+use crate::cause::Cause;
 use crate::error::WorkflowError;
 use crate::ports::Embedder;
 
@@ -19,7 +21,7 @@ impl CatalogService {
         if let Some(embedder) = &self.embedder
             && let Err(e) = embedder.cache().invalidate_workflow(id).await
         {
-            tracing::warn!(error = %e, workflow = %id, "could not invalidate cached embeddings");
+            tracing::warn!(error = %chain(&e), workflow = %id, "could not invalidate cached embeddings");
         }
     }
 
@@ -31,7 +33,7 @@ impl CatalogService {
                 .cache()
                 .invalidate_workflow(id)
                 .await
-                .map_err(|e| WorkflowError::Unavailable(e.to_string())),
+                .map_err(|e| WorkflowError::Unavailable(Cause::new(e))),
         }
     }
 
@@ -43,7 +45,7 @@ impl CatalogService {
                 .cache()
                 .invalidate_all()
                 .await
-                .map_err(|e| WorkflowError::Unavailable(e.to_string())),
+                .map_err(|e| WorkflowError::Unavailable(Cause::new(e))),
         }
     }
 

@@ -158,7 +158,7 @@ impl DeadLetterQueue for DiesBeforeAck {
     }
     async fn ack(&self, _ids: &[QueueEntryId]) -> Result<(), QueueError> {
         Err(QueueError::Unavailable(
-            "the worker died before acknowledging".into(),
+            datastorage_application::Cause::msg("the worker died before acknowledging"),
         ))
     }
     async fn requeue(

@@ -49,14 +49,16 @@ impl FakeStore {
     fn answer(&self) -> Result<(), RepositoryError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         match self.behaviour {
-            Behaviour::FailTimes(k) if n < k => {
-                Err(RepositoryError::Unavailable("connection refused".into()))
-            }
+            Behaviour::FailTimes(k) if n < k => Err(RepositoryError::Unavailable(
+                datastorage_application::Cause::msg("connection refused"),
+            )),
             Behaviour::FailTimes(_) => Ok(()),
-            Behaviour::AlwaysUnavailable => {
-                Err(RepositoryError::Unavailable("connection refused".into()))
-            }
-            Behaviour::Refuses => Err(RepositoryError::Rejected("check constraint".into())),
+            Behaviour::AlwaysUnavailable => Err(RepositoryError::Unavailable(
+                datastorage_application::Cause::msg("connection refused"),
+            )),
+            Behaviour::Refuses => Err(RepositoryError::Rejected(
+                datastorage_application::Cause::msg("check constraint"),
+            )),
         }
     }
 }
@@ -90,9 +92,9 @@ impl AuditEventRepository for FakeStore {
     async fn ping(&self) -> Result<(), RepositoryError> {
         self.pings.fetch_add(1, Ordering::SeqCst);
         match self.behaviour {
-            Behaviour::AlwaysUnavailable => {
-                Err(RepositoryError::Unavailable("connection refused".into()))
-            }
+            Behaviour::AlwaysUnavailable => Err(RepositoryError::Unavailable(
+                datastorage_application::Cause::msg("connection refused"),
+            )),
             _ => Ok(()),
         }
     }

@@ -5,7 +5,7 @@ use std::io;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use datastorage_application::ports::QueueError;
+use datastorage_application::ports::{Cause, QueueError};
 use datastorage_grouping::{GroupSettings, GroupWrite};
 
 use super::capacity::CapacityWatch;
@@ -102,7 +102,7 @@ impl GroupWrite for Enqueuer {
             Ok(added) => {
                 let why = format!("enqueue answered {} of {entries} entries", added.len());
                 (0..entries)
-                    .map(|_| Err(QueueError::Unavailable(why.clone())))
+                    .map(|_| Err(QueueError::Unavailable(Cause::msg(why.clone()))))
                     .collect()
             }
             Err(e) => (0..entries).map(|_| Err(e.clone())).collect(),
@@ -158,10 +158,10 @@ impl Enqueuer {
                 .map_err(unavailable)?;
         }
         let mut answers = match reply {
-            Reply::Error(e) => return Err(QueueError::Unavailable(e)),
-            other => other
-                .integers()
-                .ok_or_else(|| QueueError::Unavailable(format!("enqueue answered {other:?}")))?,
+            Reply::Error(e) => return Err(QueueError::Unavailable(Cause::msg(e))),
+            other => other.integers().ok_or_else(|| {
+                QueueError::Unavailable(Cause::msg(format!("enqueue answered {other:?}")))
+            })?,
         };
         let depth = answers.pop().unwrap_or(0);
         self.watch.observe(u64::try_from(depth).unwrap_or(0));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use datastorage_application::ports::{QueueEntryId, QueueError, QueuedEntry};
+use datastorage_application::ports::{Cause, QueueEntryId, QueueError, QueuedEntry};
 use datastorage_domain::audit::NewAuditEvent;
 use redis::Value;
 use redis::streams::StreamId;
@@ -25,7 +25,7 @@ pub(super) fn encode(
     let mut fields = vec![
         (
             "events",
-            codec::encode(events).map_err(QueueError::Unavailable)?,
+            codec::encode(events).map_err(|e| QueueError::Unavailable(Cause::msg(e)))?,
         ),
         ("enqueued_at", enqueued_at.to_rfc3339()),
     ];

@@ -58,8 +58,8 @@ pub struct RedisStreamDeadLetterQueue {
     enqueues: Grouped<Enqueuer>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> QueueError {
-    QueueError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> QueueError {
+    QueueError::Unavailable(Cause::new(e))
 }
 
 impl RedisStreamDeadLetterQueue {
