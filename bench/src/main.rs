@@ -8,18 +8,14 @@
 //! back (no coordinated omission).
 
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::client::conn::http1::{SendRequest, handshake};
-use hyper::{Method, header};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
-use tokio::net::TcpStream;
+
+mod connection;
+use connection::{Connection, Request};
 
 /// What each request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -216,13 +212,6 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// The next request of a client: method, path and query, body.
-struct Request {
-    get: bool,
-    path: String,
-    body: Vec<u8>,
-}
-
 /// Builds each client's requests and reads what the page scenario needs from answers.
 struct Requests<'a> {
     args: &'a Args,
@@ -335,78 +324,6 @@ impl<'a> Requests<'a> {
         if self.cursor.is_none() {
             self.page = 0;
         }
-    }
-}
-
-/// One keep-alive HTTP/1.1 connection, driven on the client's own task. The load generator
-/// shares two cores with what it measures, and a pooled client costs it a large share of
-/// what the service itself spends per request.
-struct Connection {
-    /// `host:port` of the service.
-    authority: String,
-    open: Option<Open>,
-}
-
-/// A connection's request half, and its I/O half (a future polled beside each request).
-type Open = (SendRequest<Full<Bytes>>, Pin<Box<HttpConnection>>);
-type HttpConnection = hyper::client::conn::http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
-
-impl Connection {
-    fn new(url: &str) -> Self {
-        Self {
-            authority: url
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_owned(),
-            open: None,
-        }
-    }
-
-    /// Sends one request; its status and body, or `None` if the connection failed (the next
-    /// request opens a new one).
-    async fn send(&mut self, request: Request) -> Option<(u16, Bytes)> {
-        if self.open.is_none() {
-            let stream = TcpStream::connect(&self.authority).await.ok()?;
-            stream.set_nodelay(true).ok()?;
-            let (sender, conn) = handshake(TokioIo::new(stream)).await.ok()?;
-            self.open = Some((sender, Box::pin(conn)));
-        }
-        let answer = self.exchange(request).await;
-        if answer.is_none() {
-            self.open = None;
-        }
-        answer
-    }
-
-    async fn exchange(&mut self, request: Request) -> Option<(u16, Bytes)> {
-        let (sender, conn) = self.open.as_mut()?;
-        let builder = hyper::Request::builder()
-            .method(if request.get {
-                Method::GET
-            } else {
-                Method::POST
-            })
-            .uri(request.path)
-            .header(header::HOST, &self.authority);
-        let builder = if request.get {
-            builder
-        } else {
-            builder.header(header::CONTENT_TYPE, "application/json")
-        };
-        let http_request = builder.body(Full::new(Bytes::from(request.body))).ok()?;
-        // The connection is polled beside each step: it does the socket I/O.
-        let response = tokio::select! {
-            biased;
-            r = sender.send_request(http_request) => r.ok()?,
-            _ = conn.as_mut() => return None,
-        };
-        let status = response.status().as_u16();
-        let body = tokio::select! {
-            biased;
-            b = response.into_body().collect() => b.ok()?.to_bytes(),
-            _ = conn.as_mut() => return None,
-        };
-        Some((status, body))
     }
 }
 

@@ -7,6 +7,7 @@
 mod clock;
 pub mod config;
 mod memory;
+mod secret;
 mod settings;
 mod telemetry;
 

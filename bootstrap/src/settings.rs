@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::secret::{SecretUrl, redact_url};
+
 /// Data Storage Service: audit trail and remediation workflow catalog over HTTP.
 ///
 /// With no DATABASE_URL it runs on in-memory storage (nothing survives a restart).
@@ -512,65 +514,4 @@ impl Settings {
     pub fn defaults() -> Self {
         Cli::parse_from(["datastorage"]).settings
     }
-}
-
-/// A URL that may carry a password: shown only redacted (`Debug`, `Display`), read whole
-/// only where a connection is made ([`SecretUrl::expose`]).
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretUrl(String);
-
-impl SecretUrl {
-    /// The URL itself, password included: for connecting, never for printing.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for SecretUrl {
-    fn from(url: String) -> Self {
-        Self(url)
-    }
-}
-
-impl std::str::FromStr for SecretUrl {
-    type Err = std::convert::Infallible;
-
-    fn from_str(url: &str) -> Result<Self, Self::Err> {
-        Ok(Self(url.to_owned()))
-    }
-}
-
-impl std::fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
-}
-
-impl std::fmt::Display for SecretUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "***".into();
-    };
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, None), |(a, p)| (a, Some(p)));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("***@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    // Query strings may carry passwords too (`?password=`): drop them.
-    let path = path
-        .map(|p| p.split('?').next().unwrap_or(""))
-        .map(|p| format!("/{p}"))
-        .unwrap_or_default();
-    format!("{scheme}://{authority}{path}")
 }
