@@ -11,7 +11,7 @@ pub mod retry;
 pub mod validation;
 pub mod workflow;
 
-pub use validation::{FieldError, ValidationErrors};
+pub use validation::{FieldError, Reason, ValidationErrors};
 
 /// Lowercase hex SHA-256 of a text (content hashes, cache keys, token hashes).
 pub fn sha256_hex(text: &str) -> String {

@@ -9,6 +9,8 @@ use axum::http::{StatusCode, header, request::Parts};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use datastorage_domain::Reason;
+
 use crate::problem::ApiError;
 
 /// A JSON body: requires `application/json` (or `application/*+json`).
@@ -73,13 +75,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             object @ serde_json::Value::Object(_) => {
                 parse_json(object.to_string().as_bytes()).map(OptionalJson)
             }
-            _ => Err(ApiError::Validation {
-                detail: "body: must be a JSON object (or null, or no body at all)".into(),
-                field_errors: BTreeMap::from([(
-                    "body".to_owned(),
-                    "must be a JSON object (or null, or no body at all)".to_owned(),
-                )]),
-            }),
+            _ => Err(ApiError::invalid_field(
+                "body",
+                Reason::WrongType,
+                "must be a JSON object (or null, or no body at all)",
+            )),
         }
     }
 }
@@ -143,17 +143,27 @@ fn data_error(path: &str, e: &serde_json::Error) -> ApiError {
         .rfind(" at line ")
         .map_or(full.as_str(), |i| &full[..i])
         .to_owned();
-    // serde reports a missing field at the path of the object that lacks it.
-    let (field, message) = match message
+    // serde reports a missing field at the path of the object that lacks it. Its data errors
+    // have no kind beyond "data", so the kind is read from its own fixed message forms.
+    let (field, reason, message) = match message
         .strip_prefix("missing field `")
         .and_then(|m| m.strip_suffix('`'))
     {
-        Some(missing) => (join_path(path, missing), "is required".to_owned()),
+        Some(missing) => (
+            join_path(path, missing),
+            Reason::Required,
+            "is required".to_owned(),
+        ),
         None => (
             if path == "." {
                 "body".to_owned()
             } else {
                 path.to_owned()
+            },
+            if message.starts_with("unknown variant") {
+                Reason::UnknownValue
+            } else {
+                Reason::WrongType
             },
             message,
         ),
@@ -164,6 +174,7 @@ fn data_error(path: &str, e: &serde_json::Error) -> ApiError {
     };
     ApiError::Validation {
         detail,
+        reasons: vec![(field.clone(), reason)],
         field_errors: BTreeMap::from([(field, message)]),
     }
 }
@@ -193,6 +204,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
             .map(|q| ApiQuery(q.0))
             .map_err(|rejection| ApiError::Validation {
                 detail: format!("the query string is invalid: {}", rejection.body_text()),
+                reasons: vec![("query".to_owned(), Reason::Invalid)],
                 field_errors: BTreeMap::from([("query".to_owned(), rejection.body_text())]),
             })
     }

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use datastorage_application::AuditError;
-use datastorage_domain::ValidationErrors;
+use datastorage_domain::{Reason, ValidationErrors};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -96,23 +96,6 @@ impl Problem {
     }
 }
 
-/// A small, fixed vocabulary of why a field was refused, for the metrics label.
-fn failure_reason(message: &str) -> &'static str {
-    if message == "is required" {
-        "required"
-    } else if message.contains("unknown value") || message.contains("unknown variant") {
-        "unknown_value"
-    } else if message.contains("must lie between") {
-        "outside_time_window"
-    } else if message.contains("at most") || message.contains("must be between") {
-        "out_of_range"
-    } else if message.contains("invalid type") || message.contains("must be a") {
-        "wrong_type"
-    } else {
-        "invalid"
-    }
-}
-
 /// An internal cause attached to a 5xx response for the log; never serialised.
 #[derive(Debug, Clone)]
 struct InternalCause(String);
@@ -120,10 +103,12 @@ struct InternalCause(String);
 /// Every error an HTTP handler can return.
 #[derive(Debug)]
 pub enum ApiError {
-    /// Input broke rules; `field_errors` says where.
+    /// Input broke rules; `field_errors` says where, `reasons` what kind of rule (for the
+    /// metrics).
     Validation {
         detail: String,
         field_errors: BTreeMap<String, String>,
+        reasons: Vec<(String, Reason)>,
     },
     /// The body is not JSON.
     MalformedJson(String),
@@ -149,14 +134,30 @@ impl ApiError {
         Self::validation_at(None, errors)
     }
 
+    /// One field refused, its message also the detail's.
+    pub fn invalid_field(
+        field: impl Into<String>,
+        reason: Reason,
+        message: impl Into<String>,
+    ) -> Self {
+        let (field, message) = (field.into(), message.into());
+        Self::Validation {
+            detail: format!("{field}: {message}"),
+            reasons: vec![(field.clone(), reason)],
+            field_errors: BTreeMap::from([(field, message)]),
+        }
+    }
+
     /// Validation errors of the `index`-th item of a batch: keys become `[i].field`.
     pub fn validation_at(index: Option<usize>, errors: &ValidationErrors) -> Self {
         let mut field_errors: BTreeMap<String, String> = BTreeMap::new();
+        let mut reasons = Vec::new();
         for e in errors.errors() {
             let key = match index {
                 Some(i) => format!("[{i}].{}", e.field),
                 None => e.field.clone(),
             };
+            reasons.push((key.clone(), e.reason));
             field_errors
                 .entry(key)
                 .and_modify(|m| {
@@ -172,6 +173,7 @@ impl ApiError {
         Self::Validation {
             detail,
             field_errors,
+            reasons,
         }
     }
 }
@@ -183,10 +185,14 @@ impl From<AuditError> for ApiError {
             AuditError::InvalidBatchItem { index, errors } => {
                 ApiError::validation_at(Some(index), &errors)
             }
-            e @ AuditError::BatchSize { .. } => ApiError::Validation {
-                detail: e.to_string(),
-                field_errors: BTreeMap::from([("body".to_owned(), e.to_string())]),
-            },
+            e @ AuditError::BatchSize { .. } => {
+                let mut refused =
+                    ApiError::invalid_field("body", Reason::OutOfRange, e.to_string());
+                if let ApiError::Validation { detail, .. } = &mut refused {
+                    *detail = e.to_string();
+                }
+                refused
+            }
             e @ AuditError::Conflict { .. } => {
                 ApiError::Conflict(format!("{e}; re-send it unchanged or use a new event_id"))
             }
@@ -197,6 +203,7 @@ impl From<AuditError> for ApiError {
                 ApiError::Validation {
                     detail: "the event was refused by a storage constraint".into(),
                     field_errors: BTreeMap::new(),
+                    reasons: Vec::new(),
                 }
             }
             AuditError::Unavailable(why) => ApiError::Unavailable(why.chain()),
@@ -248,15 +255,16 @@ impl IntoResponse for ApiError {
             ApiError::Validation {
                 detail,
                 field_errors,
+                reasons,
             } => {
-                for (field, message) in &field_errors {
+                for (field, reason) in &reasons {
                     // `[3].custom_labels.team` → `custom_labels`: bounded label values.
                     let bare = field.rsplit("].").next().unwrap_or(field);
                     let top = bare.split('.').next().unwrap_or(bare).to_owned();
                     metrics::counter!(
                         "datastorage_validation_failures_total",
                         "field" => top,
-                        "reason" => failure_reason(message)
+                        "reason" => reason.as_str()
                     )
                     .increment(1);
                 }

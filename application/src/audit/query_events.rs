@@ -1,7 +1,7 @@
 //! Use-case: query audit events with filters and pagination.
 
-use datastorage_domain::ValidationErrors;
 use datastorage_domain::audit::*;
+use datastorage_domain::{Reason, ValidationErrors};
 
 use super::AuditService;
 use crate::error::AuditError;
@@ -88,11 +88,19 @@ impl AuditService {
             (None, None) => None,
             (Some(key), Some(value)) => errors.collect(DetailMatch::parse(key, value)),
             (None, Some(_)) => {
-                errors.push("detail_key", "is required when detail_value is given");
+                errors.push_because(
+                    "detail_key",
+                    Reason::Required,
+                    "is required when detail_value is given",
+                );
                 None
             }
             (Some(_), None) => {
-                errors.push("detail_value", "is required when detail_key is given");
+                errors.push_because(
+                    "detail_value",
+                    Reason::Required,
+                    "is required when detail_key is given",
+                );
                 None
             }
         };
@@ -115,8 +123,9 @@ impl AuditService {
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n <= i64::MAX as u64 => Some(n),
                 _ => {
-                    errors.push(
+                    errors.push_because(
                         "offset",
+                        Reason::WrongType,
                         format!("must be a non-negative integer (got {v:?})"),
                     );
                     None
@@ -141,8 +150,9 @@ impl AuditService {
             None | Some("true") => Some(true),
             Some("false") => Some(false),
             Some(other) => {
-                errors.push(
+                errors.push_because(
                     "include_total",
+                    Reason::WrongType,
                     format!("must be true or false (got {other:?})"),
                 );
                 None

@@ -42,8 +42,9 @@ impl CatalogService {
                 .is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS || v.contains('\0'))
             {
                 return Err(WorkflowError::Invalid(
-                    datastorage_domain::ValidationErrors::single(
+                    datastorage_domain::ValidationErrors::single_because(
                         field,
+                        datastorage_domain::Reason::OutOfRange,
                         format!("must be at most {MAX_NOTE_CHARS} characters, none of them NUL"),
                     ),
                 ));

@@ -1,9 +1,9 @@
 //! Use-cases: read one version, a name's history, or a filtered page of the catalog.
 
-use datastorage_domain::ValidationErrors;
 use datastorage_domain::workflow::{
     LifecycleStatus, Workflow, WorkflowId, WorkflowName, WorkflowVersion,
 };
+use datastorage_domain::{Reason, ValidationErrors};
 
 use super::CatalogService;
 use crate::error::WorkflowError;
@@ -70,7 +70,7 @@ impl CatalogService {
             .flatten();
         let limit = input.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
-            errors.push("limit", "must be between 1 and 1000");
+            errors.push_because("limit", Reason::OutOfRange, "must be between 1 and 1000");
         }
         let offset = input.offset.unwrap_or(0);
         if offset < 0 {
@@ -81,7 +81,11 @@ impl CatalogService {
         let mut label = |field: &str, value: Option<String>| {
             let value = value.filter(|s| !s.is_empty())?;
             if value.chars().count() > 100 || value.contains('\0') {
-                errors.push(field, "must be at most 100 characters, none of them NUL");
+                errors.push_because(
+                    field,
+                    Reason::OutOfRange,
+                    "must be at most 100 characters, none of them NUL",
+                );
                 return None;
             }
             Some(value)

@@ -7,8 +7,8 @@
 //! candidate set, so whenever at least `top_k` workflows pass, exactly `top_k` come back, in
 //! the same order on every adapter.
 
-use datastorage_domain::ValidationErrors;
 use datastorage_domain::workflow::*;
+use datastorage_domain::{Reason, ValidationErrors};
 use serde_json::json;
 
 use super::CatalogService;
@@ -91,29 +91,38 @@ impl CatalogService {
             .filter(|id| !id.is_empty())
             && datastorage_domain::audit::CorrelationId::parse(id).is_err()
         {
-            errors.push(
+            errors.push_because(
                 "remediation_id",
+                Reason::OutOfRange,
                 "must be at most 255 characters, none of them NUL",
             );
         }
         if !(1..=100).contains(&request.top_k) {
-            errors.push("top_k", "must be between 1 and 100");
+            errors.push_because("top_k", Reason::OutOfRange, "must be between 1 and 100");
         }
         if !(0.0..=1.0).contains(&request.min_score) {
-            errors.push("min_score", "must be between 0 and 1");
+            errors.push_because("min_score", Reason::OutOfRange, "must be between 0 and 1");
         }
         let query = request.query.clone().filter(|q| !q.trim().is_empty());
         if query
             .as_ref()
             .is_some_and(|q| q.chars().count() > 2000 || q.contains('\0'))
         {
-            errors.push("query", "must be at most 2000 characters, none of them NUL");
+            errors.push_because(
+                "query",
+                Reason::OutOfRange,
+                "must be at most 2000 characters, none of them NUL",
+            );
         }
         let mode = match (request.mode, &query) {
             (ScoringMode::Auto, Some(_)) => ScoringMode::Hybrid,
             (ScoringMode::Auto, None) => ScoringMode::LabelsOnly,
             (m @ (ScoringMode::Hybrid | ScoringMode::SemanticOnly), None) => {
-                errors.push("query", "is required for semantic scoring");
+                errors.push_because(
+                    "query",
+                    Reason::Required,
+                    "is required for semantic scoring",
+                );
                 m
             }
             (m, _) => m,
@@ -126,7 +135,7 @@ impl CatalogService {
             );
         }
         let Some(filters) = request.filters.clone() else {
-            errors.push("filters", "is required");
+            errors.push_because("filters", Reason::Required, "is required");
             return Err(errors.into());
         };
         errors.into_result()?;

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::event_data::{EventData, EventDataInput};
 use super::fields::*;
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Retention applied when the client does not say (seven years, the original contract's).
 pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
@@ -196,8 +196,9 @@ impl AuditEventDraft {
         let outside =
             *event_timestamp.as_datetime() < earliest || *event_timestamp.as_datetime() > latest;
         if outside && errors.errors().iter().all(|e| e.field != "event_timestamp") {
-            errors.push(
+            errors.push_because(
                 "event_timestamp",
+                Reason::OutsideTimeWindow,
                 format!(
                     "must lie between {} and {} (at most {} hours old and {} minutes ahead)",
                     earliest.to_rfc3339(),
@@ -214,7 +215,11 @@ impl AuditEventDraft {
                     .filter(|s| !s.is_empty())
                     .map(|p| {
                         EventId::parse(&p).map_err(|_| {
-                            ValidationErrors::single("parent_event_id", "must be a UUID")
+                            ValidationErrors::single_because(
+                                "parent_event_id",
+                                Reason::WrongType,
+                                "must be a UUID",
+                            )
                         })
                     })
                     .transpose(),
@@ -226,8 +231,9 @@ impl AuditEventDraft {
                     .filter(|s| !s.is_empty())
                     .map(|d| {
                         NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
-                            ValidationErrors::single(
+                            ValidationErrors::single_because(
                                 "parent_event_date",
+                                Reason::WrongType,
                                 "must be a date in the form YYYY-MM-DD",
                             )
                         })

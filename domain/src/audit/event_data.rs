@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::event_data_text::{EventDataText, JsonKind};
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Service-specific payload: a JSON object of at most [`EventData::MAX_BYTES`] when
 /// serialised and at most [`EventData::MAX_DEPTH`] levels deep.
@@ -80,16 +80,18 @@ impl EventData {
     }
 
     fn not_an_object(kind: JsonKind) -> ValidationErrors {
-        ValidationErrors::single(
+        ValidationErrors::single_because(
             Self::FIELD,
+            Reason::WrongType,
             format!("must be a JSON object (got {})", kind.in_words()),
         )
     }
 
     fn check_nesting(depth: usize, has_nul: bool) -> Result<(), ValidationErrors> {
         if depth > Self::MAX_DEPTH {
-            return Err(ValidationErrors::single(
+            return Err(ValidationErrors::single_because(
                 Self::FIELD,
+                Reason::OutOfRange,
                 format!(
                     "must be at most {} levels deep (got {depth})",
                     Self::MAX_DEPTH
@@ -113,8 +115,9 @@ impl EventData {
         canonical: Box<str>,
     ) -> Result<Self, ValidationErrors> {
         if canonical.len() > Self::MAX_BYTES {
-            return Err(ValidationErrors::single(
+            return Err(ValidationErrors::single_because(
                 Self::FIELD,
+                Reason::OutOfRange,
                 format!(
                     "must be at most {} bytes when serialised (got {})",
                     Self::MAX_BYTES,

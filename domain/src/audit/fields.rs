@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use uuid::Uuid;
 
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Rejects text that PostgreSQL cannot store (`text` and `jsonb` refuse NUL), so that every
 /// adapter accepts exactly the same inputs.
@@ -42,10 +42,9 @@ macro_rules! bounded_text {
                 if value.len() > $max {
                     let chars = value.chars().count();
                     if chars > $max {
-                        return Err(ValidationErrors::single(
-                            $field,
-                            format!("must be at most {} characters (got {chars})", $max),
-                        ));
+                        return Err(ValidationErrors::single_because(
+                            $field, Reason::OutOfRange,
+                            format!("must be at most {} characters (got {chars})", $max)));
                     }
                 }
                 check_storable($field, &value)?;
@@ -126,9 +125,9 @@ impl EventId {
     }
 
     pub fn parse(value: &str) -> Result<Self, ValidationErrors> {
-        Uuid::parse_str(value)
-            .map(Self)
-            .map_err(|_| ValidationErrors::single("event_id", "must be a UUID"))
+        Uuid::parse_str(value).map(Self).map_err(|_| {
+            ValidationErrors::single_because("event_id", Reason::WrongType, "must be a UUID")
+        })
     }
 
     pub const fn as_uuid(&self) -> &Uuid {
@@ -158,13 +157,12 @@ macro_rules! closed_enum {
             pub fn parse(value: &str) -> Result<Self, ValidationErrors> {
                 match value {
                     $($wire => Ok($name::$variant),)+
-                    other => Err(ValidationErrors::single(
-                        $field,
+                    other => Err(ValidationErrors::single_because(
+                        $field, Reason::UnknownValue,
                         format!(
                             "unknown value {other:?}; expected one of: {}",
                             [$($wire),+].join(", ")
-                        ),
-                    )),
+                        ))),
                 }
             }
         }
@@ -276,8 +274,9 @@ impl RetentionDays {
 
     pub fn parse(value: i64) -> Result<Self, ValidationErrors> {
         if !(1..=Self::MAX).contains(&value) {
-            return Err(ValidationErrors::single(
+            return Err(ValidationErrors::single_because(
                 "retention_days",
+                Reason::OutOfRange,
                 format!("must be between 1 and {}", Self::MAX),
             ));
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 use super::{AuditEventDraft, EventId};
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal, { $($variant:ident => $wire:literal),+ $(,)? }) => {
@@ -21,10 +21,9 @@ macro_rules! wire_enum {
                 match value {
                     $($wire => Some($name::$variant),)+
                     _ => {
-                        errors.push(
-                            $field,
-                            format!("unknown value {value:?}; expected one of: {}", Self::ALL.join(", ")),
-                        );
+                        errors.push_because(
+                            $field, Reason::UnknownValue,
+                            format!("unknown value {value:?}; expected one of: {}", Self::ALL.join(", ")));
                         None
                     }
                 }
@@ -129,8 +128,9 @@ impl NotificationDraft {
         let escalation_level = match self.escalation_level.unwrap_or(0) {
             n @ 0..=MAX_ESCALATION_LEVEL => Some(n as u8),
             _ => {
-                errors.push(
+                errors.push_because(
                     "escalation_level",
+                    Reason::OutOfRange,
                     format!("must be between 0 and {MAX_ESCALATION_LEVEL}"),
                 );
                 None

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::event::AuditEvent;
 use super::event_data::EventData;
 use super::fields::*;
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// The largest page a client may ask for.
 pub const MAX_PAGE_LIMIT: u32 = 1000;
@@ -45,14 +45,16 @@ impl DetailMatch {
     pub fn parse(key: String, value: String) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if key.is_empty() || key.chars().count() > 255 || key.contains('\0') {
-            errors.push(
+            errors.push_because(
                 "detail_key",
+                Reason::OutOfRange,
                 "must be 1 to 255 characters, none of them NUL",
             );
         }
         if value.chars().count() > 1024 || value.contains('\0') {
-            errors.push(
+            errors.push_because(
                 "detail_value",
+                Reason::OutOfRange,
                 "must be at most 1024 characters, none of them NUL",
             );
         }
@@ -129,8 +131,9 @@ impl PageLimit {
 
     pub fn parse(value: i64) -> Result<Self, ValidationErrors> {
         if !(1..=i64::from(MAX_PAGE_LIMIT)).contains(&value) {
-            return Err(ValidationErrors::single(
+            return Err(ValidationErrors::single_because(
                 "limit",
+                Reason::OutOfRange,
                 format!("must be between 1 and {MAX_PAGE_LIMIT} (got {value})"),
             ));
         }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Primary key of one workflow version (UUIDv7 when the server assigns it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,9 +17,9 @@ impl WorkflowId {
     }
 
     pub fn parse(value: &str) -> Result<Self, ValidationErrors> {
-        Uuid::parse_str(value)
-            .map(Self)
-            .map_err(|_| ValidationErrors::single("workflow_id", "must be a UUID"))
+        Uuid::parse_str(value).map(Self).map_err(|_| {
+            ValidationErrors::single_because("workflow_id", Reason::WrongType, "must be a UUID")
+        })
     }
 
     pub const fn as_uuid(&self) -> &Uuid {
@@ -83,8 +83,9 @@ impl WorkflowVersion {
 
     pub fn parse(value: &str) -> Result<Self, ValidationErrors> {
         let invalid = |why: &str| {
-            ValidationErrors::single(
+            ValidationErrors::single_because(
                 "version",
+                Reason::WrongType,
                 format!(
                     "must be a semantic version MAJOR.MINOR.PATCH with an optional leading 'v', \
                      e.g. 1.2.3, v1.2.3 or 2.0.0-alpha.1 ({why}; got {value:?})"

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// A mandatory label value on a workflow: a value, or `*` for any.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -42,8 +42,9 @@ impl LabelValue {
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationErrors> {
     let n = value.chars().count();
     if n == 0 || n > max || value.contains('\0') {
-        return Err(ValidationErrors::single(
+        return Err(ValidationErrors::single_because(
             field,
+            Reason::OutOfRange,
             format!("must be 1 to {max} characters, none of them NUL"),
         ));
     }
@@ -59,10 +60,9 @@ macro_rules! label_enum {
             /// Case-insensitive.
             pub fn parse(value: &str) -> Result<Self, ValidationErrors> {
                 $(if value.eq_ignore_ascii_case($wire) { return Ok($name::$variant); })+
-                Err(ValidationErrors::single(
-                    $field,
-                    format!("unknown value {value:?}; expected one of: {}", [$($wire),+].join(", ")),
-                ))
+                Err(ValidationErrors::single_because(
+                    $field, Reason::UnknownValue,
+                    format!("unknown value {value:?}; expected one of: {}", [$($wire),+].join(", "))))
             }
 
             pub const fn as_str(&self) -> &'static str {
@@ -118,7 +118,11 @@ impl MandatoryLabels {
         let mut errors = ValidationErrors::new();
         let signal_ok = errors.collect(check_text("labels.signal_type", &signal_type, 100));
         if signal_type == "*" {
-            errors.push("labels.signal_type", "must be a signal type, not *");
+            errors.push_because(
+                "labels.signal_type",
+                Reason::WrongType,
+                "must be a signal type, not *",
+            );
         }
         let severity = errors.collect(Severity::parse(severity).map_err(|e| prefix("labels.", e)));
         let component = errors.collect(LabelValue::parse("labels.component", component, 100));
@@ -230,7 +234,7 @@ impl DetectedLabels {
                 None | Some(Value::Null) => None,
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => {
-                    errors.push(field(k), "must be true or false");
+                    errors.push_because(field(k), Reason::WrongType, "must be true or false");
                     None
                 }
             }
@@ -249,13 +253,13 @@ impl DetectedLabels {
             labels.git_ops_tool =
                 errors.collect(GitOpsTool::parse(t).map_err(|e| prefix("detected_labels.", e)));
         } else if map.get("gitOpsTool").is_some_and(|v| !v.is_null()) {
-            errors.push(field("gitOpsTool"), "must be a string");
+            errors.push_because(field("gitOpsTool"), Reason::WrongType, "must be a string");
         }
         if let Some(t) = text("serviceMesh") {
             labels.service_mesh =
                 errors.collect(ServiceMesh::parse(t).map_err(|e| prefix("detected_labels.", e)));
         } else if map.get("serviceMesh").is_some_and(|v| !v.is_null()) {
-            errors.push(field("serviceMesh"), "must be a string");
+            errors.push_because(field("serviceMesh"), Reason::WrongType, "must be a string");
         }
         match map.get("failed_detections") {
             None | Some(Value::Null) => {}
@@ -270,7 +274,11 @@ impl DetectedLabels {
                     }
                 }
             }
-            Some(_) => errors.push(field("failed_detections"), "must be an array"),
+            Some(_) => errors.push_because(
+                field("failed_detections"),
+                Reason::WrongType,
+                "must be an array",
+            ),
         }
         errors.into_result()?;
         Ok(labels)
@@ -292,28 +300,32 @@ impl CustomLabels {
     pub fn parse(map: BTreeMap<String, Vec<String>>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if map.len() > Self::MAX_KEYS {
-            errors.push(
+            errors.push_because(
                 "custom_labels",
+                Reason::OutOfRange,
                 format!("must have at most {} keys", Self::MAX_KEYS),
             );
         }
         for (key, values) in &map {
             let field = format!("custom_labels.{key}");
             if check_text("custom_labels", key, 253).is_err() {
-                errors.push(
+                errors.push_because(
                     "custom_labels",
+                    Reason::OutOfRange,
                     "keys must be 1 to 253 characters, none of them NUL",
                 );
             }
             if values.len() > Self::MAX_VALUES {
-                errors.push(
+                errors.push_because(
                     field.clone(),
+                    Reason::OutOfRange,
                     format!("must have at most {} values", Self::MAX_VALUES),
                 );
             }
             if values.iter().any(|v| check_text(&field, v, 255).is_err()) {
-                errors.push(
+                errors.push_because(
                     field,
+                    Reason::OutOfRange,
                     "values must be 1 to 255 characters, none of them NUL",
                 );
             }
@@ -354,8 +366,9 @@ impl CustomLabels {
                             out.insert(k.clone(), values);
                         }
                         None => {
-                            return Err(ValidationErrors::single(
+                            return Err(ValidationErrors::single_because(
                                 format!("custom_labels.{k}"),
+                                Reason::WrongType,
                                 "must be an array of strings",
                             ));
                         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LifecycleStatus {
@@ -40,8 +40,9 @@ impl LifecycleStatus {
             "disabled" => Ok(LifecycleStatus::Disabled),
             "deprecated" => Ok(LifecycleStatus::Deprecated),
             "archived" => Ok(LifecycleStatus::Archived),
-            other => Err(ValidationErrors::single(
+            other => Err(ValidationErrors::single_because(
                 "status",
+                Reason::UnknownValue,
                 format!(
                     "unknown value {other:?}; expected one of: active, disabled, deprecated, archived"
                 ),

@@ -5,7 +5,7 @@
 //! workflow_id ASC` is the same on every adapter and every run.
 
 use super::labels::*;
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// What an incident looks like: the search's filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,11 @@ impl SearchFilters {
             ("environment", &environment),
         ] {
             if v.is_empty() || v.chars().count() > 100 || v.contains('\0') || v == "*" {
-                errors.push(field(k), "must be a concrete value of 1 to 100 characters");
+                errors.push_because(
+                    field(k),
+                    Reason::WrongType,
+                    "must be a concrete value of 1 to 100 characters",
+                );
             }
         }
         let severity = errors.collect(Severity::parse(severity).map_err(|_| {

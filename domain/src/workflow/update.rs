@@ -3,7 +3,7 @@
 //! registered instead.
 
 use super::LifecycleStatus;
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Fields a change may carry.
 pub const MUTABLE_FIELDS: &[&str] = &[
@@ -114,22 +114,27 @@ impl StatusUpdateDraft {
                 .as_ref()
                 .is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS || v.contains('\0'))
             {
-                errors.push(
+                errors.push_because(
                     field,
+                    Reason::OutOfRange,
                     format!("must be at most {MAX_NOTE_CHARS} characters, none of them NUL"),
                 );
             }
         }
         let to = match &self.status {
             None => {
-                errors.push("status", "is required");
+                errors.push_because("status", Reason::Required, "is required");
                 None
             }
             Some(status) => errors.collect(LifecycleStatus::parse(status)),
         };
         errors.into_result().map_err(UpdateRefused::Invalid)?;
         let to = to.ok_or_else(|| {
-            UpdateRefused::Invalid(ValidationErrors::single("status", "is required"))
+            UpdateRefused::Invalid(ValidationErrors::single_because(
+                "status",
+                Reason::Required,
+                "is required",
+            ))
         })?;
         Ok(StatusUpdate {
             to,

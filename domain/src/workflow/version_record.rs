@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use super::fields::*;
 use super::labels::*;
 use super::lifecycle::LifecycleStatus;
-use crate::ValidationErrors;
+use crate::{Reason, ValidationErrors};
 
 /// Size limits of a workflow's free-text fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl WorkflowDraft {
             }
             Value::Object(m) => Some(m),
             _ => {
-                errors.push("parameters", "must be a JSON object");
+                errors.push_because("parameters", Reason::WrongType, "must be a JSON object");
                 None
             }
         };

@@ -22,6 +22,23 @@ async fn a_scrape_after_activity_has_every_metric_family() {
         app.post_json("/api/v1/audit/events", &bad).await.status(),
         400
     );
+    // One refusal of each kind of rule, each counted under its typed reason.
+    let mut stale = event_body("metrics");
+    stale["event_timestamp"] = json!("2020-01-01T00:00:00Z");
+    let mut missing = event_body("metrics");
+    missing.as_object_mut().unwrap().remove("event_type");
+    let mut long = event_body("metrics");
+    long["actor_id"] = json!("a".repeat(300));
+    let mut wrong = event_body("metrics");
+    wrong["duration_ms"] = json!("fast");
+    for refused in [stale, missing, long, wrong] {
+        assert_eq!(
+            app.post_json("/api/v1/audit/events", &refused)
+                .await
+                .status(),
+            400
+        );
+    }
     let workflow = json!({
         "workflow_name": "metrics-wf", "version": "1.0.0", "name": "Raise memory", "description": "More memory.",
         "content": "kind: Workflow", "execution_engine": "argo-workflows",
@@ -61,6 +78,10 @@ async fn a_scrape_after_activity_has_every_metric_family() {
         "datastorage_write_duration_seconds_bucket{table=\"audit_events\"",
         "datastorage_write_duration_seconds_bucket{table=\"workflows\"",
         "datastorage_validation_failures_total{field=\"event_category\",reason=\"unknown_value\"}",
+        "datastorage_validation_failures_total{field=\"event_timestamp\",reason=\"outside_time_window\"}",
+        "datastorage_validation_failures_total{field=\"event_type\",reason=\"required\"}",
+        "datastorage_validation_failures_total{field=\"actor_id\",reason=\"out_of_range\"}",
+        "datastorage_validation_failures_total{field=\"duration_ms\",reason=\"wrong_type\"}",
         "datastorage_workflow_search_duration_seconds_bucket{mode=\"hybrid\"",
         "datastorage_embedding_cache_hits_total",
         "datastorage_embedding_cache_misses_total",
