@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use clap::{CommandFactory, FromArgMatches};
 use serde_json::Value;
 
-use crate::settings::Cli;
+use crate::cli::Cli;
 
 /// An invalid setting, named by its key.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 //! given), wires them into the use-cases and the HTTP router, binds the listener and serves
 //! until told to stop. Tests build the same [`Application`] on port 0.
 
+mod cli;
 mod clock;
 pub mod config;
 mod memory;
@@ -30,9 +31,10 @@ use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
 
+pub use cli::{Cli, Command, ConfigAction};
 pub use clock::SystemClock;
 pub use memory::return_freed_pages_promptly;
-pub use settings::{Cli, Command, ConfigAction, EmbedderKind, LogFormat, Settings, redact_url};
+pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]

@@ -2,44 +2,9 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
 pub use crate::secret::{SecretUrl, redact_url};
-
-/// Data Storage Service: audit trail and remediation workflow catalog over HTTP.
-///
-/// With no DATABASE_URL it runs on in-memory storage (nothing survives a restart).
-#[derive(Debug, Parser)]
-#[command(name = "datastorage", version)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: Settings,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the API (the default).
-    Serve,
-    /// Print the OpenAPI document the service serves, byte for byte.
-    Openapi,
-    /// Embed every workflow that has no embedding of the configured model (after a model
-    /// change), then exit.
-    Reembed,
-    /// Configuration commands.
-    Config {
-        #[command(subcommand)]
-        action: ConfigAction,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigAction {
-    /// Print the effective configuration (defaults, CONFIG_PATH file, environment, flags)
-    /// with secrets redacted.
-    Print,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EmbedderKind {
@@ -507,11 +472,4 @@ pub struct LogSettings {
     #[arg(id = "log_format",
         value_name = "LOG_FORMAT", long = "log-format", env = "DS_LOG__FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub format: LogFormat,
-}
-
-impl Settings {
-    /// The defaults, as if started with no flags and no environment.
-    pub fn defaults() -> Self {
-        Cli::parse_from(["datastorage"]).settings
-    }
 }
