@@ -307,8 +307,7 @@ def main() -> int:
     metrics = expect(call("metrics.get_metrics"), 200)
     assert "datastorage_" in metrics, metrics[:200]
 
-    operations = sorted({" ".join(v.split(" ")[:2]) for v in validated})
-    print(f"{len(validated)} responses valid against the original contract, {len(operations)} paths:")
+    print(f"{len(validated)} responses valid against the original contract:")
     for line in validated:
         print(f"  {line}")
     return 0

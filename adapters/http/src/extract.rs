@@ -20,34 +20,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        let is_json = essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"));
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "the body must be sent as Content-Type: application/json (got {:?})",
-                if essence.is_empty() {
-                    "nothing"
-                } else {
-                    essence
-                }
-            )));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
-            }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&json_body(req, state).await?).map(ApiJson)
     }
+}
+
+/// The body of a request sent as JSON (`application/json` or `application/*+json`), read
+/// whole within the body limit.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body must be sent as Content-Type: application/json (got {:?})",
+            if essence.is_empty() {
+                "nothing"
+            } else {
+                essence
+            }
+        )));
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
+        }
+    })
 }
 
 /// An optional JSON body: no body at all reads as `T::default()`.
@@ -66,20 +71,23 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             return Ok(OptionalJson(T::default()));
         }
         // A JSON `null` body says "no body" as plainly as an empty one does. Anything else
-        // must be an object: serde would also read a struct from an array of its fields.
-        match ApiJson::<serde_json::Value>::from_request(req, state)
-            .await?
-            .0
-        {
-            serde_json::Value::Null => Ok(OptionalJson(T::default())),
-            object @ serde_json::Value::Object(_) => {
-                parse_json(object.to_string().as_bytes()).map(OptionalJson)
+        // must be an object: serde would also read a struct from an array of its fields, so
+        // the document's first character decides before it is parsed (once).
+        let bytes = json_body(req, state).await?;
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{' | b'n') => {
+                parse_json::<Option<T>>(&bytes).map(|body| OptionalJson(body.unwrap_or_default()))
             }
-            _ => Err(ApiError::invalid_field(
-                "body",
-                Reason::WrongType,
-                "must be a JSON object (or null, or no body at all)",
-            )),
+            _ => {
+                // Malformed JSON is named as such; well-formed JSON of another type is not an
+                // object.
+                parse_json::<serde::de::IgnoredAny>(&bytes)?;
+                Err(ApiError::invalid_field(
+                    "body",
+                    Reason::WrongType,
+                    "must be a JSON object (or null, or no body at all)",
+                ))
+            }
         }
     }
 }

@@ -185,14 +185,11 @@ impl From<AuditError> for ApiError {
             AuditError::InvalidBatchItem { index, errors } => {
                 ApiError::validation_at(Some(index), &errors)
             }
-            e @ AuditError::BatchSize { .. } => {
-                let mut refused =
-                    ApiError::invalid_field("body", Reason::OutOfRange, e.to_string());
-                if let ApiError::Validation { detail, .. } = &mut refused {
-                    *detail = e.to_string();
-                }
-                refused
-            }
+            e @ AuditError::BatchSize { .. } => ApiError::Validation {
+                detail: e.to_string(),
+                field_errors: BTreeMap::from([("body".to_owned(), e.to_string())]),
+                reasons: vec![("body".to_owned(), Reason::OutOfRange)],
+            },
             e @ AuditError::Conflict { .. } => {
                 ApiError::Conflict(format!("{e}; re-send it unchanged or use a new event_id"))
             }

@@ -80,7 +80,8 @@ impl AuditService {
         &self,
         mut events: Vec<NewAuditEvent>,
     ) -> Result<Vec<WriteOutcome>, AuditError> {
-        let mut last_failure = Cause::msg("the circuit breaker is open");
+        // Made only if the write falls back: the common write never needs it.
+        let mut last_failure: Option<Cause> = None;
         if self.breaker.allows_attempt(self.clock.now()) {
             let delays = self
                 .settings
@@ -102,7 +103,7 @@ impl AuditService {
                     }
                     Err(RepositoryError::Unavailable(why)) => {
                         self.breaker.record_failure(self.clock.now());
-                        last_failure = why;
+                        last_failure = Some(why);
                         events = events.into_iter().map(may_exist).collect();
                         match retries.next() {
                             Some(delay) if self.breaker.allows_attempt(self.clock.now()) => {
@@ -119,7 +120,8 @@ impl AuditService {
                 }
             }
         }
-        self.fall_back(events, last_failure).await
+        let why = last_failure.unwrap_or_else(|| Cause::msg("the circuit breaker is open"));
+        self.fall_back(events, why).await
     }
 
     async fn fall_back(

@@ -34,22 +34,10 @@ impl CatalogService {
         by: Option<String>,
         reason: Option<String>,
     ) -> Result<Workflow, WorkflowError> {
-        let by = by.filter(|s| !s.is_empty());
-        let reason = reason.filter(|s| !s.is_empty());
-        for (field, value) in [("updated_by", &by), ("reason", &reason)] {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS || v.contains('\0'))
-            {
-                return Err(WorkflowError::Invalid(
-                    datastorage_domain::ValidationErrors::single_because(
-                        field,
-                        datastorage_domain::Reason::OutOfRange,
-                        format!("must be at most {MAX_NOTE_CHARS} characters, none of them NUL"),
-                    ),
-                ));
-            }
-        }
+        let mut errors = datastorage_domain::ValidationErrors::new();
+        let by = errors.optional_text("updated_by", by, MAX_NOTE_CHARS);
+        let reason = errors.optional_text("reason", reason, MAX_NOTE_CHARS);
+        errors.into_result()?;
         let change = StatusChange {
             id,
             to,

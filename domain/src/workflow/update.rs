@@ -110,16 +110,7 @@ impl StatusUpdateDraft {
             ("updated_by", &self.updated_by),
             ("deprecation_notice", &self.deprecation_notice),
         ] {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.chars().count() > MAX_NOTE_CHARS || v.contains('\0'))
-            {
-                errors.push_because(
-                    field,
-                    Reason::OutOfRange,
-                    format!("must be at most {MAX_NOTE_CHARS} characters, none of them NUL"),
-                );
-            }
+            errors.optional_text(field, value.clone(), MAX_NOTE_CHARS);
         }
         let to = match &self.status {
             None => {
