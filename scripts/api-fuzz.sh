@@ -29,12 +29,8 @@ database="ds_fuzz_$(date +%s)_$$"
 "$DS_PG_BIN/psql" -q "$DS_TEST_DATABASE_URL" -c "CREATE DATABASE $database" >/dev/null
 # One token holding every role, so every operation is reachable; the run also checks that
 # the API refuses requests without it (the `ignored_auth` check).
-token="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
-hash="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-cat >"$work/tokens.json" <<JSON
-{"tokens": [{"identity": "api-fuzz", "sha256": "$hash",
-  "roles": ["audit-writer", "audit-reader", "catalog-admin", "catalog-reader", "operator"]}]}
-JSON
+token="$(ds_token_file "$work/tokens.json" api-fuzz \
+  audit-writer audit-reader catalog-admin catalog-reader operator)"
 port="$(ds_free_port)"
 DATABASE_URL="${DS_TEST_DATABASE_URL%/*}/$database" DS_HTTP__ADDR="127.0.0.1:$port" \
   DS_AUTH__TOKENS_FILE="$work/tokens.json" \
@@ -42,11 +38,7 @@ DATABASE_URL="${DS_TEST_DATABASE_URL%/*}/$database" DS_HTTP__ADDR="127.0.0.1:$po
 service=$!
 stop() { kill "$service" 2>/dev/null || true; wait "$service" 2>/dev/null || true; rm -rf "$work"; }
 trap 'stop; [ -z "$own_services" ] || ds_services_stop' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break
-  kill -0 "$service" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
-  sleep 0.1
-done
+ds_wait_live "http://127.0.0.1:$port" "$service" "$work/service.log"
 
 st="$(dirname "$DS_PYTHON")/st"
 echo "== schemathesis: every check, ${seconds}s, on PostgreSQL with tokens"

@@ -20,14 +20,8 @@ SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage-bench
 redis_port="${DS_TEST_REDIS_URL##*:}"; redis_port="${redis_port%/}"
 payload="$(python3 -c 'print("x" * 2500)')"
 
-redis_compact() {
-  redis-cli -p "$redis_port" BGREWRITEAOF >/dev/null
-  while redis-cli -p "$redis_port" INFO persistence |
-    grep -qE '^aof_rewrite_(in_progress|scheduled):1'; do sleep 0.1; done
-}
-
 ceiling() {
-  redis_compact
+  ds_redis_compact "$redis_port"
   redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 16 -n 100000 -q XADD ab:ceiling '*' events "$payload" 2>&1 |
     tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1
   redis-cli -p "$redis_port" DEL ab:ceiling >/dev/null
@@ -44,7 +38,7 @@ run() { # $1 = label, $2 = binary
   for _ in $(seq 1 150); do curl -fs "$url/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
   xadd="$(ceiling)"
   $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -m fast -w stop >/dev/null
-  redis_compact
+  ds_redis_compact "$redis_port"
   out="$(target/release/loadgen --url "$url" --clients 16 --expect 202 --seconds "$SECONDS_PER_RUN" --label ab)"
   $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -l "$DS_SERVICES_DIR/pg-log/postgres.log" -w start >/dev/null
   echo "$out" | python3 -c '

@@ -136,16 +136,9 @@ done
 # --- The dead-letter queue: fallback with PostgreSQL stopped, then replay -------------------
 # XADD of an entry the size of one queued event (about 2.5 KiB), fsync on every write.
 payload="$(python3 -c 'print("x" * 2500)')"
-# The ceiling and the service each start from a freshly rewritten AOF: Redis rewrites it in a
-# forked child whenever it has doubled since the last rewrite (auto-aof-rewrite-percentage),
-# and a rewrite left pending by the ceiling's 500 MB of XADDs would otherwise land in the
-# service's run. Each run then meets the rewrites its own writes cause, and no other's.
-redis_compact() {
-  redis-cli -p "$redis_port" BGREWRITEAOF >/dev/null
-  while redis-cli -p "$redis_port" INFO persistence |
-    grep -qE '^aof_rewrite_(in_progress|scheduled):1'; do sleep 0.1; done
-}
-redis_compact
+# The ceiling and the service each start from a freshly rewritten AOF (a rewrite left pending
+# by the ceiling's 500 MB of XADDs would otherwise land in the service's run).
+ds_redis_compact "$redis_port"
 echo "[bench] ceiling: redis-benchmark XADD (appendfsync always), 16 clients" >&2
 rb_rps="$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 16 -n 200000 -q XADD bench:ceiling '*' events "$payload" 2>&1 |
   tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)"
@@ -155,7 +148,7 @@ rows_before_outage="$(psql -At "$DB_URL" -c "SELECT count(*) FROM audit_events")
 dlq_depth() { curl -fs "$URL/api/v1/dlq" | python3 -c 'import json,sys; print(json.load(sys.stdin)["depth"])'; }
 echo "[bench] service: DLQ fallback with PostgreSQL stopped, 16 clients" >&2
 $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -m fast -w stop >/dev/null
-redis_compact
+ds_redis_compact "$redis_port"
 emit "$(loadgen --clients 16 --expect 202 --label "DLQ fallback POST (202, PostgreSQL down), 16 clients")"
 queued="$(dlq_depth)"
 if [ "$queued" -lt "$REPLAY_EVENTS" ]; then

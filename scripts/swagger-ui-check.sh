@@ -16,18 +16,12 @@ fi
 
 cargo build -q --locked -p datastorage
 work="$(mktemp -d /tmp/datastorage-swagger.XXXXXX)"
-token="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
-hash="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
-printf '{"tokens": [{"identity": "swagger", "sha256": "%s", "roles": ["catalog-reader"]}]}\n' \
-  "$hash" >"$work/tokens.json"
+token="$(ds_token_file "$work/tokens.json" swagger catalog-reader)"
 port="$(ds_free_port)"
 DS_HTTP__ADDR="127.0.0.1:$port" DS_AUTH__TOKENS_FILE="$work/tokens.json" \
   target/debug/datastorage --embedder none >"$work/service.log" 2>&1 &
 service=$!
 trap 'kill $service 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break
-  sleep 0.1
-done
+ds_wait_live "http://127.0.0.1:$port" "$service" "$work/service.log"
 cp tests/browser/swagger-authorize.mjs "$tools/"
 node "$tools/swagger-authorize.mjs" "http://127.0.0.1:$port" "$token" "$PWD/target/swagger-authorize.png"

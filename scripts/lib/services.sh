@@ -176,3 +176,39 @@ ds_stop_service_and_services() {
   fi
   ds_services_stop
 }
+
+# Rewrites the AOF of the Redis on port $1 and waits until it is done. Redis rewrites it in a
+# forked child whenever it has doubled since the last rewrite (auto-aof-rewrite-percentage):
+# a benchmark run that starts from a rewritten file meets only the rewrites its own writes
+# cause, not one left pending by the run before.
+ds_redis_compact() {
+  redis-cli -p "$1" BGREWRITEAOF >/dev/null
+  while redis-cli -p "$1" INFO persistence |
+    grep -qE '^aof_rewrite_(in_progress|scheduled):1'; do sleep 0.1; done
+}
+
+# Writes a tokens file $1 that accepts one new random token for identity $2 with the roles
+# that follow, and prints the token.
+ds_token_file() {
+  local file="$1" identity="$2" token hash roles
+  shift 2
+  token="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
+  hash="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+  roles="$(printf '"%s",' "$@")"
+  printf '{"tokens": [{"identity": "%s", "sha256": "%s", "roles": [%s]}]}\n' \
+    "$identity" "$hash" "${roles%,}" >"$file"
+  echo "$token"
+}
+
+# Waits until the service (pid $2) at base URL $1 answers /health/live; if it exits first,
+# prints its log ($3) and fails.
+ds_wait_live() {
+  local _
+  for _ in $(seq 1 100); do
+    curl -sf "$1/health/live" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; return 1; }
+    sleep 0.1
+  done
+  cat "$3" >&2
+  return 1
+}
