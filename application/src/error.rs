@@ -25,6 +25,9 @@ pub enum AuditError {
     Conflict { event_id: EventId },
     #[error("audit event {0} not found")]
     NotFound(EventId),
+    /// The event is not in the transparency log (yet, or at all).
+    #[error("audit event {0} is not in the log: not stored, or not sequenced yet")]
+    NotLogged(EventId),
     /// The store refused the data for good.
     #[error("the store rejected the event")]
     Rejected(#[source] Cause),

@@ -30,6 +30,45 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Transparency log commands.
+    Log {
+        #[command(subcommand)]
+        action: LogAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogAction {
+    /// Make an Ed25519 signing key for the log: prints the private key (the content of
+    /// DS_AUDIT_LOG__KEY_FILE) on stdout and its public `vkey` on stderr.
+    Keygen {
+        /// The log's origin, which names the key (e.g. `audit.example.com/prod`).
+        #[arg(long)]
+        origin: String,
+    },
+    /// Check a running service's log against a checkpoint saved earlier: the current signed
+    /// checkpoint must be consistent with it, and a sample of events must be included in it.
+    /// Exits non-zero, naming the checkpoint, when the log cannot prove either.
+    Verify {
+        /// The log's verifier key (`<origin>+<hash>+<base64>`), obtained out of band.
+        #[arg(long, env = "DS_LOG_VKEY")]
+        vkey: String,
+        /// A signed checkpoint saved earlier (absent: only the current one is checked).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The service's base URL.
+        #[arg(long, env = "DS_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Bearer token with the audit-reader role.
+        #[arg(long, env = "DS_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Newest events whose inclusion is proved.
+        #[arg(long, default_value_t = 20)]
+        sample: u32,
+        /// Where to write the current checkpoint once verified (to archive it).
+        #[arg(long)]
+        save: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

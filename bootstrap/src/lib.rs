@@ -11,6 +11,7 @@ mod memory;
 mod secret;
 mod settings;
 mod telemetry;
+pub mod transparency;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,10 +21,11 @@ use std::time::Duration;
 
 use datastorage_application::audit::{ReplaySettings, ReplayWorker};
 use datastorage_application::catalog::CatalogService;
+use datastorage_application::log::{AuditLogService, LogSequencer, LogSettings};
 use datastorage_application::circuit::BreakerSettings;
 use datastorage_application::embedding::CachedEmbedder;
 use datastorage_application::ports::{
-    AuditEventRepository, DeadLetterQueue, Embedder, EmbeddingCache, WorkflowCatalog,
+    AuditEventRepository, AuditLogStore, DeadLetterQueue, Embedder, EmbeddingCache, WorkflowCatalog,
 };
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
@@ -31,7 +33,7 @@ use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
 
-pub use cli::{Cli, Command, ConfigAction};
+pub use cli::{Cli, Command, ConfigAction, LogAction};
 pub use clock::SystemClock;
 pub use memory::return_freed_pages_promptly;
 pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
@@ -70,6 +72,8 @@ pub struct Application {
     storage: StorageKind,
     /// Empty without a queue.
     replay: Vec<ReplayWorker>,
+    /// `None` when the log is switched off.
+    sequencer: Option<LogSequencer>,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
     upkeep: Option<datastorage_postgres::PartitionUpkeep>,
@@ -89,17 +93,25 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         type Stores = (
             Arc<dyn AuditEventRepository>,
+            Arc<dyn AuditLogStore>,
             Arc<dyn WorkflowCatalog>,
             StorageKind,
             Option<datastorage_postgres::PgPool>,
         );
-        let (repository, catalog, storage, pool): Stores = match &settings.database.url {
-            None => (
-                Arc::new(datastorage_memory::MemoryAuditEventRepository::new()),
-                Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
-                StorageKind::Memory,
-                None,
-            ),
+        let (repository, log_store, catalog, storage, pool): Stores = match &settings
+            .database
+            .url
+        {
+            None => {
+                let events = datastorage_memory::MemoryAuditEventRepository::new();
+                (
+                    Arc::new(events.clone()),
+                    Arc::new(events.log()),
+                    Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
+                    StorageKind::Memory,
+                    None,
+                )
+            }
             Some(url) => {
                 let pool =
                     datastorage_postgres::connect_and_migrate(&datastorage_postgres::PgSettings {
@@ -114,6 +126,9 @@ impl Application {
                 datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
                     .await
                     .map_err(|e| StartupError::Database(e.to_string()))?;
+                datastorage_postgres::queue_events_for_log(&pool, settings.audit_log.enabled)
+                    .await
+                    .map_err(|e| StartupError::Database(e.to_string()))?;
                 (
                     Arc::new(
                         datastorage_postgres::PgAuditEventRepository::with_group_commit(
@@ -124,6 +139,7 @@ impl Application {
                             },
                         ),
                     ),
+                    Arc::new(datastorage_postgres::PgAuditLog::new(pool.clone())),
                     Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool.clone())),
                     StorageKind::Postgres,
                     Some(pool),
@@ -160,6 +176,22 @@ impl Application {
         let queue = connect_queue(consumer.clone(), 16).await?;
 
         let clock = Arc::new(SystemClock);
+        let log = AuditLogService::new(
+            log_store,
+            repository.clone(),
+            transparency::signer(&settings.audit_log)?,
+            clock.clone(),
+            LogSettings {
+                poll_every: Duration::from_millis(settings.audit_log.poll_ms),
+                batch: settings.audit_log.batch as usize,
+                checkpoint_every: Duration::from_millis(settings.audit_log.checkpoint_ms),
+                idle_checkpoint_every: Duration::from_secs(
+                    settings.audit_log.idle_checkpoint_secs,
+                ),
+            },
+        );
+        let sequencer = (settings.audit_log.enabled || storage == StorageKind::Memory)
+            .then(|| LogSequencer::new(&log));
         let audit = AuditService::new(
             repository,
             queue,
@@ -207,6 +239,7 @@ impl Application {
         let router = datastorage_http::router(
             AppState::new(Services {
                 audit,
+                log,
                 catalog: catalog.clone(),
                 metrics: telemetry::renderer(pool.clone()),
                 auth,
@@ -230,6 +263,7 @@ impl Application {
             shutting_down,
             storage,
             replay,
+            sequencer,
             catalog,
             upkeep: pool.map(|pool| {
                 datastorage_postgres::PartitionUpkeep::new(
@@ -284,6 +318,10 @@ impl Application {
             .upkeep
             .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
         let metrics_upkeep = tokio::spawn(telemetry::upkeep());
+        let sequencer = self.sequencer.map(|sequencer| {
+            let stop = self.shutting_down.clone();
+            tokio::spawn(async move { sequencer.run(&stop).await })
+        });
         let replay: Vec<_> = self
             .replay
             .into_iter()
@@ -330,6 +368,10 @@ impl Application {
             upkeep.abort();
         }
         metrics_upkeep.abort();
+        // A step cut short rolls back whole; what it had not logged, the next start will.
+        if let Some(sequencer) = sequencer {
+            sequencer.abort();
+        }
         let until = tokio::time::Instant::now() + budget;
         for worker in replay {
             match tokio::time::timeout_at(until, worker).await {

@@ -3,7 +3,7 @@
 //! Startup is the one place allowed to give up loudly: a bad setting or an unreachable
 //! database ends the process with a message naming the cause.
 
-use datastorage::{Application, Command, ConfigAction, LogFormat, StorageKind};
+use datastorage::{Application, Command, ConfigAction, LogAction, LogFormat, StorageKind};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: under load, glibc's allocator took a quarter of the
@@ -29,6 +29,9 @@ async fn main() -> std::process::ExitCode {
         // Secrets are SecretUrl, whose Debug is redacted.
         println!("{:#?}", cli.settings);
         return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(Command::Log { action }) = &cli.command {
+        return log_command(action).await;
     }
     init_logging(cli.settings.log.format);
 
@@ -69,6 +72,58 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "server failed");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `datastorage log ...`: prints its verdict and exits non-zero on any failure.
+async fn log_command(action: &LogAction) -> std::process::ExitCode {
+    use datastorage::transparency::{VerifyRequest, keygen, verify};
+    match action {
+        LogAction::Keygen { origin } => match keygen(origin) {
+            Ok((private, vkey)) => {
+                println!("{private}");
+                eprintln!("{vkey}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        LogAction::Verify {
+            vkey,
+            checkpoint,
+            url,
+            token,
+            sample,
+            save,
+        } => {
+            let request = VerifyRequest {
+                vkey,
+                checkpoint: checkpoint.as_deref(),
+                url,
+                token: token.as_deref(),
+                sample: *sample,
+                save: save.as_deref(),
+            };
+            match verify(request).await {
+                Ok(report) => {
+                    println!(
+                        "ok: checkpoint of tree size {} signed by {}",
+                        report.current.size, report.current.origin
+                    );
+                    if let Some(old) = report.consistent_from {
+                        println!("ok: consistent with the saved checkpoint of tree size {old}");
+                    }
+                    println!("ok: {} sampled events proved included", report.inclusions);
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("verification failed: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
         }
     }
 }

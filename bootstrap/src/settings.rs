@@ -35,6 +35,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     #[command(flatten, next_help_heading = "Audit events")]
     pub audit: AuditLimits,
+    #[command(flatten, next_help_heading = "Transparency log")]
+    pub audit_log: AuditLogSettings,
     #[command(flatten, next_help_heading = "Redis")]
     pub redis: RedisSettings,
     #[command(flatten, next_help_heading = "Dead-letter queue")]
@@ -194,6 +196,61 @@ pub struct AuditLimits {
         env = "DS_AUDIT__RETENTION_MONTHS"
     )]
     pub retention_months: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditLogSettings {
+    /// File holding the log's Ed25519 signing key as a signed-note private key
+    /// (`PRIVATE+KEY+<origin>+<hash>+<base64>`, as `datastorage log keygen` writes it). Its key
+    /// name is the log's origin. Absent: a fresh key is made at start (and logged), so
+    /// checkpoints of earlier runs verify only with their own key.
+    #[arg(
+        id = "audit_log_key_file",
+        value_name = "AUDIT_LOG_KEY_FILE",
+        long = "audit-log-key-file",
+        env = "DS_AUDIT_LOG__KEY_FILE"
+    )]
+    pub key_file: Option<std::path::PathBuf>,
+
+    /// The log's origin when a key is made at start (with a key file, its key name).
+    #[arg(
+        id = "audit_log_origin",
+        value_name = "AUDIT_LOG_ORIGIN",
+        long = "audit-log-origin",
+        env = "DS_AUDIT_LOG__ORIGIN",
+        default_value = "datastorage.localhost/audit-log"
+    )]
+    pub origin: String,
+
+    /// Sequence stored events into the log. `false` (PostgreSQL only) stops queueing new
+    /// events for it: they will never be logged. For side-by-side benchmarks, not production.
+    #[arg(id = "audit_log_enabled",
+        value_name = "AUDIT_LOG_ENABLED", long = "audit-log-enabled", env = "DS_AUDIT_LOG__ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+
+    /// Milliseconds the sequencer waits when it found nothing to sequence.
+    #[arg(id = "audit_log_poll_ms",
+        value_name = "AUDIT_LOG_POLL_MS", long = "audit-log-poll-ms", env = "DS_AUDIT_LOG__POLL_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub poll_ms: u64,
+
+    /// Most events sequenced in one transaction.
+    #[arg(id = "audit_log_batch",
+        value_name = "AUDIT_LOG_BATCH", long = "audit-log-batch", env = "DS_AUDIT_LOG__BATCH", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+
+    /// Least milliseconds between two checkpoints of a growing log.
+    #[arg(id = "audit_log_checkpoint_ms",
+        value_name = "AUDIT_LOG_CHECKPOINT_MS", long = "audit-log-checkpoint-ms", env = "DS_AUDIT_LOG__CHECKPOINT_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub checkpoint_ms: u64,
+
+    /// Most seconds between two checkpoints of an idle log.
+    #[arg(id = "audit_log_idle_checkpoint_secs",
+        value_name = "AUDIT_LOG_IDLE_CHECKPOINT_SECS", long = "audit-log-idle-checkpoint-secs", env = "DS_AUDIT_LOG__IDLE_CHECKPOINT_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_checkpoint_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]

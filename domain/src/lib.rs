@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod embedding;
+pub mod log;
 pub mod retry;
 pub mod validation;
 pub mod workflow;

@@ -139,6 +139,9 @@ pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
     let route = route.strip_prefix("/api/v1")?;
     let write = *method != Method::GET;
     Some(match route {
+        // Verifying reads the trail; it writes nothing.
+        "/audit/verify-chain" => &[Role::AuditReader],
+        "/audit/log/status" => &[Role::AuditReader, Role::Operator],
         r if r.starts_with("/audit/") && write => &[Role::AuditWriter],
         r if r.starts_with("/audit/") => &[Role::AuditReader],
         "/workflows/search" => &[Role::CatalogReader, Role::CatalogAdmin],

@@ -27,6 +27,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use datastorage_application::AuditService;
 use datastorage_application::catalog::CatalogService;
+use datastorage_application::log::AuditLogService;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// What every handler can reach. Cloned for every request (axum's `State`), so it is one
@@ -51,6 +52,7 @@ impl std::ops::Deref for AppState {
 /// The services and settings behind [`AppState`].
 pub struct Services {
     pub audit: AuditService,
+    pub log: AuditLogService,
     pub catalog: CatalogService,
     /// Renders the Prometheus text of `/metrics`.
     pub metrics: metrics::MetricsRenderer,

@@ -1,8 +1,9 @@
 //! Audit events in a sorted map, newest-first iteration by (timestamp, id).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
@@ -19,9 +20,20 @@ struct Stored {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     events: BTreeMap<SortKey, Stored>,
     by_id: HashMap<EventId, SortKey>,
+    /// Events committed and not yet in the log, in commit order, with their commit time.
+    pub(crate) unsequenced: VecDeque<(EventId, Instant)>,
+}
+
+impl State {
+    pub(crate) fn event(&self, id: &EventId) -> Option<&AuditEvent> {
+        self.by_id
+            .get(id)
+            .and_then(|key| self.events.get(key))
+            .map(|s| &s.event)
+    }
 }
 
 impl State {
@@ -46,6 +58,8 @@ impl State {
     fn put(&mut self, new: &NewAuditEvent) {
         let key = new.event.sort_key();
         self.by_id.insert(new.event.event_id, key);
+        self.unsequenced
+            .push_back((new.event.event_id, Instant::now()));
         self.events.insert(
             key,
             Stored {
@@ -57,9 +71,9 @@ impl State {
 }
 
 /// Audit events kept in process memory.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct MemoryAuditEventRepository {
-    state: RwLock<State>,
+    state: Arc<RwLock<State>>,
 }
 
 impl MemoryAuditEventRepository {
@@ -69,11 +83,16 @@ impl MemoryAuditEventRepository {
 
     // A panic while holding the lock cannot leave a half-written event (every write checks
     // first, then mutates), so a poisoned lock is safe to keep using.
-    fn read(&self) -> RwLockReadGuard<'_, State> {
+    /// The transparency log over this repository's events.
+    pub fn log(&self) -> crate::log::MemoryAuditLog {
+        crate::log::MemoryAuditLog::new(self.clone())
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 }

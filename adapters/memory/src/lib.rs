@@ -7,9 +7,11 @@
 mod audit;
 mod catalog;
 mod embedding_cache;
+mod log;
 mod queue;
 
 pub use audit::MemoryAuditEventRepository;
 pub use catalog::MemoryWorkflowCatalog;
 pub use embedding_cache::MemoryEmbeddingCache;
+pub use log::MemoryAuditLog;
 pub use queue::MemoryDeadLetterQueue;

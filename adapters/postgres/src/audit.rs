@@ -50,7 +50,7 @@ fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
 /// A row of `audit_events` as read; becomes an [`AuditEvent`] only through the domain's
 /// constructors, so a corrupt row is reported instead of served.
 #[derive(sqlx::FromRow)]
-struct AuditEventRow {
+pub(crate) struct AuditEventRow {
     event_id: Uuid,
     event_timestamp: DateTime<Utc>,
     version: String,
@@ -126,7 +126,7 @@ fn into_events(rows: Vec<AuditEventRow>) -> Result<Vec<AuditEvent>, RepositoryEr
     rows.into_iter().map(AuditEvent::try_from).collect()
 }
 
-const COLUMNS: &str = "event_id, event_timestamp, version, event_type, event_category, \
+pub(crate) const COLUMNS: &str = "event_id, event_timestamp, version, event_type, event_category, \
     event_action, event_outcome, actor_type, actor_id, resource_type, resource_id, \
     resource_name, correlation_id, parent_event_id, parent_event_date, trace_id, span_id, \
     namespace, cluster_name, severity, duration_ms, error_code, error_message, event_data, \

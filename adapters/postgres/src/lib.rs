@@ -9,6 +9,7 @@ mod catalog;
 mod copy;
 mod error;
 mod group_commit;
+mod log;
 mod partitions;
 mod writer;
 
@@ -21,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
 pub use group_commit::GroupCommitSettings;
+pub use log::{PgAuditLog, queue_events_for_log};
 pub use partitions::{
     PartitionUpkeep, drop_audit_partitions_before, ensure_audit_partitions_around, retention_cutoff,
 };

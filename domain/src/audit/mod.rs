@@ -6,6 +6,7 @@ mod event_data_text;
 mod fields;
 mod notification;
 mod query;
+mod read_form;
 mod trail;
 
 pub use event::{

@@ -1,6 +1,7 @@
 //! `/api/v1/audit/*`: record, read and query audit events.
 
 pub mod dto;
+pub(crate) mod log;
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
             "/audit/correlations/{correlation_id}",
             get(correlation_trail),
         )
+        .merge(log::router())
 }
 
 /// Batches decoded at once: twice the cores. A batch's body, its parsed events and its
@@ -274,6 +276,8 @@ async fn query_events(
     ApiQuery(params): ApiQuery<AuditEventsParams>,
 ) -> Result<Response, ApiError> {
     let page = state.audit.query(params.into()).await?;
+    let ids: Vec<EventId> = page.page.events.iter().map(|e| e.event_id).collect();
+    let indexes = state.log.indexes(&ids).await?;
     // The use-case validated these; read back what it applied.
     let (limit, offset) = (
         page.limit.get(),
@@ -282,7 +286,9 @@ async fn query_events(
             PagePosition::After(_) => 0,
         },
     );
-    Ok(Json(AuditEventsQueryResponse::new(&page.page, limit, offset)).into_response())
+    let mut body = AuditEventsQueryResponse::new(&page.page, limit, offset);
+    AuditEventDto::index_all(&mut body.data, &indexes);
+    Ok(Json(body).into_response())
 }
 
 /// Get one audit event by id.
@@ -303,7 +309,9 @@ async fn get_event(
 ) -> Result<Response, ApiError> {
     let id = EventId::parse(&event_id).map_err(|e| ApiError::validation(&e))?;
     let event = state.audit.get(id).await?;
-    Ok(Json(AuditEventDto::from(&event)).into_response())
+    let mut body = AuditEventDto::from(&event);
+    body.log_index = state.log.indexes(&[id]).await?.get(&id).copied();
+    Ok(Json(body).into_response())
 }
 
 /// The trail of one correlation: its events as a parent/child tree.
@@ -326,5 +334,9 @@ async fn correlation_trail(
     Path(correlation_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let trail = state.audit.correlation_trail(&correlation_id).await?;
-    Ok(Json(CorrelationTrailResponse::from(&trail)).into_response())
+    let ids: Vec<EventId> = trail.nodes.iter().map(|n| n.event.event_id).collect();
+    let indexes = state.log.indexes(&ids).await?;
+    let mut body = CorrelationTrailResponse::from(&trail);
+    AuditEventDto::index_all(body.events.iter_mut().map(|e| &mut e.event), &indexes);
+    Ok(Json(body).into_response())
 }

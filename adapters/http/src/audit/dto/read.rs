@@ -74,6 +74,24 @@ pub struct AuditEventDto<'a> {
     pub event_data: RawJson<'a>,
     pub retention_days: i32,
     pub is_sensitive: bool,
+    /// The event's leaf index in the transparency log; absent until it is sequenced (within
+    /// about a second of its commit). Not part of the leaf it indexes.
+    #[schema(nullable = false, minimum = 0)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+}
+
+impl AuditEventDto<'_> {
+    /// Sets `log_index` on each event that has one.
+    pub fn index_all<'x, 'a: 'x>(
+        events: impl IntoIterator<Item = &'x mut AuditEventDto<'a>>,
+        indexes: &std::collections::HashMap<datastorage_domain::audit::EventId, u64>,
+    ) {
+        for dto in events {
+            let id = datastorage_domain::audit::EventId::from_uuid(dto.event_id);
+            dto.log_index = indexes.get(&id).copied();
+        }
+    }
 }
 
 /// JSON text written out as it is (event_data's canonical text), instead of being read into a
@@ -125,6 +143,7 @@ impl<'a> From<&'a AuditEvent> for AuditEventDto<'a> {
             event_data: RawJson(e.event_data.as_json()),
             retention_days: e.retention_days.get(),
             is_sensitive: e.is_sensitive,
+            log_index: None,
         }
     }
 }

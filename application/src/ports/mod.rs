@@ -455,3 +455,6 @@ mod embedding_ports {
         async fn invalidate_all(&self) -> Result<u64, CacheError>;
     }
 }
+
+mod log;
+pub use log::*;

@@ -1,0 +1,328 @@
+//! `PgAuditLog`: the transparency log in `audit_log_*` tables (see the migration).
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use datastorage_application::ports::{
+    AuditLogStore, Cause, LogBacklog, LogEntry, LogError, SequenceOutcome, StoredCheckpoint,
+};
+use datastorage_domain::audit::{AuditEvent, CorrelationId, EventId};
+use datastorage_domain::log::Hash;
+use datastorage_domain::log::tiles::{self, TileId, TileSet, needs};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::audit::{AuditEventRow, COLUMNS};
+
+/// The log stored in PostgreSQL beside the events it covers.
+#[derive(Clone)]
+pub struct PgAuditLog {
+    pool: PgPool,
+}
+
+impl PgAuditLog {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> LogError {
+    LogError::Unavailable(Cause::new(e))
+}
+
+fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> LogError {
+    LogError::Corrupt(Cause::new(e))
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    seq: i64,
+    event_id: Uuid,
+    event_date: NaiveDate,
+    lag: f64,
+}
+
+async fn read_tiles(conn: &mut PgConnection, ids: &BTreeSet<TileId>) -> Result<TileSet, LogError> {
+    let levels: Vec<i16> = ids.iter().map(|t| i16::from(t.level)).collect();
+    let indexes: Vec<i64> = ids.iter().map(|t| to_i64(t.index)).collect();
+    let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT level, idx, hashes FROM audit_log_tiles
+         WHERE (level, idx) IN (SELECT * FROM UNNEST($1::smallint[], $2::bigint[]))",
+    )
+    .bind(&levels)
+    .bind(&indexes)
+    .fetch_all(conn)
+    .await
+    .map_err(unavailable)?;
+    let mut set = TileSet::new();
+    for (level, index, bytes) in rows {
+        let hashes = tiles::decode(&bytes).ok_or_else(|| {
+            LogError::Corrupt(Cause::msg(format!("tile {level}/{index} does not decode")))
+        })?;
+        let id = TileId {
+            level: u8::try_from(level).unwrap_or(u8::MAX),
+            index: to_u64(index),
+        };
+        set.insert(id, hashes);
+    }
+    Ok(set)
+}
+
+#[async_trait]
+impl AuditLogStore for PgAuditLog {
+    async fn sequence(&self, max: usize) -> Result<SequenceOutcome, LogError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let ours: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext('datastorage.audit_log.sequencer'))",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if !ours {
+            return Ok(SequenceOutcome::Busy);
+        }
+        let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let size = to_u64(size);
+        let mut pending: Vec<PendingRow> = sqlx::query_as(
+            "DELETE FROM audit_log_pending
+             WHERE seq IN (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1)
+             RETURNING seq, event_id, event_date,
+                 extract(epoch FROM clock_timestamp() - committed_at)::float8 AS lag",
+        )
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        pending.sort_unstable_by_key(|p| p.seq);
+
+        let mut tiles = read_tiles(&mut tx, &needs::edge(size)).await?;
+        if pending.is_empty() {
+            let root = tiles.root(size).map_err(corrupt)?;
+            tx.commit().await.map_err(unavailable)?;
+            return Ok(SequenceOutcome::Appended {
+                appended: 0,
+                size,
+                root,
+                lags: Vec::new(),
+            });
+        }
+
+        let ids: Vec<Uuid> = pending.iter().map(|p| p.event_id).collect();
+        let dates: Vec<NaiveDate> = pending.iter().map(|p| p.event_date).collect();
+        let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_events
+             WHERE (event_id, event_date) IN (SELECT * FROM UNNEST($1::uuid[], $2::date[]))"
+        ))
+        .bind(&ids)
+        .bind(&dates)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let mut events: HashMap<(Uuid, NaiveDate), AuditEvent> = HashMap::new();
+        for row in rows {
+            let event = AuditEvent::try_from(row).map_err(|e| LogError::Corrupt(Cause::new(e)))?;
+            events.insert((*event.event_id.as_uuid(), event.event_date()), event);
+        }
+
+        let mut leaves = Vec::with_capacity(pending.len());
+        let (mut indexes, mut leaf_ids, mut leaf_dates, mut correlations) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for p in &pending {
+            // A row deleted before it was sequenced has nothing left to log.
+            let Some(event) = events.get(&(p.event_id, p.event_date)) else {
+                continue;
+            };
+            indexes.push(to_i64(size + leaves.len() as u64));
+            leaves.push(event.leaf_hash());
+            leaf_ids.push(p.event_id);
+            leaf_dates.push(p.event_date);
+            correlations.push(event.correlation_id.as_str().to_owned());
+        }
+        let changed = tiles.append(size, &leaves).map_err(corrupt)?;
+        let new_size = size + leaves.len() as u64;
+
+        sqlx::query(
+            "INSERT INTO audit_log_leaves (log_index, event_id, event_date, correlation_id)
+             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::date[], $4::text[])",
+        )
+        .bind(&indexes)
+        .bind(&leaf_ids)
+        .bind(&leaf_dates)
+        .bind(&correlations)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let levels: Vec<i16> = changed.iter().map(|t| i16::from(t.level)).collect();
+        let tile_indexes: Vec<i64> = changed.iter().map(|t| to_i64(t.index)).collect();
+        let contents: Vec<Vec<u8>> = changed
+            .iter()
+            .map(|id| tiles.get(id).map(tiles::encode).unwrap_or_default())
+            .collect();
+        sqlx::query(
+            "INSERT INTO audit_log_tiles (level, idx, hashes)
+             SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes",
+        )
+        .bind(&levels)
+        .bind(&tile_indexes)
+        .bind(&contents)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query("UPDATE audit_log_state SET size = $1")
+            .bind(to_i64(new_size))
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let root = tiles.root(new_size).map_err(corrupt)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(SequenceOutcome::Appended {
+            appended: leaves.len() as u64,
+            size: new_size,
+            root,
+            lags: pending.iter().map(|p| p.lag).collect(),
+        })
+    }
+
+    async fn size(&self) -> Result<u64, LogError> {
+        let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(to_u64(size))
+    }
+
+    async fn tiles(&self, ids: &BTreeSet<TileId>) -> Result<TileSet, LogError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        read_tiles(&mut conn, ids).await
+    }
+
+    async fn indexes(&self, ids: &[EventId]) -> Result<HashMap<EventId, u64>, LogError> {
+        let uuids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT event_id, min(log_index) FROM audit_log_leaves
+             WHERE event_id = ANY($1) GROUP BY event_id",
+        )
+        .bind(&uuids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, index)| (EventId::from_uuid(id), to_u64(index)))
+            .collect())
+    }
+
+    async fn correlation_entries(
+        &self,
+        correlation_id: &CorrelationId,
+    ) -> Result<Vec<LogEntry>, LogError> {
+        let rows: Vec<(i64, Uuid)> = sqlx::query_as(
+            "SELECT log_index, event_id FROM audit_log_leaves
+             WHERE correlation_id = $1 ORDER BY log_index",
+        )
+        .bind(correlation_id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(index, id)| LogEntry {
+                log_index: to_u64(index),
+                event_id: EventId::from_uuid(id),
+                correlation_id: correlation_id.clone(),
+            })
+            .collect())
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<(), LogError> {
+        sqlx::query(
+            "INSERT INTO audit_log_checkpoints (tree_size, root, signed_at, note)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(to_i64(checkpoint.tree_size))
+        .bind(checkpoint.root.0.as_slice())
+        .bind(checkpoint.signed_at)
+        .bind(&checkpoint.note)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, LogError> {
+        let row: Option<(i64, Vec<u8>, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT tree_size, root, signed_at, note FROM audit_log_checkpoints
+             ORDER BY tree_size DESC, signed_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(|(size, root, signed_at, note)| {
+            let root: [u8; 32] = root.try_into().map_err(|_| {
+                LogError::Corrupt(Cause::msg("a checkpoint's root is not 32 bytes"))
+            })?;
+            Ok(StoredCheckpoint {
+                tree_size: to_u64(size),
+                root: Hash(root),
+                signed_at,
+                note,
+            })
+        })
+        .transpose()
+    }
+
+    async fn backlog(&self) -> Result<LogBacklog, LogError> {
+        let (size, unsequenced, oldest): (i64, i64, Option<f64>) = sqlx::query_as(
+            "SELECT (SELECT size FROM audit_log_state),
+                    (SELECT count(*) FROM audit_log_pending),
+                    (SELECT extract(epoch FROM clock_timestamp() - committed_at)::float8
+                     FROM audit_log_pending ORDER BY seq LIMIT 1)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(LogBacklog {
+            size: to_u64(size),
+            unsequenced: to_u64(unsequenced),
+            oldest_unsequenced_seconds: oldest,
+        })
+    }
+}
+
+/// Switches the trigger that queues inserted events for the log on or off (only when it is
+/// not already so: the switch locks `audit_events` briefly).
+///
+/// # Errors
+/// When PostgreSQL refuses (the role must own `audit_events`) or cannot be reached.
+pub async fn queue_events_for_log(pool: &PgPool, enabled: bool) -> Result<(), sqlx::Error> {
+    let state: String = sqlx::query_scalar(
+        "SELECT tgenabled::text FROM pg_trigger
+         WHERE tgname = 'audit_log_enqueue' AND tgrelid = 'audit_events'::regclass",
+    )
+    .fetch_one(pool)
+    .await?;
+    let on = state != "D";
+    if on != enabled {
+        let verb = if enabled { "ENABLE" } else { "DISABLE" };
+        sqlx::query(&format!(
+            "ALTER TABLE audit_events {verb} TRIGGER audit_log_enqueue"
+        ))
+        .execute(pool)
+        .await?;
+        tracing::warn!(enabled, "switched queueing of stored events for the transparency log");
+    }
+    Ok(())
+}
