@@ -74,6 +74,7 @@ pub struct Application {
     replay: Vec<ReplayWorker>,
     /// `None` when the log is switched off.
     sequencer: Option<LogSequencer>,
+    log: AuditLogService,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
     upkeep: Option<datastorage_postgres::PartitionUpkeep>,
@@ -239,7 +240,7 @@ impl Application {
         let router = datastorage_http::router(
             AppState::new(Services {
                 audit,
-                log,
+                log: log.clone(),
                 catalog: catalog.clone(),
                 metrics: telemetry::renderer(pool.clone()),
                 auth,
@@ -264,6 +265,7 @@ impl Application {
             storage,
             replay,
             sequencer,
+            log,
             catalog,
             upkeep: pool.map(|pool| {
                 datastorage_postgres::PartitionUpkeep::new(
@@ -283,6 +285,11 @@ impl Application {
     /// for its background audit writes).
     pub fn catalog(&self) -> &CatalogService {
         &self.catalog
+    }
+
+    /// The transparency log's use-cases (tests sequence and sign with it directly).
+    pub fn log(&self) -> &AuditLogService {
+        &self.log
     }
 
     /// The bound address (with the real port when built with port 0).

@@ -56,15 +56,16 @@ ds_install_postgres() {
 
 # The contract tools, into the same venv as pgserver, pinned: openapi-python-client (a client
 # generated from the original contract), openapi-core (response validation against it),
-# schemathesis (the property-based API run). Exports DS_PYTHON, the venv's python.
+# schemathesis (the property-based API run), cryptography (Ed25519 for the independent log
+# verifier). Exports DS_PYTHON, the venv's python.
 CONTRACT_TOOLS="schemathesis==4.32.5 openapi-python-client==0.29.1 openapi-core==0.23.1 \
-python-dateutil==2.9.0.post0 PyYAML==6.0.4 httpx==0.28.1 attrs==26.1.0"
+python-dateutil==2.9.0.post0 PyYAML==6.0.4 httpx==0.28.1 attrs==26.1.0 cryptography==44.0.0"
 
 ds_install_contract_tools() {
   local venv
   venv="$(ds_tools_dir)/venv"
   [ -x "$venv/bin/python" ] || { mkdir -p "$(ds_tools_dir)"; python3 -m venv "$venv"; }
-  if ! "$venv/bin/python" -c "import schemathesis, openapi_core, openapi_python_client, dateutil, yaml" 2>/dev/null; then
+  if ! "$venv/bin/python" -c "import schemathesis, openapi_core, openapi_python_client, dateutil, yaml, cryptography" 2>/dev/null; then
     ds_log "installing the contract tools into $venv: $CONTRACT_TOOLS"
     # shellcheck disable=SC2086
     "$venv/bin/pip" install -q $CONTRACT_TOOLS

@@ -59,6 +59,19 @@ pub async fn postgres_repository() -> Arc<dyn AuditEventRepository> {
     ))
 }
 
+pub async fn memory_log() -> crate::conformance::log::LogPair {
+    let events = datastorage_memory::MemoryAuditEventRepository::new();
+    (Arc::new(events.clone()), Arc::new(events.log()))
+}
+
+pub async fn postgres_log() -> crate::conformance::log::LogPair {
+    let pool = fresh_pool().await;
+    (
+        Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool.clone())),
+        Arc::new(datastorage_postgres::PgAuditLog::new(pool)),
+    )
+}
+
 /// A service running in this process on a free port.
 pub struct TestApp {
     pub base_url: String,
@@ -66,12 +79,35 @@ pub struct TestApp {
     /// The database behind it, when PostgreSQL-backed.
     pub database_url: Option<String>,
     catalog: datastorage_application::catalog::CatalogService,
+    pub log: datastorage_application::log::AuditLogService,
 }
 
 impl TestApp {
     /// Returns once every search audit event written after its search answered is stored.
     pub async fn settle(&self) {
         self.catalog.finish_background_audits().await;
+    }
+
+    /// Sequences every committed event and signs a checkpoint of the whole log, as the
+    /// background sequencer would within a second; returns the log's size. A step that
+    /// finds the log held by the background sequencer is simply taken again.
+    pub async fn sync_log(&self) -> u64 {
+        use datastorage_application::log::LogSequencer;
+        loop {
+            // A fresh sequencer signs on its first step.
+            let step = LogSequencer::new(&self.log)
+                .step()
+                .await
+                .expect("sequencing step");
+            if step.busy {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            if step.appended == 0 {
+                assert!(step.signed);
+                return step.size;
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,12 +162,14 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
     let app = Application::build(settings).await.expect("build app");
     let base_url = format!("http://{}", app.local_addr());
     let catalog = app.catalog().clone();
+    let log = app.log().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base_url,
         client: reqwest::Client::new(),
         database_url,
         catalog,
+        log,
     }
 }
 

@@ -89,7 +89,7 @@ fn write_number(out: &mut Vec<u8>, number: &Number) {
     }
 }
 
-/// ECMAScript `Number::toString(x)` (ECMA-262 §7.1.12.1, RFC 8785 §3.2.2.3) for a double.
+/// ECMAScript `Number::toString(x)` (ECMA-262 7.1.12.1 in ES2015, RFC 8785 §3.2.2.3).
 ///
 /// serde_json cannot hold NaN or an infinity; should one reach this function it prints
 /// `null`, as `JSON.stringify` does, rather than emitting text that is not JSON.
@@ -260,11 +260,13 @@ mod tests {
         assert_eq!(format_double(0.5), "0.5");
         assert_eq!(format_double(-12.75), "-12.75");
         assert_eq!(format_double(f64::NAN), "null");
-        // Exact ties between two shortest candidates go to the even one, in either direction.
-        assert_eq!(format_double(1125899906842625.25), "1125899906842625.2");
-        assert_eq!(format_double(1125899906842625.75), "1125899906842625.8");
-        assert_eq!(format_double(1125899906842624.75), "1125899906842624.8");
-        assert_eq!(format_double(-1424953923781206.25), "-1424953923781206.2");
+        // Exact ties between two shortest candidates go to the even one. The doubles are
+        // built by addition, which is exact here, because their literals would be rounded.
+        let base = 1_125_899_906_842_624.0_f64; // 2^50, where doubles are 0.25 apart
+        assert_eq!(format_double(base + 1.25), "1125899906842625.2");
+        assert_eq!(format_double(base + 1.75), "1125899906842625.8");
+        assert_eq!(format_double(base + 0.75), "1125899906842624.8");
+        assert_eq!(format_double(-(base + 1.25)), "-1125899906842625.2");
     }
 
     #[test]
@@ -295,7 +297,7 @@ mod tests {
         assert_eq!(canonical_text(input), expected);
     }
 
-    /// RFC 8785 §3.2.2 (the example of §3.2.4's input/output pair).
+    /// The input and canonical output of the example in RFC 8785 §3.2.2.
     #[test]
     fn rfc_example() {
         let input = r#"{

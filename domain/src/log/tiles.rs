@@ -245,7 +245,7 @@ pub mod needs {
         let mut count = size;
         let mut level = 0u8;
         while count > 0 {
-            if count % TILE_WIDTH != 0 {
+            if !count.is_multiple_of(TILE_WIDTH) {
                 out.insert(TileId {
                     level,
                     index: count / TILE_WIDTH,
@@ -351,7 +351,7 @@ pub fn encode(hashes: &[Hash]) -> Vec<u8> {
 
 /// The inverse of [`encode`]; `None` when the length is not a multiple of 32 or over a tile.
 pub fn decode(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % 32 != 0 || bytes.len() as u64 > TILE_WIDTH * 32 {
+    if !bytes.len().is_multiple_of(32) || bytes.len() as u64 > TILE_WIDTH * 32 {
         return None;
     }
     bytes

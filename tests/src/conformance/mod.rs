@@ -5,4 +5,5 @@
 pub mod audit;
 pub mod catalog;
 pub mod embedding_cache;
+pub mod log;
 pub mod queue;

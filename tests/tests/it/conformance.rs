@@ -64,3 +64,11 @@ mod redis_embedding_cache {
         datastorage_tests::support::redis_embedding_cache()
     );
 }
+
+mod memory_log {
+    datastorage_tests::audit_log_conformance!(datastorage_tests::support::memory_log());
+}
+
+mod postgres_log {
+    datastorage_tests::audit_log_conformance!(datastorage_tests::support::postgres_log());
+}

@@ -9,6 +9,7 @@ mod conformance;
 mod contracts;
 mod embedder;
 mod faults;
+mod log;
 mod openapi;
 mod operations;
 mod partitions;
