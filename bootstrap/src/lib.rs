@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use datastorage_application::audit::{ReplaySettings, ReplayWorker};
 use datastorage_application::catalog::CatalogService;
-use datastorage_application::log::{AuditLogService, LogSequencer, LogSettings};
 use datastorage_application::circuit::BreakerSettings;
 use datastorage_application::embedding::CachedEmbedder;
+use datastorage_application::log::{AuditLogService, LogSequencer, LogSettings};
 use datastorage_application::ports::{
     AuditEventRepository, AuditLogStore, DeadLetterQueue, Embedder, EmbeddingCache, WorkflowCatalog,
 };
@@ -99,10 +99,7 @@ impl Application {
             StorageKind,
             Option<datastorage_postgres::PgPool>,
         );
-        let (repository, log_store, catalog, storage, pool): Stores = match &settings
-            .database
-            .url
-        {
+        let (repository, log_store, catalog, storage, pool): Stores = match &settings.database.url {
             None => {
                 let events = datastorage_memory::MemoryAuditEventRepository::new();
                 (
@@ -186,9 +183,7 @@ impl Application {
                 poll_every: Duration::from_millis(settings.audit_log.poll_ms),
                 batch: settings.audit_log.batch as usize,
                 checkpoint_every: Duration::from_millis(settings.audit_log.checkpoint_ms),
-                idle_checkpoint_every: Duration::from_secs(
-                    settings.audit_log.idle_checkpoint_secs,
-                ),
+                idle_checkpoint_every: Duration::from_secs(settings.audit_log.idle_checkpoint_secs),
             },
         );
         let sequencer = (settings.audit_log.enabled || storage == StorageKind::Memory)

@@ -20,11 +20,10 @@ pub fn signer(settings: &AuditLogSettings) -> Result<NoteSigner, StartupError> {
     const KEY: &str = "DS_AUDIT_LOG__KEY_FILE";
     let invalid = |reason: String| StartupError::Setting { key: KEY, reason };
     let Some(path) = &settings.key_file else {
-        let signer = fresh_signer(&settings.origin)
-            .map_err(|reason| StartupError::Setting {
-                key: "DS_AUDIT_LOG__ORIGIN",
-                reason,
-            })?;
+        let signer = fresh_signer(&settings.origin).map_err(|reason| StartupError::Setting {
+            key: "DS_AUDIT_LOG__ORIGIN",
+            reason,
+        })?;
         tracing::warn!(
             vkey = %signer.verifier_key().vkey(),
             "no DS_AUDIT_LOG__KEY_FILE: made a new signing key for the transparency log; \
@@ -154,8 +153,8 @@ fn hashes(texts: &[String]) -> Result<Vec<Hash>, String> {
 /// # Errors
 /// Whatever could not be proved, naming the checkpoint or event.
 pub async fn verify(request: VerifyRequest<'_>) -> Result<VerifyReport, VerifyError> {
-    let verifier =
-        NoteVerifier::from_vkey(request.vkey.trim()).map_err(|e| VerifyError::Vkey(e.to_string()))?;
+    let verifier = NoteVerifier::from_vkey(request.vkey.trim())
+        .map_err(|e| VerifyError::Vkey(e.to_string()))?;
     let client = Client {
         http: reqwest::Client::new(),
         base: request.url.trim_end_matches('/').to_owned(),
@@ -199,8 +198,14 @@ pub async fn verify(request: VerifyRequest<'_>) -> Result<VerifyReport, VerifyEr
                 .await
                 .map_err(|e| inconsistent(e.to_string()))?;
             let path_hashes = hashes(&proof.consistency_path).map_err(&inconsistent)?;
-            verify_consistency(old.size, current.size, &old.root, &current.root, &path_hashes)
-                .map_err(|e| inconsistent(e.to_string()))?;
+            verify_consistency(
+                old.size,
+                current.size,
+                &old.root,
+                &current.root,
+                &path_hashes,
+            )
+            .map_err(|e| inconsistent(e.to_string()))?;
         }
         consistent_from = Some(old.size);
     }
@@ -257,7 +262,9 @@ async fn verify_sample(
             index,
             reason,
         };
-        let leaf = leaf_hash(&jcs::canonicalize(&serde_json::Value::Object(event.clone())));
+        let leaf = leaf_hash(&jcs::canonicalize(&serde_json::Value::Object(
+            event.clone(),
+        )));
         let proof: Proof = client
             .json(&format!(
                 "/api/v1/audit/log/proof/inclusion?event_id={event_id}&tree_size={}",

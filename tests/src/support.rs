@@ -67,7 +67,9 @@ pub async fn memory_log() -> crate::conformance::log::LogPair {
 pub async fn postgres_log() -> crate::conformance::log::LogPair {
     let pool = fresh_pool().await;
     (
-        Arc::new(datastorage_postgres::PgAuditEventRepository::new(pool.clone())),
+        Arc::new(datastorage_postgres::PgAuditEventRepository::new(
+            pool.clone(),
+        )),
         Arc::new(datastorage_postgres::PgAuditLog::new(pool)),
     )
 }

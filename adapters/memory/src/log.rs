@@ -49,7 +49,8 @@ impl AuditLogStore for MemoryAuditLog {
         let mut events = self.events.write();
         let mut log = self.log();
         let take = max.min(events.unsequenced.len());
-        let batch: Vec<(EventId, Instant)> = events.unsequenced.iter().take(take).copied().collect();
+        let batch: Vec<(EventId, Instant)> =
+            events.unsequenced.iter().take(take).copied().collect();
         let now = Instant::now();
         let mut leaves = Vec::with_capacity(take);
         let mut entries = Vec::with_capacity(take);

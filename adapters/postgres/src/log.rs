@@ -322,7 +322,10 @@ pub async fn queue_events_for_log(pool: &PgPool, enabled: bool) -> Result<(), sq
         ))
         .execute(pool)
         .await?;
-        tracing::warn!(enabled, "switched queueing of stored events for the transparency log");
+        tracing::warn!(
+            enabled,
+            "switched queueing of stored events for the transparency log"
+        );
     }
     Ok(())
 }

@@ -59,9 +59,10 @@ impl AuditLogService {
     /// [`AuditError::Unavailable`] before the first checkpoint is signed (moments after the
     /// first start) or when the store is down.
     pub async fn checkpoint(&self) -> Result<StoredCheckpoint, AuditError> {
-        self.store.latest_checkpoint().await?.ok_or_else(|| {
-            AuditError::Unavailable(Cause::msg("no checkpoint has been signed yet"))
-        })
+        self.store
+            .latest_checkpoint()
+            .await?
+            .ok_or_else(|| AuditError::Unavailable(Cause::msg("no checkpoint has been signed yet")))
     }
 
     /// Proof that `event_id`'s leaf is in the tree of `tree_size` leaves (default: the latest
@@ -113,7 +114,11 @@ impl AuditLogService {
     ///
     /// # Errors
     /// [`AuditError::Invalid`] unless `1 <= first <= second <= ` the latest checkpoint's size.
-    pub async fn consistency(&self, first: u64, second: u64) -> Result<ConsistencyProof, AuditError> {
+    pub async fn consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<ConsistencyProof, AuditError> {
         let checkpoint = self.checkpoint().await?;
         if second > checkpoint.tree_size {
             return Err(invalid(

@@ -98,12 +98,37 @@ impl LogSequencer {
             })
             .await?;
         metrics::gauge!("datastorage_log_checkpoint_size").set(size as f64);
+        metrics::gauge!("datastorage_log_checkpoint_timestamp_seconds")
+            .set(now.timestamp_millis() as f64 / 1000.0);
         Ok(())
     }
 
+    /// Publishes the backlog (unsequenced events, the oldest one's age) as gauges.
+    async fn publish_backlog(&self) {
+        match self.log.store.backlog().await {
+            Ok(backlog) => {
+                metrics::gauge!("datastorage_log_unsequenced_events")
+                    .set(backlog.unsequenced as f64);
+                metrics::gauge!("datastorage_log_oldest_unsequenced_seconds")
+                    .set(backlog.oldest_unsequenced_seconds.unwrap_or(0.0));
+            }
+            Err(e) => tracing::warn!(error = %chain(&e), "reading the log's backlog failed"),
+        }
+    }
+
     /// Steps until `stop` is set: again at once after a full batch, else after `poll_every`.
+    /// The backlog gauges are refreshed about once per `checkpoint_every`.
     pub async fn run(mut self, stop: &AtomicBool) {
+        let mut published: Option<DateTime<Utc>> = None;
         while !stop.load(Ordering::SeqCst) {
+            let now = self.log.clock.now();
+            let due = published.is_none_or(|at| {
+                (now - at).to_std().unwrap_or_default() >= self.log.settings.checkpoint_every
+            });
+            if due {
+                self.publish_backlog().await;
+                published = Some(now);
+            }
             match self.step().await {
                 Ok(step) if step.appended as usize >= self.log.settings.batch => continue,
                 Ok(_) => {}

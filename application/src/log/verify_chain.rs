@@ -112,8 +112,7 @@ impl AuditLogService {
             }
         }
 
-        let by_id: HashMap<EventId, &AuditEvent> =
-            stored.iter().map(|e| (e.event_id, e)).collect();
+        let by_id: HashMap<EventId, &AuditEvent> = stored.iter().map(|e| (e.event_id, e)).collect();
         let mut verdict = ChainVerdict {
             correlation_id: correlation_id.clone(),
             is_valid: false,
@@ -148,9 +147,7 @@ impl AuditLogService {
                     .is_some();
                 if !proven {
                     verdict.log_problem.get_or_insert_with(|| {
-                        format!(
-                            "log_index {index} is not in the latest signed checkpoint's tree"
-                        )
+                        format!("log_index {index} is not in the latest signed checkpoint's tree")
                     });
                 }
             }

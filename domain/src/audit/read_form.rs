@@ -40,9 +40,15 @@ impl AuditEvent {
         text("event_outcome", Some(self.event_outcome.as_str()));
         text("actor_type", self.actor_type.as_ref().map(|v| v.as_str()));
         text("actor_id", self.actor_id.as_ref().map(|v| v.as_str()));
-        text("resource_type", self.resource_type.as_ref().map(|v| v.as_str()));
+        text(
+            "resource_type",
+            self.resource_type.as_ref().map(|v| v.as_str()),
+        );
         text("resource_id", self.resource_id.as_ref().map(|v| v.as_str()));
-        text("resource_name", self.resource_name.as_ref().map(|v| v.as_str()));
+        text(
+            "resource_name",
+            self.resource_name.as_ref().map(|v| v.as_str()),
+        );
         text("correlation_id", Some(self.correlation_id.as_str()));
         text(
             "parent_event_id",
@@ -55,10 +61,16 @@ impl AuditEvent {
         text("trace_id", self.trace_id.as_ref().map(|v| v.as_str()));
         text("span_id", self.span_id.as_ref().map(|v| v.as_str()));
         text("namespace", self.namespace.as_ref().map(|v| v.as_str()));
-        text("cluster_name", self.cluster_name.as_ref().map(|v| v.as_str()));
+        text(
+            "cluster_name",
+            self.cluster_name.as_ref().map(|v| v.as_str()),
+        );
         text("severity", self.severity.as_ref().map(|v| v.as_str()));
         text("error_code", self.error_code.as_ref().map(|v| v.as_str()));
-        text("error_message", self.error_message.as_ref().map(|v| v.as_str()));
+        text(
+            "error_message",
+            self.error_message.as_ref().map(|v| v.as_str()),
+        );
         if let Some(d) = self.duration_ms {
             m.insert("duration_ms".into(), Value::from(d.get()));
         }

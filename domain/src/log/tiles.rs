@@ -365,8 +365,7 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<Hash>> {
 mod tests {
     use super::*;
     use crate::log::merkle::{
-        consistency_path, inclusion_path, leaf_hash, root_of, verify_consistency,
-        verify_inclusion,
+        consistency_path, inclusion_path, leaf_hash, root_of, verify_consistency, verify_inclusion,
     };
 
     fn leaves(n: u64) -> Vec<Hash> {
@@ -388,7 +387,9 @@ mod tests {
     fn roots_and_proofs_from_tiles_equal_the_reference_at_sizes_around_tile_edges() {
         let all = leaves(66_000);
         let set = tiled(&all, 997);
-        for size in [1u64, 2, 3, 255, 256, 257, 511, 512, 513, 65_535, 65_536, 65_537, 66_000] {
+        for size in [
+            1u64, 2, 3, 255, 256, 257, 511, 512, 513, 65_535, 65_536, 65_537, 66_000,
+        ] {
             let prefix = &all[..size as usize];
             let root = set.root(size).unwrap();
             assert_eq!(root, root_of(prefix), "root at {size}");
@@ -424,10 +425,7 @@ mod tests {
             }
             set
         };
-        assert_eq!(
-            only(needs::root(69_999)).root(69_999),
-            full.root(69_999)
-        );
+        assert_eq!(only(needs::root(69_999)).root(69_999), full.root(69_999));
         assert_eq!(
             only(needs::inclusion(12_345, 69_000)).inclusion_proof(12_345, 69_000),
             full.inclusion_proof(12_345, 69_000)

@@ -47,7 +47,12 @@ macro_rules! audit_log_conformance {
 async fn sequence_all(log: &dyn AuditLogStore) -> (u64, Hash) {
     loop {
         match log.sequence(10_000).await.unwrap() {
-            SequenceOutcome::Appended { appended: 0, size, root, .. } => return (size, root),
+            SequenceOutcome::Appended {
+                appended: 0,
+                size,
+                root,
+                ..
+            } => return (size, root),
             SequenceOutcome::Appended { .. } => {}
             SequenceOutcome::Busy => panic!("no other sequencer runs in this test"),
         }
@@ -103,7 +108,10 @@ pub async fn a_step_takes_at_most_max_events_and_the_next_takes_the_rest((repo, 
     store(repo.as_ref(), &events(5, "c-max")).await;
     match log.sequence(2).await.unwrap() {
         SequenceOutcome::Appended {
-            appended, size, lags, ..
+            appended,
+            size,
+            lags,
+            ..
         } => {
             assert_eq!((appended, size), (2, 2));
             assert_eq!(lags.len(), 2);
@@ -134,12 +142,24 @@ pub async fn tiles_reproduce_the_reference_tree_and_its_proofs((repo, log): LogP
     assert_eq!(root, root_of(&leaves));
     let tiles = log.tiles(&needs::root(600)).await.unwrap();
     assert_eq!(tiles.root(600).unwrap(), root);
-    for (index, size) in [(0u64, 600u64), (255, 600), (256, 600), (599, 600), (10, 300)] {
+    for (index, size) in [
+        (0u64, 600u64),
+        (255, 600),
+        (256, 600),
+        (599, 600),
+        (10, 300),
+    ] {
         let tiles = log.tiles(&needs::inclusion(index, size)).await.unwrap();
         let path = tiles.inclusion_proof(index, size).unwrap();
         assert_eq!(tiles.leaf(index).unwrap(), leaves[index as usize]);
-        verify_inclusion(index, size, &leaves[index as usize], &path, &root_of(&leaves[..size as usize]))
-            .unwrap();
+        verify_inclusion(
+            index,
+            size,
+            &leaves[index as usize],
+            &path,
+            &root_of(&leaves[..size as usize]),
+        )
+        .unwrap();
     }
     let tiles = log.tiles(&needs::consistency(257, 600)).await.unwrap();
     let path = tiles.consistency_proof(257, 600).unwrap();

@@ -126,6 +126,34 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
             "reader",
         ),
         (Method::GET, "/api/v1/dlq".into(), None, "ops", "admin"),
+        (
+            Method::GET,
+            "/api/v1/audit/log/vkey".into(),
+            None,
+            "reader",
+            "writer",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/audit/log/proof/inclusion?event_id={id}"),
+            None,
+            "reader",
+            "catalog",
+        ),
+        (
+            Method::POST,
+            "/api/v1/audit/verify-chain".into(),
+            Some(json!({"correlation_id": "auth"})),
+            "reader",
+            "writer",
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit/log/status".into(),
+            None,
+            "ops",
+            "catalog",
+        ),
     ];
     for (method, path, body, allowed, denied) in &groups {
         let anonymous = call(&app, method.clone(), path, body.as_ref(), None).await;

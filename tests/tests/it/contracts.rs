@@ -32,10 +32,46 @@ fn the_wire_request_and_response_carry_every_field_of_an_event() {
     let document: Value = serde_json::from_str(&datastorage_http::openapi_json()).unwrap();
     assert_eq!(properties(&document, "AuditEventRequest"), fields(&[]));
     // A stored event also says which partition holds it.
+    // A stored event also says which partition holds it, and where the log has it.
     assert_eq!(
         properties(&document, "AuditEventDto"),
-        fields(&["event_date"])
+        fields(&["event_date", "log_index"])
     );
+}
+
+/// The log's leaf is the canonical JSON of the event exactly as read: the domain's read form
+/// (what the sequencer hashes) must be the HTTP response without `log_index`, field for field
+/// and value for value, with every optional field set and with none.
+#[test]
+fn the_read_form_the_log_hashes_is_the_http_response_without_log_index() {
+    use datastorage_http::audit::dto::AuditEventDto;
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:30:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let f = EventFactory::at(at);
+    let mut full = f.draft("read-form");
+    full.parent_event_id = Some(uuid::Uuid::now_v7().to_string());
+    full.parent_event_date = Some("2026-01-02".into());
+    full.error_code = Some("E42".into());
+    full.error_message = Some("went wrong: é \u{1} \"quoted\"".into());
+    full.event_data = serde_json::json!({"big": 12345678901234567890u64, "f": 0.1, "e": 1e21, "n": null, "nested": {"b": [1, 2.5], "a": "x"}}).into();
+    let minimal = datastorage_domain::audit::AuditEventDraft {
+        version: "1.0".into(),
+        event_type: "t.x".into(),
+        event_timestamp: "2026-12-05T10:00:00.5Z".into(),
+        event_category: "gateway".into(),
+        event_action: "a".into(),
+        event_outcome: "success".into(),
+        correlation_id: "read-form".into(),
+        event_data: serde_json::json!({}).into(),
+        ..Default::default()
+    };
+    for draft in [full, minimal] {
+        let event = f.build(draft).event;
+        let mut wire = serde_json::to_value(AuditEventDto::from(&event)).unwrap();
+        assert!(wire.as_object_mut().unwrap().remove("log_index").is_none());
+        assert_eq!(wire, Value::Object(event.read_form()));
+    }
 }
 
 #[tokio::test]

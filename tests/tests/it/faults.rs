@@ -139,6 +139,20 @@ async fn postgres_stopped_under_load_every_event_is_acknowledged_and_stored_exac
         (TOTAL as i64, TOTAL as i64, TOTAL as i64)
     );
     assert_eq!(dlq(&app).await["dead_lettered"], 0);
+    // Every acknowledged event, written directly or replayed, is in the log exactly once.
+    assert_eq!(app.sync_log().await, TOTAL as u64);
+    let (leaves, logged, first, last): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT event_id) FILTER (WHERE event_id = ANY($1)),
+                min(log_index), max(log_index) FROM audit_log_leaves",
+    )
+    .bind(&acked)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (leaves, logged, first, last),
+        (TOTAL as i64, TOTAL as i64, 0, TOTAL as i64 - 1)
+    );
     println!(
         "{TOTAL} events: {} answered 201, {queued} answered 202 and were replayed",
         TOTAL - queued

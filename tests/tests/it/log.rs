@@ -334,7 +334,8 @@ async fn rewritten_log_hashes_no_longer_reproduce_the_signed_checkpoint() {
         .await
         .unwrap();
     let v = verify(&app, "tamper-tiles").await;
-    let forged = Hash::from_base64(v["tampered_events"][0]["actual_hash"].as_str().unwrap()).unwrap();
+    let forged =
+        Hash::from_base64(v["tampered_events"][0]["actual_hash"].as_str().unwrap()).unwrap();
     let index = v["tampered_events"][0]["log_index"].as_i64().unwrap();
     sqlx::query(
         "UPDATE audit_log_tiles SET hashes = overlay(hashes placing $1 from $2 for 32)
@@ -347,7 +348,11 @@ async fn rewritten_log_hashes_no_longer_reproduce_the_signed_checkpoint() {
     .unwrap();
     let v = verify(&app, "tamper-tiles").await;
     assert_eq!(v["is_valid"], false);
-    assert_eq!(v["tampered_events"], json!([]), "the row matches the rewritten leaf");
+    assert_eq!(
+        v["tampered_events"],
+        json!([]),
+        "the row matches the rewritten leaf"
+    );
     assert!(
         v["log_problem"]
             .as_str()
@@ -376,7 +381,14 @@ fn datastorage_binary() -> PathBuf {
 
 fn run_verify(app: &TestApp, vkey: &str, checkpoint: &std::path::Path) -> std::process::Output {
     Command::new(datastorage_binary())
-        .args(["log", "verify", "--vkey", vkey.trim(), "--url", &app.base_url])
+        .args([
+            "log",
+            "verify",
+            "--vkey",
+            vkey.trim(),
+            "--url",
+            &app.base_url,
+        ])
         .arg("--checkpoint")
         .arg(checkpoint)
         .output()
@@ -444,4 +456,79 @@ async fn log_tables_restored_from_an_older_copy_fail_the_cli_naming_the_checkpoi
     );
     // The early checkpoint is still a prefix of the fork: that is what it can prove.
     assert!(run_verify(&app, &vkey, &early).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_database_keep_one_log_without_gaps_or_duplicates() {
+    const PER_WRITER: usize = 60;
+    let url = fresh_database_url().await;
+    let (private, vkey) = datastorage::transparency::keygen("replicas.test/log").unwrap();
+    let key_file = std::env::temp_dir().join(format!("ds-key-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&key_file, private).unwrap();
+    let replica = || {
+        let (url, key_file) = (url.clone(), key_file.clone());
+        spawn_app_with(Storage::Memory, move |s| {
+            s.database.url = Some(url.into());
+            s.audit_log.key_file = Some(key_file);
+            // Both sequencers contend as often as they can.
+            s.audit_log.poll_ms = 1;
+            s.audit_log.batch = 7;
+            s.audit_log.checkpoint_ms = 1;
+        })
+    };
+    let apps = std::sync::Arc::new([replica().await, replica().await]);
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let apps = apps.clone();
+            tokio::spawn(async move {
+                let app = &apps[w % 2];
+                for i in 0..PER_WRITER {
+                    if i % 3 == 0 {
+                        let batch = json!([event_body("replicas"), event_body("replicas")]);
+                        let r = app.post_json("/api/v1/audit/events/batch", &batch).await;
+                        assert_eq!(r.status(), 201);
+                    } else {
+                        let r = app.post_json(EVENTS, &event_body("replicas")).await;
+                        assert_eq!(r.status(), 201);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let total = 4 * (PER_WRITER + PER_WRITER.div_ceil(3)) as i64;
+    let size = apps[0].sync_log().await;
+    assert_eq!(size, total as u64);
+    let db = pool(&apps[0]).await;
+    let (rows, distinct, first, last): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT event_id), min(log_index), max(log_index)
+         FROM audit_log_leaves",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((rows, distinct, first, last), (total, total, 0, total - 1));
+    let unlogged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events e
+         WHERE NOT EXISTS (SELECT 1 FROM audit_log_leaves l WHERE l.event_id = e.event_id)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(unlogged, 0);
+    let verifier = NoteVerifier::from_vkey(&vkey).unwrap();
+    for app in apps.iter() {
+        let cp = open_checkpoint(
+            &text(app, "/api/v1/audit/log/checkpoint").await,
+            &verifier,
+            Some("replicas.test/log"),
+        )
+        .unwrap();
+        assert_eq!(cp.size, total as u64);
+    }
+    let v = verify(&apps[1], "replicas").await;
+    assert_eq!(v["is_valid"], true, "{v}");
+    assert_eq!(v["verified_events"], total);
 }
