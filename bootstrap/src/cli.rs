@@ -62,6 +62,13 @@ pub enum LogAction {
         /// Bearer token with the audit-reader role.
         #[arg(long, env = "DS_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// File holding the bearer token (a mounted Secret), instead of --token.
+        #[arg(long, env = "DS_TOKEN_FILE", conflicts_with = "token")]
+        token_file: Option<std::path::PathBuf>,
+        /// A directory of archived checkpoints: the newest one in it is the saved checkpoint
+        /// checked against, and the current one is added to it once verified.
+        #[arg(long, conflicts_with_all = ["checkpoint", "save"])]
+        archive_dir: Option<std::path::PathBuf>,
         /// Newest events whose inclusion is proved.
         #[arg(long, default_value_t = 20)]
         sample: u32,

@@ -96,9 +96,21 @@ async fn log_command(action: &LogAction) -> std::process::ExitCode {
             checkpoint,
             url,
             token,
+            token_file,
+            archive_dir,
             sample,
             save,
         } => {
+            let token = match token_file {
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(t) => Some(t.trim().to_owned()),
+                    Err(e) => {
+                        eprintln!("error: cannot read {}: {e}", path.display());
+                        return std::process::ExitCode::FAILURE;
+                    }
+                },
+                None => token.clone(),
+            };
             let request = VerifyRequest {
                 vkey,
                 checkpoint: checkpoint.as_deref(),
@@ -106,6 +118,7 @@ async fn log_command(action: &LogAction) -> std::process::ExitCode {
                 token: token.as_deref(),
                 sample: *sample,
                 save: save.as_deref(),
+                archive_dir: archive_dir.as_deref(),
             };
             match verify(request).await {
                 Ok(report) => {
@@ -117,6 +130,9 @@ async fn log_command(action: &LogAction) -> std::process::ExitCode {
                         println!("ok: consistent with the saved checkpoint of tree size {old}");
                     }
                     println!("ok: {} sampled events proved included", report.inclusions);
+                    if let Some(saved) = report.saved {
+                        println!("saved the current checkpoint to {}", saved.display());
+                    }
                     std::process::ExitCode::SUCCESS
                 }
                 Err(e) => {

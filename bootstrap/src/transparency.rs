@@ -87,6 +87,8 @@ pub struct VerifyReport {
     pub current: Checkpoint,
     pub consistent_from: Option<u64>,
     pub inclusions: usize,
+    /// Where the current checkpoint was written.
+    pub saved: Option<PathBuf>,
 }
 
 pub struct VerifyRequest<'a> {
@@ -96,6 +98,28 @@ pub struct VerifyRequest<'a> {
     pub token: Option<&'a str>,
     pub sample: u32,
     pub save: Option<&'a Path>,
+    /// Instead of `checkpoint` and `save`: the newest checkpoint archived here is checked
+    /// against, and the current one is added.
+    pub archive_dir: Option<&'a Path>,
+}
+
+/// Archived checkpoints are named `<tree size, 20 digits>-<unix seconds>.checkpoint`, so the
+/// last name in order is the largest tree, the latest signed among equals.
+fn newest_archived(dir: &Path) -> Result<Option<PathBuf>, VerifyError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| VerifyError::Saved {
+        path: dir.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "checkpoint"))
+        .max())
+}
+
+fn archive_name(dir: &Path, checkpoint: &Checkpoint) -> PathBuf {
+    let at = checkpoint.timestamp().map_or(0, |t| t.timestamp());
+    dir.join(format!("{:020}-{at}.checkpoint", checkpoint.size))
 }
 
 struct Client<'a> {
@@ -169,8 +193,12 @@ pub async fn verify(request: VerifyRequest<'_>) -> Result<VerifyReport, VerifyEr
     let current = open_checkpoint(&note, &verifier, Some(verifier.name()))
         .map_err(|e| VerifyError::Current(e.to_string()))?;
 
+    let archived = match request.archive_dir {
+        Some(dir) => newest_archived(dir)?,
+        None => None,
+    };
     let mut consistent_from = None;
-    if let Some(path) = request.checkpoint {
+    if let Some(path) = request.checkpoint.or(archived.as_deref()) {
         let saved = |reason: String| VerifyError::Saved {
             path: path.to_owned(),
             reason,
@@ -211,9 +239,13 @@ pub async fn verify(request: VerifyRequest<'_>) -> Result<VerifyReport, VerifyEr
     }
 
     let inclusions = verify_sample(&client, &current, request.sample).await?;
-    if let Some(path) = request.save {
+    let save = match request.archive_dir {
+        Some(dir) => Some(archive_name(dir, &current)),
+        None => request.save.map(Path::to_owned),
+    };
+    if let Some(path) = &save {
         std::fs::write(path, &note).map_err(|e| VerifyError::Saved {
-            path: path.to_owned(),
+            path: path.clone(),
             reason: e.to_string(),
         })?;
     }
@@ -221,6 +253,7 @@ pub async fn verify(request: VerifyRequest<'_>) -> Result<VerifyReport, VerifyEr
         current,
         consistent_from,
         inclusions,
+        saved: save,
     })
 }
 

@@ -532,3 +532,40 @@ async fn two_replicas_on_one_database_keep_one_log_without_gaps_or_duplicates() 
     assert_eq!(v["is_valid"], true, "{v}");
     assert_eq!(v["verified_events"], total);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archiving_cli_checks_each_checkpoint_against_the_last_one_it_kept() {
+    let app = spawn_app(Storage::Memory).await;
+    let vkey = text(&app, "/api/v1/audit/log/vkey").await;
+    let dir = std::env::temp_dir().join(format!("ds-archive-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = || {
+        Command::new(datastorage_binary())
+            .args(["log", "verify", "--vkey", vkey.trim(), "--url", &app.base_url])
+            .arg("--archive-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    write(&app, "archive", 2).await;
+    app.sync_log().await;
+    let first = archive();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    write(&app, "archive", 3).await;
+    app.sync_log().await;
+    let second = archive();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        stdout.contains("consistent with the saved checkpoint of tree size 2"),
+        "{stdout}"
+    );
+    let mut kept: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept[0].starts_with("00000000000000000002-"), "{kept:?}");
+    assert!(kept[1].starts_with("00000000000000000005-"), "{kept:?}");
+}
