@@ -541,7 +541,14 @@ async fn the_archiving_cli_checks_each_checkpoint_against_the_last_one_it_kept()
     std::fs::create_dir_all(&dir).unwrap();
     let archive = || {
         Command::new(datastorage_binary())
-            .args(["log", "verify", "--vkey", vkey.trim(), "--url", &app.base_url])
+            .args([
+                "log",
+                "verify",
+                "--vkey",
+                vkey.trim(),
+                "--url",
+                &app.base_url,
+            ])
             .arg("--archive-dir")
             .arg(&dir)
             .output()
@@ -550,12 +557,20 @@ async fn the_archiving_cli_checks_each_checkpoint_against_the_last_one_it_kept()
     write(&app, "archive", 2).await;
     app.sync_log().await;
     let first = archive();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     write(&app, "archive", 3).await;
     app.sync_log().await;
     let second = archive();
     let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     assert!(
         stdout.contains("consistent with the saved checkpoint of tree size 2"),
         "{stdout}"
@@ -568,4 +583,88 @@ async fn the_archiving_cli_checks_each_checkpoint_against_the_last_one_it_kept()
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(kept[0].starts_with("00000000000000000002-"), "{kept:?}");
     assert!(kept[1].starts_with("00000000000000000005-"), "{kept:?}");
+}
+
+/// `tests/contract/log_verifier.py`: a verifier written from RFC 8785, RFC 9162 and the C2SP
+/// specs alone (Python, `cryptography` for Ed25519), never from this code.
+fn independent_verifier(args: &[&str]) -> Value {
+    let python = std::env::var("DS_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DS_PYTHON is not set: run the tests with scripts/test.sh, which installs the \
+             contract tools"
+        )
+    });
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contract/log_verifier.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let verdict: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        out.status.success(),
+        verdict["ok"] == true,
+        "exit status and verdict disagree: {verdict}"
+    );
+    verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_verifier_accepts_what_the_service_serves() {
+    let selftest = independent_verifier(&["--self-test"]);
+    assert_eq!(selftest["ok"], true, "{selftest}");
+
+    let app = spawn_app(Storage::Postgres).await;
+    let vkey = text(&app, "/api/v1/audit/log/vkey").await;
+    let mut body = event_body("independent");
+    body["resource_name"] = json!("naïve \u{2028} \"quoted\" \u{1F600}");
+    body["event_data"] = json!({
+        "floats": [0.1, 1e21, 1e-7, 5e-324, 4.5, -0.0, 0.30000000000000004],
+        "\u{20ac}": "euro", "\r": "cr", "\u{fb33}": 1, "\u{1F600}": 2,
+        "text": "tab\there\u{7}bell", "nested": {"b": [true, null], "a": {}}
+    });
+    assert_eq!(app.post_json(EVENTS, &body).await.status(), 201);
+    write(&app, "independent", 4).await;
+    app.sync_log().await;
+    let dir = std::env::temp_dir().join(format!("ds-indep-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.checkpoint");
+    let first = independent_verifier(&[
+        "--url",
+        &app.base_url,
+        "--vkey",
+        vkey.trim(),
+        "--save",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(first["inclusions_verified"], 5, "{first}");
+
+    write(&app, "independent", 3).await;
+    app.sync_log().await;
+    let second = independent_verifier(&[
+        "--url",
+        &app.base_url,
+        "--vkey",
+        vkey.trim(),
+        "--old-checkpoint",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(second["ok"], true, "{second}");
+    assert_eq!(second["consistent_from"], 5, "{second}");
+    assert_eq!(second["tree_size"], 8, "{second}");
+    assert_eq!(second["inclusions_verified"], 8, "{second}");
+
+    // An edited row no longer matches its leaf, for the independent verifier too.
+    sqlx::query(
+        "UPDATE audit_events SET event_data = '{\"edited\": true}' WHERE correlation_id = 'independent'
+         AND event_id = (SELECT event_id FROM audit_events WHERE correlation_id = 'independent' LIMIT 1)",
+    )
+    .execute(&pool(&app).await)
+    .await
+    .unwrap();
+    let third = independent_verifier(&["--url", &app.base_url, "--vkey", vkey.trim()]);
+    assert_eq!(third["ok"], false, "{third}");
 }
