@@ -28,6 +28,20 @@ pub enum AuditError {
     /// The event is not in the transparency log (yet, or at all).
     #[error("audit event {0} is not in the log: not stored, or not sequenced yet")]
     NotLogged(EventId),
+    /// No checkpoint of that tree size has been signed (yet).
+    #[error(
+        "the log has no signed tree of size {requested}: the latest checkpoint's size is {latest}"
+    )]
+    TreeNotSigned { requested: u64, latest: u64 },
+    /// The event was logged after the tree asked about.
+    #[error(
+        "audit event {event_id} is at log_index {log_index}, outside the tree of size {tree_size}"
+    )]
+    NotInTree {
+        event_id: EventId,
+        log_index: u64,
+        tree_size: u64,
+    },
     /// The store refused the data for good.
     #[error("the store rejected the event")]
     Rejected(#[source] Cause),

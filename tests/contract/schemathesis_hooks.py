@@ -31,6 +31,8 @@ CROSS_FIELD_RULES = {
     # event_data is any JSON object; PostgreSQL cannot store NUL in any of its strings or keys.
     "event-data-without-nul": ("event_data", "must not contain the NUL character"),
     "parameters-without-nul": ("parameters", "must not contain the NUL character"),
+    # A consistency proof goes from the smaller tree to the larger.
+    "first-not-above-second": ("first", "at most second"),
     # A cursor is opaque: only a next_cursor of an earlier page is one.
     "cursor-from-a-page": ("cursor", "is not a cursor this service issued"),
 }

@@ -70,7 +70,8 @@ impl AuditLogService {
     ///
     /// # Errors
     /// [`AuditError::NotLogged`] for an event not sequenced (or not stored);
-    /// [`AuditError::Invalid`] for a size beyond the checkpoint or not covering the event.
+    /// [`AuditError::TreeNotSigned`] for a size beyond the latest checkpoint;
+    /// [`AuditError::NotInTree`] for a size that does not cover the event.
     pub async fn inclusion(
         &self,
         event_id: EventId,
@@ -79,13 +80,10 @@ impl AuditLogService {
         let checkpoint = self.checkpoint().await?;
         let size = tree_size.unwrap_or(checkpoint.tree_size);
         if size > checkpoint.tree_size {
-            return Err(invalid(
-                "tree_size",
-                format!(
-                    "must be at most {}, the latest signed checkpoint's size",
-                    checkpoint.tree_size
-                ),
-            ));
+            return Err(AuditError::TreeNotSigned {
+                requested: size,
+                latest: checkpoint.tree_size,
+            });
         }
         let index = *self
             .store
@@ -94,10 +92,11 @@ impl AuditLogService {
             .get(&event_id)
             .ok_or(AuditError::NotLogged(event_id))?;
         if index >= size {
-            return Err(invalid(
-                "tree_size",
-                format!("must be greater than the event's log_index {index}"),
-            ));
+            return Err(AuditError::NotInTree {
+                event_id,
+                log_index: index,
+                tree_size: size,
+            });
         }
         let tiles = self.store.tiles(&needs::inclusion(index, size)).await?;
         let corrupt = |e| AuditError::Internal(Cause::new(e));
@@ -113,7 +112,8 @@ impl AuditLogService {
     /// Proof that the tree of `first` leaves is a prefix of the tree of `second`.
     ///
     /// # Errors
-    /// [`AuditError::Invalid`] unless `1 <= first <= second <= ` the latest checkpoint's size.
+    /// [`AuditError::Invalid`] unless `1 <= first <= second`; [`AuditError::TreeNotSigned`] for
+    /// a `second` beyond the latest checkpoint.
     pub async fn consistency(
         &self,
         first: u64,
@@ -121,13 +121,10 @@ impl AuditLogService {
     ) -> Result<ConsistencyProof, AuditError> {
         let checkpoint = self.checkpoint().await?;
         if second > checkpoint.tree_size {
-            return Err(invalid(
-                "second",
-                format!(
-                    "must be at most {}, the latest signed checkpoint's size",
-                    checkpoint.tree_size
-                ),
-            ));
+            return Err(AuditError::TreeNotSigned {
+                requested: second,
+                latest: checkpoint.tree_size,
+            });
         }
         if first == 0 || first > second {
             return Err(invalid(

@@ -120,7 +120,18 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
             .collect();
         verify_inclusion(index, 9, &leaf, &path, &second.root).unwrap();
         // And against the older checkpoint, for the events it covers.
-        if index < 5 {
+        if index >= 5 {
+            let r = app
+                .get(&format!(
+                    "/api/v1/audit/log/proof/inclusion?event_id={id}&tree_size=5"
+                ))
+                .await;
+            assert_eq!(
+                r.status(),
+                404,
+                "log_index {index} is outside the tree of size 5"
+            );
+        } else {
             let old: Value = app
                 .get(&format!(
                     "/api/v1/audit/log/proof/inclusion?event_id={id}&tree_size=5"
@@ -156,8 +167,25 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
     verify_consistency(5, 9, &first.root, &second.root, &path).unwrap();
 
     // Sizes beyond the signed checkpoint, or not covering the event, are refused clearly.
-    for bad in [
+    for unsigned in [
         "/api/v1/audit/log/proof/consistency?first=5&second=10",
+        &format!(
+            "/api/v1/audit/log/proof/inclusion?event_id={}&tree_size=10",
+            page["data"][0]["event_id"].as_str().unwrap()
+        ),
+    ] {
+        let r = app.get(unsigned).await;
+        assert_eq!(r.status(), 404, "{unsigned}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no signed tree of size 10"),
+            "{problem}"
+        );
+    }
+    for bad in [
         "/api/v1/audit/log/proof/consistency?first=0&second=9",
         "/api/v1/audit/log/proof/consistency?first=6&second=5",
         "/api/v1/audit/log/proof/consistency?first=x&second=5",

@@ -63,7 +63,8 @@ pub struct InclusionParams {
     /// The event whose leaf is proved.
     #[param(format = Uuid)]
     pub event_id: String,
-    /// The tree size the proof is for; default: the latest checkpoint's (also the largest).
+    /// The tree size the proof is for: a signed checkpoint's size, else 404; default: the
+    /// latest checkpoint's.
     #[param(minimum = 1)]
     pub tree_size: Option<u64>,
 }
@@ -90,7 +91,7 @@ pub struct InclusionProofResponse {
     responses(
         (status = 200, description = "The proof", body = InclusionProofResponse),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The event is not in the log (not stored, or not sequenced yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The event is not in the log (not stored, or not sequenced yet), no checkpoint of tree_size is signed, or the event is outside that tree", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn inclusion(
@@ -114,7 +115,7 @@ pub struct ConsistencyParams {
     /// The older tree size (at least 1).
     #[param(minimum = 1)]
     pub first: u64,
-    /// The newer tree size, at most the latest checkpoint's.
+    /// The newer tree size (at least first; a signed checkpoint's size, else 404).
     #[param(minimum = 1)]
     pub second: u64,
 }
@@ -134,7 +135,8 @@ pub struct ConsistencyProofResponse {
     params(ConsistencyParams),
     responses(
         (status = 200, description = "The proof", body = ConsistencyProofResponse),
-        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is invalid, or first is above second", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No checkpoint of tree size second is signed", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn consistency(
@@ -198,7 +200,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<LogStatusResponse>
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyChainRequest {
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000]+$")]
     pub correlation_id: String,
 }
 
