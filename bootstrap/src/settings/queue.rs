@@ -1,0 +1,134 @@
+//! Settings of the dead-letter queue and of the write path that falls back to it.
+
+use clap::Args;
+
+use crate::secret::SecretUrl;
+
+#[derive(Debug, Clone, Args)]
+pub struct RedisSettings {
+    /// Redis URL of the dead-letter queue. Absent: no queue, and a storage outage answers
+    /// 503 instead of 202.
+    #[arg(
+        id = "redis_url",
+        value_name = "REDIS_URL",
+        long = "redis-url",
+        env = "REDIS_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<SecretUrl>,
+
+    /// Prefix of every Redis key (the layout version is appended).
+    #[arg(
+        id = "redis_key_prefix",
+        value_name = "REDIS_KEY_PREFIX",
+        long = "redis-key-prefix",
+        env = "DS_REDIS__KEY_PREFIX",
+        default_value = "ds"
+    )]
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DlqSettings {
+    /// Most entries in the dead-letter queue; beyond it writes get 503, never dropped.
+    #[arg(
+        id = "dlq_capacity",
+        value_name = "DLQ_CAPACITY",
+        long = "dlq-capacity",
+        env = "DS_DLQ__CAPACITY",
+        default_value_t = 1_000_000
+    )]
+    pub capacity: u64,
+
+    /// Milliseconds another instance's claimed entry must sit unacknowledged before this
+    /// instance takes it over.
+    #[arg(
+        id = "dlq_reclaim_idle_ms",
+        value_name = "DLQ_RECLAIM_IDLE_MS",
+        long = "dlq-reclaim-idle-ms",
+        env = "DS_DLQ__RECLAIM_IDLE_MS",
+        default_value_t = 30_000
+    )]
+    pub reclaim_idle_ms: u64,
+
+    /// Entries the replay worker claims per pass.
+    #[arg(
+        id = "dlq_replay_batch",
+        value_name = "DLQ_REPLAY_BATCH",
+        long = "dlq-replay-batch",
+        env = "DS_DLQ__REPLAY_BATCH",
+        default_value_t = 500
+    )]
+    pub replay_batch: usize,
+
+    /// Replay workers (each its own Redis consumer): while one writes to PostgreSQL the
+    /// next claims and decodes.
+    #[arg(id = "dlq_replay_workers",
+        value_name = "DLQ_REPLAY_WORKERS", long = "dlq-replay-workers", env = "DS_DLQ__REPLAY_WORKERS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub replay_workers: u32,
+
+    /// Milliseconds the replay worker waits when the queue is empty.
+    #[arg(
+        id = "dlq_idle_wait_ms",
+        value_name = "DLQ_IDLE_WAIT_MS",
+        long = "dlq-idle-wait-ms",
+        env = "DS_DLQ__IDLE_WAIT_MS",
+        default_value_t = 250
+    )]
+    pub idle_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetrySettings {
+    /// Attempts of a storage write within one request (1 = no retry).
+    #[arg(id = "retry_attempts",
+        value_name = "RETRY_ATTEMPTS", long = "retry-attempts", env = "DS_RETRY__ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+
+    /// Milliseconds before the first retry; doubles per retry.
+    #[arg(
+        id = "retry_base_ms",
+        value_name = "RETRY_BASE_MS",
+        long = "retry-base-ms",
+        env = "DS_RETRY__BASE_MS",
+        default_value_t = 50
+    )]
+    pub base_ms: u64,
+
+    /// Longest wait between retries, in milliseconds.
+    #[arg(
+        id = "retry_cap_ms",
+        value_name = "RETRY_CAP_MS",
+        long = "retry-cap-ms",
+        env = "DS_RETRY__CAP_MS",
+        default_value_t = 1000
+    )]
+    pub cap_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BreakerSettings {
+    /// Consecutive storage failures that open the circuit breaker (writes then go straight
+    /// to the queue).
+    #[arg(
+        id = "breaker_failure_threshold",
+        value_name = "BREAKER_FAILURE_THRESHOLD",
+        long = "breaker-failure-threshold",
+        env = "DS_BREAKER__FAILURE_THRESHOLD",
+        default_value_t = 5
+    )]
+    pub failure_threshold: u32,
+
+    /// Milliseconds the breaker stays open before storage is probed again (by the replay
+    /// worker when there is a queue, else by one request).
+    #[arg(
+        id = "breaker_open_ms",
+        value_name = "BREAKER_OPEN_MS",
+        long = "breaker-open-ms",
+        env = "DS_BREAKER__OPEN_MS",
+        default_value_t = 1000
+    )]
+    pub open_ms: u64,
+}

@@ -1,0 +1,153 @@
+//! Settings of the audit store: PostgreSQL, the audit limits, the transparency log, partitions.
+
+use clap::Args;
+
+use crate::secret::SecretUrl;
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL. Absent: in-memory storage.
+    #[arg(
+        id = "database_url",
+        value_name = "DATABASE_URL",
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<SecretUrl>,
+
+    /// Most PostgreSQL connections in the pool.
+    #[arg(
+        id = "database_max_connections",
+        value_name = "DATABASE_MAX_CONNECTIONS",
+        long = "database-max-connections",
+        env = "DS_DATABASE__MAX_CONNECTIONS",
+        default_value_t = 32
+    )]
+    pub max_connections: u32,
+
+    /// Seconds a request waits for a free PostgreSQL connection before storage counts as
+    /// unavailable.
+    #[arg(
+        id = "database_acquire_timeout_secs",
+        value_name = "DATABASE_ACQUIRE_TIMEOUT_SECS",
+        long = "database-acquire-timeout-secs",
+        env = "DS_DATABASE__ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub acquire_timeout_secs: u64,
+
+    /// Most single-event writes committed together in one transaction (group commit).
+    #[arg(id = "database_group_commit_max_events",
+        value_name = "DATABASE_GROUP_COMMIT_MAX_EVENTS", long = "database-group-commit-max-events", env = "DS_DATABASE__GROUP_COMMIT_MAX_EVENTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub group_commit_max_events: u32,
+
+    /// Group-commit transactions in flight at once (each holds a pooled connection).
+    #[arg(id = "database_group_commit_in_flight",
+        value_name = "DATABASE_GROUP_COMMIT_IN_FLIGHT", long = "database-group-commit-in-flight", env = "DS_DATABASE__GROUP_COMMIT_IN_FLIGHT", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub group_commit_in_flight: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditLimits {
+    /// Most events in one batch request.
+    #[arg(id = "audit_max_batch",
+        value_name = "AUDIT_MAX_BATCH", long = "audit-max-batch", env = "DS_AUDIT__MAX_BATCH", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_batch: u32,
+
+    /// Oldest accepted event_timestamp, in hours before now.
+    #[arg(id = "audit_max_age_hours",
+        value_name = "AUDIT_MAX_AGE_HOURS", long = "audit-max-age-hours", env = "DS_AUDIT__MAX_AGE_HOURS", default_value_t = 7 * 24)]
+    pub max_age_hours: u32,
+
+    /// Furthest accepted event_timestamp ahead of now, in minutes (clock skew).
+    #[arg(
+        id = "audit_max_skew_ahead_minutes",
+        value_name = "AUDIT_MAX_SKEW_AHEAD_MINUTES",
+        long = "audit-max-skew-ahead-minutes",
+        env = "DS_AUDIT__MAX_SKEW_AHEAD_MINUTES",
+        default_value_t = 60
+    )]
+    pub max_skew_ahead_minutes: u32,
+
+    /// Drop audit partitions whose whole month is older than this many months (off when
+    /// absent: audit data is kept).
+    #[arg(
+        id = "audit_retention_months",
+        value_name = "AUDIT_RETENTION_MONTHS",
+        long = "audit-retention-months",
+        env = "DS_AUDIT__RETENTION_MONTHS"
+    )]
+    pub retention_months: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditLogSettings {
+    /// File holding the log's Ed25519 signing key as a signed-note private key
+    /// (`PRIVATE+KEY+<origin>+<hash>+<base64>`, as `datastorage log keygen` writes it). Its key
+    /// name is the log's origin. Absent: a fresh key is made at start (and logged), so
+    /// checkpoints of earlier runs verify only with their own key.
+    #[arg(
+        id = "audit_log_key_file",
+        value_name = "AUDIT_LOG_KEY_FILE",
+        long = "audit-log-key-file",
+        env = "DS_AUDIT_LOG__KEY_FILE"
+    )]
+    pub key_file: Option<std::path::PathBuf>,
+
+    /// The log's origin when a key is made at start (with a key file, its key name).
+    #[arg(
+        id = "audit_log_origin",
+        value_name = "AUDIT_LOG_ORIGIN",
+        long = "audit-log-origin",
+        env = "DS_AUDIT_LOG__ORIGIN",
+        default_value = "datastorage.localhost/audit-log"
+    )]
+    pub origin: String,
+
+    /// Sequence stored events into the log. `false` (PostgreSQL only) stops queueing new
+    /// events for it: they will never be logged. For side-by-side benchmarks, not production.
+    #[arg(id = "audit_log_enabled",
+        value_name = "AUDIT_LOG_ENABLED", long = "audit-log-enabled", env = "DS_AUDIT_LOG__ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+
+    /// Milliseconds the sequencer waits when it found nothing to sequence.
+    #[arg(id = "audit_log_poll_ms",
+        value_name = "AUDIT_LOG_POLL_MS", long = "audit-log-poll-ms", env = "DS_AUDIT_LOG__POLL_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub poll_ms: u64,
+
+    /// Most events sequenced in one transaction.
+    #[arg(id = "audit_log_batch",
+        value_name = "AUDIT_LOG_BATCH", long = "audit-log-batch", env = "DS_AUDIT_LOG__BATCH", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+
+    /// Least milliseconds between two checkpoints of a growing log.
+    #[arg(id = "audit_log_checkpoint_ms",
+        value_name = "AUDIT_LOG_CHECKPOINT_MS", long = "audit-log-checkpoint-ms", env = "DS_AUDIT_LOG__CHECKPOINT_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub checkpoint_ms: u64,
+
+    /// Most seconds between two checkpoints of an idle log.
+    #[arg(id = "audit_log_idle_checkpoint_secs",
+        value_name = "AUDIT_LOG_IDLE_CHECKPOINT_SECS", long = "audit-log-idle-checkpoint-secs", env = "DS_AUDIT_LOG__IDLE_CHECKPOINT_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_checkpoint_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PartitionSettings {
+    /// Seconds between partition upkeep passes (create months ahead, apply retention).
+    #[arg(
+        id = "partitions_interval_secs",
+        value_name = "PARTITIONS_INTERVAL_SECS",
+        long = "partitions-interval-secs",
+        env = "DS_PARTITIONS__INTERVAL_SECS",
+        default_value_t = 3600
+    )]
+    pub interval_secs: u64,
+}
