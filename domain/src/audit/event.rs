@@ -11,76 +11,66 @@ use crate::{Reason, ValidationErrors};
 /// Retention applied when the client does not say (seven years, the original contract's).
 pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
 
-/// An audit event as the client sent it: typed, but not yet checked against any rule.
-/// Inbound adapters build it; [`AuditEventDraft::validate`] is the only way to an event.
-/// `Default` is every field empty (not a valid event), so that code building a draft names
-/// only the fields it sets.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AuditEventDraft {
-    pub event_id: Option<String>,
-    pub version: String,
-    pub event_type: String,
-    /// RFC 3339 with an offset, e.g. `2026-11-26T10:00:00Z`.
-    pub event_timestamp: String,
-    pub event_category: String,
-    pub event_action: String,
-    pub event_outcome: String,
-    pub actor_type: Option<String>,
-    pub actor_id: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub resource_name: Option<String>,
-    pub correlation_id: String,
-    pub parent_event_id: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub parent_event_date: Option<String>,
-    pub trace_id: Option<String>,
-    pub span_id: Option<String>,
-    pub namespace: Option<String>,
-    pub cluster_name: Option<String>,
-    pub severity: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub event_data: EventDataInput,
-    pub retention_days: Option<i64>,
-    pub is_sensitive: Option<bool>,
+/// Declares the audit event's fields once: each as the client sends it (the draft) and as
+/// the domain holds it once valid (the event), in the order of every contract.
+macro_rules! audit_event_fields {
+    ($( $(#[$doc:meta])* $name:ident: $draft:ty => $event:ty, )+) => {
+        /// An audit event as the client sent it: typed, but not yet checked against any rule.
+        /// Inbound adapters build it; [`AuditEventDraft::validate`] is the only way to an event.
+        /// `Default` is every field empty (not a valid event), so that code building a draft
+        /// names only the fields it sets.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct AuditEventDraft {
+            $( $(#[$doc])* pub $name: $draft, )+
+        }
+
+        /// A validated audit event. Every field obeys the contract; stored and read back
+        /// unchanged.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct AuditEvent {
+            $( $(#[$doc])* pub $name: $event, )+
+        }
+
+        impl AuditEventDraft {
+            /// The fields of an audit event, as every contract spells them: the HTTP request
+            /// and response, the `audit_events` row, the dead-letter queue's entries. The
+            /// contracts add only what describes the store (`event_date`, `content_hash`,
+            /// `log_index`, ...); the integration test `contracts` fails when a contract
+            /// drifts from this list.
+            pub const FIELDS: &'static [&'static str] = &[$(stringify!($name)),+];
+        }
+    };
 }
 
-impl AuditEventDraft {
-    /// The fields of an audit event, as every contract spells them: the HTTP request and
-    /// response, the `audit_events` row, the dead-letter queue's entries. The contracts add
-    /// only what describes the store (`event_date`, `content_hash`, ...); a test in this
-    /// module fails to compile when a field is added here without being listed, and the
-    /// integration test `contracts` fails when a contract drifts from this list.
-    pub const FIELDS: &'static [&'static str] = &[
-        "event_id",
-        "version",
-        "event_type",
-        "event_timestamp",
-        "event_category",
-        "event_action",
-        "event_outcome",
-        "actor_type",
-        "actor_id",
-        "resource_type",
-        "resource_id",
-        "resource_name",
-        "correlation_id",
-        "parent_event_id",
-        "parent_event_date",
-        "trace_id",
-        "span_id",
-        "namespace",
-        "cluster_name",
-        "severity",
-        "duration_ms",
-        "error_code",
-        "error_message",
-        "event_data",
-        "retention_days",
-        "is_sensitive",
-    ];
+audit_event_fields! {
+    event_id: Option<String> => EventId,
+    version: String => SchemaVersion,
+    event_type: String => EventType,
+    /// RFC 3339 with an offset, e.g. `2026-11-26T10:00:00Z`.
+    event_timestamp: String => EventTimestamp,
+    event_category: String => EventCategory,
+    event_action: String => EventAction,
+    event_outcome: String => EventOutcome,
+    actor_type: Option<String> => Option<ActorType>,
+    actor_id: Option<String> => Option<ActorId>,
+    resource_type: Option<String> => Option<ResourceType>,
+    resource_id: Option<String> => Option<ResourceId>,
+    resource_name: Option<String> => Option<ResourceName>,
+    correlation_id: String => CorrelationId,
+    parent_event_id: Option<String> => Option<EventId>,
+    /// `YYYY-MM-DD`.
+    parent_event_date: Option<String> => Option<NaiveDate>,
+    trace_id: Option<String> => Option<TraceId>,
+    span_id: Option<String> => Option<SpanId>,
+    namespace: Option<String> => Option<Namespace>,
+    cluster_name: Option<String> => Option<ClusterName>,
+    severity: Option<String> => Option<Severity>,
+    duration_ms: Option<i64> => Option<DurationMs>,
+    error_code: Option<String> => Option<ErrorCode>,
+    error_message: Option<String> => Option<ErrorMessage>,
+    event_data: EventDataInput => EventData,
+    retention_days: Option<i64> => RetentionDays,
+    is_sensitive: Option<bool> => bool,
 }
 
 /// Rules that depend on configuration rather than on the contract.
@@ -120,37 +110,6 @@ impl EventRules {
 pub enum EventIdOrigin {
     Client,
     Server,
-}
-
-/// A validated audit event. Every field obeys the contract; stored and read back unchanged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditEvent {
-    pub event_id: EventId,
-    pub version: SchemaVersion,
-    pub event_type: EventType,
-    pub event_timestamp: EventTimestamp,
-    pub event_category: EventCategory,
-    pub event_action: EventAction,
-    pub event_outcome: EventOutcome,
-    pub actor_type: Option<ActorType>,
-    pub actor_id: Option<ActorId>,
-    pub resource_type: Option<ResourceType>,
-    pub resource_id: Option<ResourceId>,
-    pub resource_name: Option<ResourceName>,
-    pub correlation_id: CorrelationId,
-    pub parent_event_id: Option<EventId>,
-    pub parent_event_date: Option<NaiveDate>,
-    pub trace_id: Option<TraceId>,
-    pub span_id: Option<SpanId>,
-    pub namespace: Option<Namespace>,
-    pub cluster_name: Option<ClusterName>,
-    pub severity: Option<Severity>,
-    pub duration_ms: Option<DurationMs>,
-    pub error_code: Option<ErrorCode>,
-    pub error_message: Option<ErrorMessage>,
-    pub event_data: EventData,
-    pub retention_days: RetentionDays,
-    pub is_sensitive: bool,
 }
 
 /// An event ready to be written, with where its id came from.
@@ -269,82 +228,39 @@ impl AuditEventDraft {
             self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
         ));
 
-        match (
-            version,
-            event_type,
-            event_category,
-            event_action,
-            event_outcome,
-            actor_type,
-            actor_id,
-            resource_type,
-            resource_id,
-            resource_name,
-            correlation_id,
-            trace_id,
-            span_id,
-            namespace,
-            cluster_name,
-            severity,
-            duration_ms,
-            error_code,
-            error_message,
-            event_data,
-            retention_days,
-        ) {
-            (
-                Some(version),
-                Some(event_type),
-                Some(event_category),
-                Some(event_action),
-                Some(event_outcome),
-                Some(actor_type),
-                Some(actor_id),
-                Some(resource_type),
-                Some(resource_id),
-                Some(resource_name),
-                Some(correlation_id),
-                Some(trace_id),
-                Some(span_id),
-                Some(namespace),
-                Some(cluster_name),
-                Some(severity),
-                Some(duration_ms),
-                Some(error_code),
-                Some(error_message),
-                Some(event_data),
-                Some(retention_days),
-            ) if errors.is_empty() => Ok(NewAuditEvent {
-                event: AuditEvent {
-                    event_id,
-                    version,
-                    event_type,
-                    event_timestamp,
-                    event_category,
-                    event_action,
-                    event_outcome,
-                    actor_type,
-                    actor_id,
-                    resource_type,
-                    resource_id,
-                    resource_name,
-                    correlation_id,
-                    parent_event_id,
-                    parent_event_date,
-                    trace_id,
-                    span_id,
-                    namespace,
-                    cluster_name,
-                    severity,
-                    duration_ms,
-                    error_code,
-                    error_message,
-                    event_data,
-                    retention_days,
-                    is_sensitive: self.is_sensitive.unwrap_or(false),
-                },
-                id_origin,
-            }),
+        // Each field is `Some` exactly when it parsed; any `None` has its error collected.
+        let event = (|| {
+            Some(AuditEvent {
+                event_id,
+                version: version?,
+                event_type: event_type?,
+                event_timestamp,
+                event_category: event_category?,
+                event_action: event_action?,
+                event_outcome: event_outcome?,
+                actor_type: actor_type?,
+                actor_id: actor_id?,
+                resource_type: resource_type?,
+                resource_id: resource_id?,
+                resource_name: resource_name?,
+                correlation_id: correlation_id?,
+                parent_event_id,
+                parent_event_date,
+                trace_id: trace_id?,
+                span_id: span_id?,
+                namespace: namespace?,
+                cluster_name: cluster_name?,
+                severity: severity?,
+                duration_ms: duration_ms?,
+                error_code: error_code?,
+                error_message: error_message?,
+                event_data: event_data?,
+                retention_days: retention_days?,
+                is_sensitive: self.is_sensitive.unwrap_or(false),
+            })
+        })();
+        match event {
+            Some(event) if errors.is_empty() => Ok(NewAuditEvent { event, id_origin }),
             _ => Err(errors),
         }
     }
@@ -474,26 +390,6 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
-    /// Binds every field by name, with no `..`: a field added to the draft stops this from
-    /// compiling until it is named here, and then the assertion asks for it in FIELDS.
-    macro_rules! field_names {
-        ($draft:expr; $($field:ident),+ $(,)?) => {{
-            let AuditEventDraft { $($field: _),+ } = $draft;
-            vec![$(stringify!($field)),+]
-        }};
-    }
-
-    #[test]
-    fn the_field_list_names_every_field_of_an_event_in_order() {
-        let names = field_names!(draft();
-            event_id, version, event_type, event_timestamp, event_category, event_action,
-            event_outcome, actor_type, actor_id, resource_type, resource_id, resource_name,
-            correlation_id, parent_event_id, parent_event_date, trace_id, span_id, namespace,
-            cluster_name, severity, duration_ms, error_code, error_message, event_data,
-            retention_days, is_sensitive,
-        );
-        assert_eq!(names, AuditEventDraft::FIELDS);
-    }
     use proptest::prelude::*;
     use serde_json::json;
 
