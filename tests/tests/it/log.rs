@@ -61,6 +61,21 @@ fn ids_of(list: &Value) -> Vec<String> {
     ids
 }
 
+/// The base64 hashes of a proof's path.
+fn hashes(path: &Value) -> Vec<Hash> {
+    path.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+async fn json_of(app: &TestApp, path: &str) -> Value {
+    let r = app.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
+}
+
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -89,12 +104,7 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
     .unwrap();
     assert_eq!(second.size, 9);
 
-    let page: Value = app
-        .get(&format!("{EVENTS}?limit=100"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = json_of(&app, &format!("{EVENTS}?limit=100")).await;
     let mut seen = Vec::new();
     for event in page["data"].as_array().unwrap() {
         let mut event = event.as_object().unwrap().clone();
@@ -103,21 +113,15 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
         // The leaf is recomputed from the event as read, without our code's help.
         let leaf = leaf_hash(&jcs::canonicalize(&Value::Object(event.clone())));
         let id = event["event_id"].as_str().unwrap();
-        let proof: Value = app
-            .get(&format!("/api/v1/audit/log/proof/inclusion?event_id={id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let proof = json_of(
+            &app,
+            &format!("/api/v1/audit/log/proof/inclusion?event_id={id}"),
+        )
+        .await;
         assert_eq!(proof["log_index"], index);
         assert_eq!(proof["tree_size"], 9);
         assert_eq!(proof["leaf_hash"], leaf.to_base64());
-        let path: Vec<Hash> = proof["audit_path"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect();
+        let path = hashes(&proof["audit_path"]);
         verify_inclusion(index, 9, &leaf, &path, &second.root).unwrap();
         // And against the older checkpoint, for the events it covers.
         if index >= 5 {
@@ -132,38 +136,20 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
                 "log_index {index} is outside the tree of size 5"
             );
         } else {
-            let old: Value = app
-                .get(&format!(
-                    "/api/v1/audit/log/proof/inclusion?event_id={id}&tree_size=5"
-                ))
-                .await
-                .json()
-                .await
-                .unwrap();
-            let path: Vec<Hash> = old["audit_path"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-                .collect();
+            let old = json_of(
+                &app,
+                &format!("/api/v1/audit/log/proof/inclusion?event_id={id}&tree_size=5"),
+            )
+            .await;
+            let path = hashes(&old["audit_path"]);
             verify_inclusion(index, 5, &leaf, &path, &first.root).unwrap();
         }
     }
     seen.sort_unstable();
     assert_eq!(seen, (0..9).collect::<Vec<u64>>());
 
-    let proof: Value = app
-        .get("/api/v1/audit/log/proof/consistency?first=5&second=9")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path: Vec<Hash> = proof["consistency_path"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-        .collect();
+    let proof = json_of(&app, "/api/v1/audit/log/proof/consistency?first=5&second=9").await;
+    let path = hashes(&proof["consistency_path"]);
     verify_consistency(5, 9, &first.root, &second.root, &path).unwrap();
 
     // Sizes beyond the signed checkpoint, or not covering the event, are refused clearly.
@@ -205,12 +191,7 @@ async fn proves_every_event_from_the_standards_alone(storage: Storage) {
         ))
         .await;
     assert_eq!(r.status(), 404);
-    let status: Value = app
-        .get("/api/v1/audit/log/status")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status = json_of(&app, "/api/v1/audit/log/status").await;
     assert_eq!(status["size"], 9);
     assert_eq!(status["unsequenced"], 0);
     assert_eq!(status["checkpoint_size"], 9);
