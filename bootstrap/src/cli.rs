@@ -30,10 +30,29 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Export commands.
+    Export {
+        #[command(subcommand)]
+        action: ExportAction,
+    },
     /// Transparency log commands.
     Log {
         #[command(subcommand)]
         action: LogAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportAction {
+    /// Check an export (`GET /api/v1/audit/export`) offline: the checkpoint's and the
+    /// manifest's signatures, the digest and count, every event's leaf hash and inclusion
+    /// proof. Exits non-zero naming the first line that fails.
+    Verify {
+        /// The NDJSON file.
+        file: std::path::PathBuf,
+        /// The log's verifier key, obtained out of band.
+        #[arg(long, env = "DS_LOG_VKEY")]
+        vkey: String,
     },
 }
 

@@ -7,6 +7,7 @@
 mod cli;
 mod clock;
 pub mod config;
+pub mod export_verify;
 mod memory;
 mod secret;
 mod settings;
@@ -33,7 +34,7 @@ use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
 
-pub use cli::{Cli, Command, ConfigAction, LogAction};
+pub use cli::{Cli, Command, ConfigAction, ExportAction, LogAction};
 pub use clock::SystemClock;
 pub use memory::return_freed_pages_promptly;
 pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};

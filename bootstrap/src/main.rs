@@ -3,7 +3,9 @@
 //! Startup is the one place allowed to give up loudly: a bad setting or an unreachable
 //! database ends the process with a message naming the cause.
 
-use datastorage::{Application, Command, ConfigAction, LogAction, LogFormat, StorageKind};
+use datastorage::{
+    Application, Command, ConfigAction, ExportAction, LogAction, LogFormat, StorageKind,
+};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: under load, glibc's allocator took a quarter of the
@@ -29,6 +31,24 @@ async fn main() -> std::process::ExitCode {
         // Secrets are SecretUrl, whose Debug is redacted.
         println!("{:#?}", cli.settings);
         return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(Command::Export {
+        action: ExportAction::Verify { file, vkey },
+    }) = &cli.command
+    {
+        return match datastorage::export_verify::verify_export(file, vkey) {
+            Ok(report) => {
+                println!(
+                    "ok: {} events, each included in the signed tree of size {} of {}",
+                    report.events, report.checkpoint.size, report.checkpoint.origin
+                );
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("verification failed: {}: {e}", file.display());
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     if let Some(Command::Log { action }) = &cli.command {
         return log_command(action).await;

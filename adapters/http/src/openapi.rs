@@ -32,6 +32,7 @@ use crate::auth;
         crate::audit::log::consistency,
         crate::audit::log::status,
         crate::audit::log::verify_chain,
+        crate::audit::log::export,
         crate::dlq::dlq_status,
         crate::workflows::register,
         crate::workflows::list,

@@ -1,6 +1,7 @@
 //! The transparency log's use-cases: sequencing and signing in the background, proofs and
 //! checkpoints for readers, and the verdict on a correlation's trail.
 
+mod export;
 mod proofs;
 mod sequencer;
 mod verify_chain;
@@ -13,6 +14,7 @@ use datastorage_domain::log::note::NoteSigner;
 use crate::clock::Clock;
 use crate::ports::{AuditEventRepository, AuditLogStore};
 
+pub use export::{EXPORT_FORMAT, ExportInput, ExportSummary, PreparedExport};
 pub use proofs::{ConsistencyProof, InclusionProof, LogStatus};
 pub use sequencer::{LogSequencer, SequencerStep};
 pub use verify_chain::{ChainVerdict, MissingEvent, TamperedEvent};

@@ -149,6 +149,13 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
         ),
         (
             Method::GET,
+            "/api/v1/audit/export".into(),
+            None,
+            "reader",
+            "writer",
+        ),
+        (
+            Method::GET,
             "/api/v1/audit/log/status".into(),
             None,
             "ops",

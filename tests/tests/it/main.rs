@@ -8,6 +8,7 @@ mod auth;
 mod conformance;
 mod contracts;
 mod embedder;
+mod export;
 mod faults;
 mod log;
 mod openapi;

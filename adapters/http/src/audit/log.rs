@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::Identity;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit/log/proof/consistency", get(consistency))
         .route("/audit/log/status", get(status))
         .route("/audit/verify-chain", post(verify_chain))
+        .route("/audit/export", get(export))
 }
 
 fn text(body: String) -> Response {
@@ -307,4 +309,87 @@ async fn verify_chain(
     let correlation_id =
         CorrelationId::parse(request.correlation_id).map_err(|e| ApiError::validation(&e))?;
     Ok(Json(state.log.verify_chain(correlation_id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Inclusive lower bound on event_timestamp: RFC 3339, or a span back from now (`24h`).
+    pub start_time: Option<String>,
+    /// Inclusive upper bound on event_timestamp: RFC 3339, or a span back from now.
+    pub end_time: Option<String>,
+    pub correlation_id: Option<String>,
+    #[param(value_type = Option<crate::audit::dto::EventCategoryDoc>)]
+    pub event_category: Option<String>,
+}
+
+/// The export's body: lines handed over by the task that reads them. Dropped when the
+/// client goes away, which ends that task at its next line.
+struct Lines(tokio::sync::mpsc::Receiver<Vec<u8>>);
+
+impl futures_core::Stream for Lines {
+    type Item = Result<Vec<u8>, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|line| line.map(Ok))
+    }
+}
+
+/// Export events with the proofs to check them offline, as NDJSON (`application/x-ndjson`).
+///
+/// Line 1, the header: `{"type": "header", "format": "datastorage-audit-export/v1",
+/// "filters", "tree_size", "checkpoint"}` (the signed checkpoint every proof is against).
+/// Then one line per matching event sequenced into that checkpoint, newest first:
+/// `{"type": "event", "log_index", "event" (as `GET /audit/events/{id}` returns it),
+/// "leaf_hash", "audit_path"}`. Last, the manifest: `{"type": "manifest", "events",
+/// "sha256" (of every byte before this line), "note"}`, the note a C2SP signed note by the
+/// log's key over `datastorage-audit-export/v1`, the origin, the count and the digest, one
+/// per line. No size cap: it streams. `datastorage export verify FILE --vkey V` checks
+/// everything offline. Each export is recorded as an audit event (`datastorage.audit.exported`).
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "Audit Log",
+    operation_id = "exportAuditEvents",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "The export, streamed", body = String, content_type = "application/x-ndjson"),
+        (status = 400, description = "A filter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No checkpoint signed yet, or storage unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn export(
+    State(state): State<AppState>,
+    identity: Option<axum::extract::Extension<Identity>>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let prepared = state
+        .log
+        .prepare_export(datastorage_application::log::ExportInput {
+            start_time: params.start_time,
+            end_time: params.end_time,
+            correlation_id: params.correlation_id,
+            event_category: params.event_category,
+        })
+        .await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(16);
+    let actor = identity.map(|i| i.0.0.clone());
+    let background = state.clone();
+    // The sender lives until the export is recorded: the response ends only then, so a
+    // client that read the manifest finds the export in the trail.
+    tokio::spawn(async move {
+        match background.log.run_export(prepared, &sender).await {
+            Ok(summary) => {
+                let draft = summary.audit_event(actor.as_deref(), chrono::Utc::now());
+                if let Err(e) = background.audit.record(draft).await {
+                    tracing::error!(error = %e, "could not record the export's audit event");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "export failed before its manifest"),
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(Lines(receiver)),
+    )
+        .into_response())
 }
