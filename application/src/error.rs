@@ -1,7 +1,7 @@
 //! The errors a caller of the audit use-cases can act on.
 
 use datastorage_domain::ValidationErrors;
-use datastorage_domain::audit::EventId;
+use datastorage_domain::audit::{CorrelationId, EventId};
 
 use crate::cause::Cause;
 use crate::ports::RepositoryError;
@@ -28,6 +28,21 @@ pub enum AuditError {
     /// The event is not in the transparency log (yet, or at all).
     #[error("audit event {0} is not in the log: not stored, or not sequenced yet")]
     NotLogged(EventId),
+    /// A legal hold names a correlation with no stored event.
+    #[error("no audit event has correlation_id {0}")]
+    UnknownCorrelation(CorrelationId),
+    /// The correlation is held already; a second hold is refused, not merged.
+    #[error(
+        "correlation {correlation_id} is already under a legal hold placed by {placed_by} at {placed_at}"
+    )]
+    AlreadyHeld {
+        correlation_id: CorrelationId,
+        placed_by: String,
+        placed_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// No active legal hold on the correlation.
+    #[error("correlation {0} is not under a legal hold")]
+    NoHold(CorrelationId),
     /// No checkpoint of that tree size has been signed (yet).
     #[error(
         "the log has no signed tree of size {requested}: the latest checkpoint's size is {latest}"

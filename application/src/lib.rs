@@ -11,6 +11,7 @@ pub mod circuit;
 pub mod clock;
 pub mod embedding;
 pub mod error;
+pub mod governance;
 pub mod log;
 pub mod ports;
 

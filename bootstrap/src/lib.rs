@@ -24,9 +24,11 @@ use datastorage_application::audit::{ReplaySettings, ReplayWorker};
 use datastorage_application::catalog::CatalogService;
 use datastorage_application::circuit::BreakerSettings;
 use datastorage_application::embedding::CachedEmbedder;
+use datastorage_application::governance::{GovernanceService, RetentionWorker};
 use datastorage_application::log::{AuditLogService, LogSequencer, LogSettings};
 use datastorage_application::ports::{
-    AuditEventRepository, AuditLogStore, DeadLetterQueue, Embedder, EmbeddingCache, WorkflowCatalog,
+    AuditEventRepository, AuditLogStore, DeadLetterQueue, Embedder, EmbeddingCache, LegalHoldStore,
+    RetentionStore, WorkflowCatalog,
 };
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::EventRules;
@@ -76,6 +78,9 @@ pub struct Application {
     /// `None` when the log is switched off.
     sequencer: Option<LogSequencer>,
     log: AuditLogService,
+    governance: GovernanceService,
+    /// `None` when retention is off.
+    retention: Option<RetentionWorker>,
     catalog: CatalogService,
     shutdown: ShutdownSettings,
     upkeep: Option<datastorage_postgres::PartitionUpkeep>,
@@ -96,55 +101,67 @@ impl Application {
         type Stores = (
             Arc<dyn AuditEventRepository>,
             Arc<dyn AuditLogStore>,
+            (Arc<dyn LegalHoldStore>, Arc<dyn RetentionStore>),
             Arc<dyn WorkflowCatalog>,
             StorageKind,
             Option<datastorage_postgres::PgPool>,
         );
-        let (repository, log_store, catalog, storage, pool): Stores = match &settings.database.url {
-            None => {
-                let events = datastorage_memory::MemoryAuditEventRepository::new();
-                (
-                    Arc::new(events.clone()),
-                    Arc::new(events.log()),
-                    Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
-                    StorageKind::Memory,
-                    None,
-                )
-            }
-            Some(url) => {
-                let pool =
-                    datastorage_postgres::connect_and_migrate(&datastorage_postgres::PgSettings {
-                        url: url.expose().to_owned(),
-                        max_connections: settings.database.max_connections,
-                        acquire_timeout: Duration::from_secs(
-                            settings.database.acquire_timeout_secs,
+        let (repository, log_store, governance_stores, catalog, storage, pool): Stores =
+            match &settings.database.url {
+                None => {
+                    let events = datastorage_memory::MemoryAuditEventRepository::new();
+                    let log = events.log();
+                    let governance =
+                        datastorage_memory::MemoryGovernance::new(events.clone(), log.clone());
+                    (
+                        Arc::new(events.clone()),
+                        Arc::new(log),
+                        (Arc::new(governance.clone()), Arc::new(governance)),
+                        Arc::new(datastorage_memory::MemoryWorkflowCatalog::new()),
+                        StorageKind::Memory,
+                        None,
+                    )
+                }
+                Some(url) => {
+                    let pool = datastorage_postgres::connect_and_migrate(
+                        &datastorage_postgres::PgSettings {
+                            url: url.expose().to_owned(),
+                            max_connections: settings.database.max_connections,
+                            acquire_timeout: Duration::from_secs(
+                                settings.database.acquire_timeout_secs,
+                            ),
+                        },
+                    )
+                    .await
+                    .map_err(|e| StartupError::Database(e.to_string()))?;
+                    datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
+                        .await
+                        .map_err(|e| StartupError::Database(e.to_string()))?;
+                    datastorage_postgres::queue_events_for_log(&pool, settings.audit_log.enabled)
+                        .await
+                        .map_err(|e| StartupError::Database(e.to_string()))?;
+                    (
+                        Arc::new(
+                            datastorage_postgres::PgAuditEventRepository::with_group_commit(
+                                pool.clone(),
+                                datastorage_postgres::GroupCommitSettings {
+                                    max_events: settings.database.group_commit_max_events as usize,
+                                    max_in_flight: settings.database.group_commit_in_flight
+                                        as usize,
+                                },
+                            ),
                         ),
-                    })
-                    .await
-                    .map_err(|e| StartupError::Database(e.to_string()))?;
-                datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
-                    .await
-                    .map_err(|e| StartupError::Database(e.to_string()))?;
-                datastorage_postgres::queue_events_for_log(&pool, settings.audit_log.enabled)
-                    .await
-                    .map_err(|e| StartupError::Database(e.to_string()))?;
-                (
-                    Arc::new(
-                        datastorage_postgres::PgAuditEventRepository::with_group_commit(
-                            pool.clone(),
-                            datastorage_postgres::GroupCommitSettings {
-                                max_events: settings.database.group_commit_max_events as usize,
-                                max_in_flight: settings.database.group_commit_in_flight as usize,
-                            },
-                        ),
-                    ),
-                    Arc::new(datastorage_postgres::PgAuditLog::new(pool.clone())),
-                    Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool.clone())),
-                    StorageKind::Postgres,
-                    Some(pool),
-                )
-            }
-        };
+                        Arc::new(datastorage_postgres::PgAuditLog::new(pool.clone())),
+                        {
+                            let governance = datastorage_postgres::PgGovernance::new(pool.clone());
+                            (Arc::new(governance.clone()), Arc::new(governance))
+                        },
+                        Arc::new(datastorage_postgres::PgWorkflowCatalog::new(pool.clone())),
+                        StorageKind::Postgres,
+                        Some(pool),
+                    )
+                }
+            };
 
         let consumer = format!(
             "datastorage-{}-{}",
@@ -229,6 +246,21 @@ impl Application {
                 }
             }
         }
+        let governance = GovernanceService::new(
+            governance_stores.0,
+            governance_stores.1,
+            audit.clone(),
+            clock.clone(),
+            // A month is weighed once the oldest event the write path accepts is past it.
+            chrono::Duration::hours(i64::from(settings.audit.max_age_hours))
+                + chrono::Duration::days(1),
+        );
+        let retention = settings.audit.retention.then(|| {
+            RetentionWorker::new(
+                &governance,
+                Duration::from_secs(settings.partitions.interval_secs.max(1)),
+            )
+        });
         let auth = load_tokens(&settings)?;
         let embedder = build_embedder(&settings)?;
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
@@ -237,6 +269,7 @@ impl Application {
             AppState::new(Services {
                 audit,
                 log: log.clone(),
+                governance: governance.clone(),
                 catalog: catalog.clone(),
                 metrics: telemetry::renderer(pool.clone()),
                 auth,
@@ -262,11 +295,12 @@ impl Application {
             replay,
             sequencer,
             log,
+            governance,
+            retention,
             catalog,
             upkeep: pool.map(|pool| {
                 datastorage_postgres::PartitionUpkeep::new(
                     pool,
-                    settings.audit.retention_months,
                     Duration::from_secs(settings.partitions.interval_secs.max(1)),
                 )
             }),
@@ -281,6 +315,11 @@ impl Application {
     /// for its background audit writes).
     pub fn catalog(&self) -> &CatalogService {
         &self.catalog
+    }
+
+    /// The governance use-cases (tests run retention with it directly).
+    pub fn governance(&self) -> &GovernanceService {
+        &self.governance
     }
 
     /// The transparency log's use-cases (tests sequence and sign with it directly).
@@ -321,6 +360,10 @@ impl Application {
             .upkeep
             .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
         let metrics_upkeep = tokio::spawn(telemetry::upkeep());
+        let retention = self.retention.map(|worker| {
+            let stop = self.shutting_down.clone();
+            tokio::spawn(async move { worker.run(&stop).await })
+        });
         let sequencer = self.sequencer.map(|sequencer| {
             let stop = self.shutting_down.clone();
             tokio::spawn(async move { sequencer.run(&stop).await })
@@ -374,6 +417,10 @@ impl Application {
         // A step cut short rolls back whole; what it had not logged, the next start will.
         if let Some(sequencer) = sequencer {
             sequencer.abort();
+        }
+        // A retention run cut short drops no month half-way (each drop is one transaction).
+        if let Some(retention) = retention {
+            retention.abort();
         }
         let until = tokio::time::Instant::now() + budget;
         for worker in replay {

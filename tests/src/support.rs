@@ -74,6 +74,31 @@ pub async fn postgres_log() -> crate::conformance::log::LogPair {
     )
 }
 
+pub async fn memory_governance() -> crate::conformance::governance::GovernancePair {
+    let events = datastorage_memory::MemoryAuditEventRepository::new();
+    let log = events.log();
+    let governance = datastorage_memory::MemoryGovernance::new(events.clone(), log.clone());
+    crate::conformance::governance::GovernancePair {
+        events: Arc::new(events),
+        log: Arc::new(log),
+        holds: Arc::new(governance.clone()),
+        retention: Arc::new(governance),
+    }
+}
+
+pub async fn postgres_governance() -> crate::conformance::governance::GovernancePair {
+    let pool = fresh_pool().await;
+    let governance = datastorage_postgres::PgGovernance::new(pool.clone());
+    crate::conformance::governance::GovernancePair {
+        events: Arc::new(datastorage_postgres::PgAuditEventRepository::new(
+            pool.clone(),
+        )),
+        log: Arc::new(datastorage_postgres::PgAuditLog::new(pool)),
+        holds: Arc::new(governance.clone()),
+        retention: Arc::new(governance),
+    }
+}
+
 /// A service running in this process on a free port.
 pub struct TestApp {
     pub base_url: String,

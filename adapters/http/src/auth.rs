@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 pub enum Role {
     AuditWriter,
     AuditReader,
+    /// Places and releases legal holds.
+    AuditAdmin,
     CatalogAdmin,
     CatalogReader,
     Operator,
@@ -29,6 +31,7 @@ impl Role {
         match value {
             "audit-writer" => Some(Role::AuditWriter),
             "audit-reader" => Some(Role::AuditReader),
+            "audit-admin" => Some(Role::AuditAdmin),
             "catalog-admin" => Some(Role::CatalogAdmin),
             "catalog-reader" => Some(Role::CatalogReader),
             "operator" => Some(Role::Operator),
@@ -40,6 +43,7 @@ impl Role {
         match self {
             Role::AuditWriter => "audit-writer",
             Role::AuditReader => "audit-reader",
+            Role::AuditAdmin => "audit-admin",
             Role::CatalogAdmin => "catalog-admin",
             Role::CatalogReader => "catalog-reader",
             Role::Operator => "operator",
@@ -139,6 +143,9 @@ pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
     let route = route.strip_prefix("/api/v1")?;
     let write = *method != Method::GET;
     Some(match route {
+        "/audit/legal-hold" if write => &[Role::AuditAdmin],
+        r if r.starts_with("/audit/legal-hold/") => &[Role::AuditAdmin],
+        "/audit/legal-hold" => &[Role::AuditAdmin, Role::AuditReader],
         // Verifying reads the trail; it writes nothing.
         "/audit/verify-chain" => &[Role::AuditReader],
         "/audit/log/status" => &[Role::AuditReader, Role::Operator],

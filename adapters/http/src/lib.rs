@@ -27,6 +27,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use datastorage_application::AuditService;
 use datastorage_application::catalog::CatalogService;
+use datastorage_application::governance::GovernanceService;
 use datastorage_application::log::AuditLogService;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -53,6 +54,7 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     pub audit: AuditService,
     pub log: AuditLogService,
+    pub governance: GovernanceService,
     pub catalog: CatalogService,
     /// Renders the Prometheus text of `/metrics`.
     pub metrics: metrics::MetricsRenderer,

@@ -33,6 +33,9 @@ use crate::auth;
         crate::audit::log::status,
         crate::audit::log::verify_chain,
         crate::audit::log::export,
+        crate::audit::legal_hold::place,
+        crate::audit::legal_hold::list,
+        crate::audit::legal_hold::release,
         crate::dlq::dlq_status,
         crate::workflows::register,
         crate::workflows::list,
@@ -55,6 +58,7 @@ use crate::auth;
     tags(
         (name = "Audit Write API", description = "Record and read the unified audit trail."),
         (name = "Audit Log", description = "The transparency log: signed checkpoints, RFC 9162 proofs, trail verification."),
+        (name = "Audit Governance", description = "Legal holds; retention runs in the background."),
         (name = "Workflow Catalog API", description = "Register, version, search remediation workflows."),
         (name = "Operations", description = "Dead-letter queue state."),
         (name = "Health", description = "Liveness and readiness probes."),

@@ -193,10 +193,15 @@ impl From<AuditError> for ApiError {
             e @ AuditError::Conflict { .. } => {
                 ApiError::Conflict(format!("{e}; re-send it unchanged or use a new event_id"))
             }
+            e @ AuditError::AlreadyHeld { .. } => {
+                ApiError::Conflict(format!("{e}; release it first to place another"))
+            }
             e @ (AuditError::NotFound(_)
             | AuditError::NotLogged(_)
             | AuditError::TreeNotSigned { .. }
-            | AuditError::NotInTree { .. }) => ApiError::NotFound(e.to_string()),
+            | AuditError::NotInTree { .. }
+            | AuditError::UnknownCorrelation(_)
+            | AuditError::NoHold(_)) => ApiError::NotFound(e.to_string()),
             // The store's own wording may name tables or constraints: log it, say less.
             AuditError::Rejected(why) => {
                 tracing::warn!(reason = %why.chain(), "storage rejected an event");

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
 use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, EventTimestamp, NewAuditEvent,
@@ -28,6 +29,27 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Every stored event, in no particular order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &AuditEvent> {
+        self.events.values().map(|s| &s.event)
+    }
+
+    /// Removes every event dated in `[from, to)`; returns how many.
+    pub(crate) fn remove_dated(&mut self, from: NaiveDate, to: NaiveDate) -> u64 {
+        let gone: Vec<SortKey> = self
+            .events
+            .iter()
+            .filter(|(_, s)| (from..to).contains(&s.event.event_date()))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &gone {
+            if let Some(s) = self.events.remove(key) {
+                self.by_id.remove(&s.event.event_id);
+            }
+        }
+        gone.len() as u64
+    }
+
     pub(crate) fn event(&self, id: &EventId) -> Option<&AuditEvent> {
         self.by_id
             .get(id)

@@ -7,11 +7,13 @@
 mod audit;
 mod catalog;
 mod embedding_cache;
+mod governance;
 mod log;
 mod queue;
 
 pub use audit::MemoryAuditEventRepository;
 pub use catalog::MemoryWorkflowCatalog;
 pub use embedding_cache::MemoryEmbeddingCache;
+pub use governance::MemoryGovernance;
 pub use log::MemoryAuditLog;
 pub use queue::MemoryDeadLetterQueue;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use datastorage_application::ports::{
     AuditLogStore, Cause, LogBacklog, LogEntry, LogError, SequenceOutcome, StoredCheckpoint,
 };
@@ -19,6 +20,7 @@ struct Log {
     entries: Vec<LogEntry>,
     by_event: HashMap<EventId, u64>,
     checkpoints: Vec<StoredCheckpoint>,
+    pruned: Vec<NaiveDate>,
 }
 
 /// The log of a memory repository; clones share it.
@@ -34,6 +36,18 @@ impl MemoryAuditLog {
             events,
             log: Arc::default(),
         }
+    }
+
+    /// Records a pruned month and returns the log indexes of its events, as ranges.
+    pub(crate) fn record_pruned(&self, month: NaiveDate, end: NaiveDate) -> Vec<(u64, u64)> {
+        let mut log = self.log();
+        log.pruned.push(month);
+        let indexes = log
+            .entries
+            .iter()
+            .filter(|e| e.event_date >= month && e.event_date < end)
+            .map(|e| e.log_index);
+        ranges(indexes)
     }
 
     // Every mutation checks before it changes anything, so a poisoned lock is safe to reuse.
@@ -63,6 +77,7 @@ impl AuditLogStore for MemoryAuditLog {
                     log_index: size + entries.len() as u64,
                     event_id: *id,
                     correlation_id: event.correlation_id.clone(),
+                    event_date: event.event_date(),
                 });
             }
         }
@@ -140,6 +155,10 @@ impl AuditLogStore for MemoryAuditLog {
             .cloned())
     }
 
+    async fn pruned_months(&self) -> Result<Vec<NaiveDate>, LogError> {
+        Ok(self.log().pruned.clone())
+    }
+
     async fn backlog(&self) -> Result<LogBacklog, LogError> {
         let events = self.events.read();
         let size = self.log().entries.len() as u64;
@@ -152,4 +171,16 @@ impl AuditLogStore for MemoryAuditLog {
                 .map(|(_, at)| at.elapsed().as_secs_f64()),
         })
     }
+}
+
+/// Ascending indexes as inclusive ranges of consecutive ones.
+pub(crate) fn ranges(indexes: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for i in indexes {
+        match out.last_mut() {
+            Some((_, last)) if *last + 1 == i => *last = i,
+            _ => out.push((i, i)),
+        }
+    }
+    out
 }

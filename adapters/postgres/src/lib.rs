@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod copy;
 mod error;
+mod governance;
 mod group_commit;
 mod log;
 mod partitions;
@@ -21,11 +22,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
+pub use governance::PgGovernance;
 pub use group_commit::GroupCommitSettings;
 pub use log::{PgAuditLog, queue_events_for_log};
-pub use partitions::{
-    PartitionUpkeep, drop_audit_partitions_before, ensure_audit_partitions_around, retention_cutoff,
-};
+pub use partitions::{PartitionUpkeep, ensure_audit_partitions_around};
 
 /// Every migration of `migrations/`, embedded in the binary and run at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -229,8 +229,8 @@ impl AuditLogStore for PgAuditLog {
         &self,
         correlation_id: &CorrelationId,
     ) -> Result<Vec<LogEntry>, LogError> {
-        let rows: Vec<(i64, Uuid)> = sqlx::query_as(
-            "SELECT log_index, event_id FROM audit_log_leaves
+        let rows: Vec<(i64, Uuid, NaiveDate)> = sqlx::query_as(
+            "SELECT log_index, event_id, event_date FROM audit_log_leaves
              WHERE correlation_id = $1 ORDER BY log_index",
         )
         .bind(correlation_id.as_str())
@@ -239,10 +239,11 @@ impl AuditLogStore for PgAuditLog {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .map(|(index, id)| LogEntry {
+            .map(|(index, id, event_date)| LogEntry {
                 log_index: to_u64(index),
                 event_id: EventId::from_uuid(id),
                 correlation_id: correlation_id.clone(),
+                event_date,
             })
             .collect())
     }
@@ -282,6 +283,13 @@ impl AuditLogStore for PgAuditLog {
             })
         })
         .transpose()
+    }
+
+    async fn pruned_months(&self) -> Result<Vec<NaiveDate>, LogError> {
+        sqlx::query_scalar("SELECT month FROM audit_log_pruned ORDER BY month")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
     }
 
     async fn backlog(&self) -> Result<LogBacklog, LogError> {

@@ -1,5 +1,5 @@
-//! Monthly partitions of `audit_events`: created ahead at start and by a periodic upkeep, on
-//! demand when a write hits a month that has none, and dropped past the retention horizon.
+//! Monthly partitions of `audit_events`: created ahead at start and by a periodic upkeep, and
+//! on demand when a write hits a month that has none. Retention drops them (`governance`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -44,82 +44,22 @@ pub async fn ensure_audit_partitions_around(
     ensure_audit_partitions(pool, days).await
 }
 
-/// Drops every monthly partition that ends on or before `cutoff` (whole months only: a
-/// partition holding any day on or after `cutoff` is kept). Returns the dropped tables.
-///
-/// # Errors
-/// When PostgreSQL refuses or cannot be reached.
-pub async fn drop_audit_partitions_before(
-    pool: &PgPool,
-    cutoff: NaiveDate,
-) -> Result<Vec<String>, sqlx::Error> {
-    let partitions: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-         WHERE i.inhparent = 'audit_events'::regclass ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut dropped = Vec::new();
-    for name in partitions {
-        let Some(month) = name
-            .strip_prefix("audit_events_")
-            .and_then(|ym| NaiveDate::parse_from_str(&format!("{ym}_01"), "%Y_%m_%d").ok())
-        else {
-            continue;
-        };
-        let Some(end) = month.checked_add_months(Months::new(1)) else {
-            continue;
-        };
-        if end <= cutoff {
-            // The name came from the catalog and matched audit_events_YYYY_MM: safe to splice.
-            sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
-                .execute(pool)
-                .await?;
-            dropped.push(name);
-        }
-    }
-    Ok(dropped)
-}
-
-/// The first day of the month `months` before the current one: the retention cutoff.
-pub fn retention_cutoff(today: NaiveDate, months: u32) -> NaiveDate {
-    let this_month = month_start(today);
-    this_month
-        .checked_sub_months(Months::new(months))
-        .unwrap_or(this_month)
-}
-
-/// Keeps monthly audit partitions created ahead and, when configured, drops those past the
-/// retention horizon.
+/// Keeps monthly audit partitions created ahead. (Retention, which drops months, is the
+/// application's `RetentionWorker`: it must weigh holds and record what it drops.)
 pub struct PartitionUpkeep {
     pool: PgPool,
-    retention_months: Option<u32>,
     interval: Duration,
 }
 
 impl PartitionUpkeep {
-    /// Every `interval`; `retention_months` `None` keeps every partition.
-    pub fn new(pool: PgPool, retention_months: Option<u32>, interval: Duration) -> Self {
-        Self {
-            pool,
-            retention_months,
-            interval,
-        }
+    /// Every `interval`.
+    pub fn new(pool: PgPool, interval: Duration) -> Self {
+        Self { pool, interval }
     }
 
     async fn pass(&self) {
         if let Err(e) = ensure_audit_partitions_around(&self.pool, 1, 3).await {
             tracing::warn!(error = %e, "partition upkeep: could not create partitions ahead");
-        }
-        if let Some(months) = self.retention_months {
-            let cutoff = retention_cutoff(Utc::now().date_naive(), months);
-            match drop_audit_partitions_before(&self.pool, cutoff).await {
-                Ok(dropped) if !dropped.is_empty() => {
-                    tracing::info!(?dropped, %cutoff, "retention: dropped audit partitions");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention: could not drop partitions"),
-            }
         }
     }
 

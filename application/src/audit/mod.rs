@@ -86,6 +86,11 @@ impl AuditService {
         self.repository.ping().await.map_err(|e| chain(&e))
     }
 
+    /// The repository behind the use-cases (for governance's counts).
+    pub(crate) fn repository(&self) -> &Arc<dyn AuditEventRepository> {
+        &self.repository
+    }
+
     /// A new server-assigned id: UUIDv7, so ids sort by creation time.
     fn fresh_id(&self) -> EventId {
         EventId::from_uuid(uuid::Uuid::now_v7())

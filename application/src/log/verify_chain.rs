@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::Datelike;
 use datastorage_domain::audit::{AuditEvent, CorrelationId, EventId};
 use datastorage_domain::log::Hash;
 use datastorage_domain::log::merkle::verify_inclusion;
@@ -49,6 +50,8 @@ pub struct ChainVerdict {
     pub missing_events: Vec<MissingEvent>,
     /// Stored events committed but not sequenced yet (normally for at most a second).
     pub unsequenced_events: Vec<EventId>,
+    /// Logged events whose month retention dropped: gone lawfully, not missing.
+    pub pruned_events: Vec<EventId>,
     /// The signed checkpoint the log was checked against (0: none signed yet).
     pub checkpoint_size: u64,
     /// Set when the log itself no longer matches its latest signed checkpoint.
@@ -72,6 +75,16 @@ impl AuditLogService {
             .correlation(&correlation_id, MAX_EVENTS)
             .await?;
         let entries = self.store.correlation_entries(&correlation_id).await?;
+        let pruned_months = self.store.pruned_months().await?;
+        let dates: HashMap<EventId, chrono::NaiveDate> =
+            entries.iter().map(|e| (e.event_id, e.event_date)).collect();
+        let pruned = |id: &EventId| {
+            dates.get(id).is_some_and(|d| {
+                pruned_months
+                    .iter()
+                    .any(|m| d.year() == m.year() && d.month() == m.month())
+            })
+        };
         let mut logged: HashMap<EventId, u64> =
             entries.iter().map(|e| (e.event_id, e.log_index)).collect();
         // A stored row moved into this correlation from another is still in the log.
@@ -127,6 +140,7 @@ impl AuditLogService {
                 .collect(),
             checkpoint_size: signed,
             log_problem,
+            pruned_events: Vec::new(),
         };
         let mut by_index: Vec<(u64, EventId)> = logged.iter().map(|(id, i)| (*i, *id)).collect();
         by_index.sort_unstable();
@@ -173,6 +187,7 @@ impl AuditLogService {
                         });
                     }
                 }
+                None if pruned(&event_id) => verdict.pruned_events.push(event_id),
                 None => verdict.missing_events.push(MissingEvent {
                     event_id,
                     log_index: index,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use datastorage_domain::audit::{CorrelationId, EventId};
 use datastorage_domain::log::Hash;
 use datastorage_domain::log::tiles::{TileId, TileSet};
@@ -28,6 +28,8 @@ pub struct LogEntry {
     pub log_index: u64,
     pub event_id: EventId,
     pub correlation_id: CorrelationId,
+    /// The event's partition date, which says whether retention pruned it.
+    pub event_date: NaiveDate,
 }
 
 /// What one sequencing step did.
@@ -118,6 +120,12 @@ pub trait AuditLogStore: Send + Sync + 'static {
     /// # Errors
     /// [`LogError::Unavailable`].
     async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, LogError>;
+
+    /// The months whose events retention has dropped (their leaves stay in the log).
+    ///
+    /// # Errors
+    /// [`LogError::Unavailable`].
+    async fn pruned_months(&self) -> Result<Vec<NaiveDate>, LogError>;
 
     /// Size and backlog.
     ///

@@ -458,3 +458,6 @@ mod embedding_ports {
 
 mod log;
 pub use log::*;
+
+mod governance;
+pub use governance::*;

@@ -99,7 +99,7 @@ pub struct HttpSettings {
 pub struct AuthSettings {
     /// JSON file of accepted bearer tokens, stored as SHA-256 hashes:
     /// `{"tokens": [{"identity": "gateway", "sha256": "<hex>", "roles": ["audit-writer"]}]}`.
-    /// Roles: audit-writer, audit-reader, catalog-admin, catalog-reader, operator. Absent:
+    /// Roles: audit-writer, audit-reader, audit-admin, catalog-admin, catalog-reader, operator. Absent:
     /// no authentication, allowed only on a loopback address (or with --allow-anonymous).
     #[arg(
         id = "tokens_file",

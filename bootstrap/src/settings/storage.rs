@@ -73,15 +73,12 @@ pub struct AuditLimits {
     )]
     pub max_skew_ahead_minutes: u32,
 
-    /// Drop audit partitions whose whole month is older than this many months (off when
-    /// absent: audit data is kept).
-    #[arg(
-        id = "audit_retention_months",
-        value_name = "AUDIT_RETENTION_MONTHS",
-        long = "audit-retention-months",
-        env = "DS_AUDIT__RETENTION_MONTHS"
-    )]
-    pub retention_months: Option<u32>,
+    /// Honour each event's `retention_days`: a month of events is dropped once every event
+    /// in it is past its retention and none is under a legal hold (checked every
+    /// DS_PARTITIONS__INTERVAL_SECS). `false` keeps every event.
+    #[arg(id = "audit_retention",
+        value_name = "AUDIT_RETENTION", long = "audit-retention", env = "DS_AUDIT__RETENTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub retention: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,7 +138,7 @@ pub struct AuditLogSettings {
 
 #[derive(Debug, Clone, Args)]
 pub struct PartitionSettings {
-    /// Seconds between partition upkeep passes (create months ahead, apply retention).
+    /// Seconds between partition upkeep passes (create months ahead) and retention runs.
     #[arg(
         id = "partitions_interval_secs",
         value_name = "PARTITIONS_INTERVAL_SECS",

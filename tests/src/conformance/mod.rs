@@ -5,5 +5,6 @@
 pub mod audit;
 pub mod catalog;
 pub mod embedding_cache;
+pub mod governance;
 pub mod log;
 pub mod queue;

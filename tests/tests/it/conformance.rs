@@ -72,3 +72,11 @@ mod memory_log {
 mod postgres_log {
     datastorage_tests::audit_log_conformance!(datastorage_tests::support::postgres_log());
 }
+
+mod memory_governance {
+    datastorage_tests::governance_conformance!(datastorage_tests::support::memory_governance());
+}
+
+mod postgres_governance {
+    datastorage_tests::governance_conformance!(datastorage_tests::support::postgres_governance());
+}

@@ -242,6 +242,8 @@ pub struct VerifyChainResponse {
     pub missing_events: Vec<MissingEventDto>,
     /// Stored events not sequenced yet (normally for at most a second after their commit).
     pub unsequenced_events: Vec<Uuid>,
+    /// Logged events that retention dropped with their month: gone lawfully, not missing.
+    pub pruned_events: Vec<Uuid>,
     /// Tree size of the signed checkpoint the log was checked against (0: none yet).
     pub checkpoint_tree_size: u64,
     /// Why the log itself fails its latest signed checkpoint, when it does.
@@ -283,6 +285,7 @@ impl From<ChainVerdict> for VerifyChainResponse {
                 .iter()
                 .map(|id| *id.as_uuid())
                 .collect(),
+            pruned_events: v.pruned_events.iter().map(|id| *id.as_uuid()).collect(),
             checkpoint_tree_size: v.checkpoint_size,
             log_problem: v.log_problem,
         }

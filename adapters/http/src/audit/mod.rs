@@ -1,6 +1,7 @@
 //! `/api/v1/audit/*`: record, read and query audit events.
 
 pub mod dto;
+pub(crate) mod legal_hold;
 pub(crate) mod log;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             get(correlation_trail),
         )
         .merge(log::router())
+        .merge(legal_hold::router())
 }
 
 /// Batches decoded at once: twice the cores. A batch's body, its parsed events and its
