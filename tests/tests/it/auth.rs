@@ -7,9 +7,10 @@ use datastorage_tests::support::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const ROLES: [(&str, &str); 5] = [
+const ROLES: [(&str, &str); 6] = [
     ("writer", "audit-writer"),
     ("reader", "audit-reader"),
+    ("auditadmin", "audit-admin"),
     ("admin", "catalog-admin"),
     ("catalog", "catalog-reader"),
     ("ops", "operator"),
@@ -144,6 +145,27 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
             Method::POST,
             "/api/v1/audit/verify-chain".into(),
             Some(json!({"correlation_id": "auth"})),
+            "reader",
+            "writer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/audit/legal-hold".into(),
+            Some(json!({"correlation_id": "auth", "reason": "r"})),
+            "auditadmin",
+            "writer",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/audit/legal-hold/auth".into(),
+            Some(json!({"release_reason": "r"})),
+            "auditadmin",
+            "reader",
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit/legal-hold".into(),
+            None,
             "reader",
             "writer",
         ),

@@ -10,6 +10,7 @@ mod contracts;
 mod embedder;
 mod export;
 mod faults;
+mod governance;
 mod log;
 mod openapi;
 mod operations;
