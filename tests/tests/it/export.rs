@@ -254,3 +254,35 @@ async fn an_export_spans_pages_is_filtered_and_is_itself_an_audit_event() {
     assert!(problem["field_errors"]["start_time"].is_string());
     assert!(problem["field_errors"]["event_category"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_whose_reader_goes_away_stops_reading() {
+    let app = spawn_app(Storage::Memory).await;
+    let batch: Vec<Value> = (0..1100).map(|_| event_body("export-gone")).collect();
+    for chunk in batch.chunks(550) {
+        let r = app
+            .post_json("/api/v1/audit/events/batch", &json!(chunk))
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    app.sync_log().await;
+    let prepared = app
+        .log
+        .prepare_export(datastorage_application::log::ExportInput::default())
+        .await
+        .unwrap();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let log = app.log.clone();
+    let export = tokio::spawn(async move { log.run_export(prepared, &sender).await });
+    // Read the header and one event, then go away as a disconnected client does.
+    receiver.recv().await.unwrap();
+    receiver.recv().await.unwrap();
+    drop(receiver);
+    let summary = export.await.unwrap().unwrap();
+    assert!(!summary.complete);
+    assert!(
+        summary.events < 600,
+        "it stopped within its first page of reads, not after all 1,100: {}",
+        summary.events
+    );
+}
