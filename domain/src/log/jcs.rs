@@ -41,7 +41,13 @@ fn write_object(out: &mut Vec<u8>, members: &Map<String, Value>) {
     // serde_json's map orders keys by UTF-8 bytes (or by insertion), which differs from
     // UTF-16 order once keys mix supplementary-plane characters with U+E000..U+FFFF.
     let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-    sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    // Below U+E000 (UTF-8 lead bytes under 0xEE) UTF-8 byte order is UTF-16 order, so the
+    // common case compares bytes and only keys with such characters pay for UTF-16.
+    if sorted.iter().all(|(k, _)| k.bytes().all(|b| b < 0xEE)) {
+        sorted.sort_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    } else {
+        sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    }
     out.push(b'{');
     for (i, (name, member)) in sorted.into_iter().enumerate() {
         if i > 0 {
@@ -59,8 +65,16 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     // Only ASCII bytes are ever escaped, and a UTF-8 continuation or lead byte is never
-    // ASCII, so working on bytes copies every other character through unchanged.
-    for &byte in text.as_bytes() {
+    // ASCII, so working on bytes copies every other character through unchanged; runs that
+    // need no escape are copied whole.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        start = i + 1;
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -77,10 +91,21 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
             _ => out.push(byte),
         }
     }
+    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
 fn write_number(out: &mut Vec<u8>, number: &Number) {
+    // An integer a double holds exactly prints as its digits in ECMAScript too.
+    const EXACT: u64 = 1 << 53;
+    if let Some(i) = number.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
+        out.extend_from_slice(i.to_string().as_bytes());
+        return;
+    }
+    if let Some(u) = number.as_u64().filter(|u| *u <= EXACT) {
+        out.extend_from_slice(u.to_string().as_bytes());
+        return;
+    }
     match number.as_f64() {
         Some(value) => out.extend_from_slice(format_double(value).as_bytes()),
         // Without serde_json's `arbitrary_precision` every number converts to a double, so
