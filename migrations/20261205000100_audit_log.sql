@@ -5,11 +5,21 @@
 -- SQL access) puts it in line for the log. The sequencer moves pending events into leaves in
 -- one transaction under an advisory lock: one sequencer at a time across replicas, and a
 -- sequencer that dies leaves nothing half-done.
+--
+-- The service's writer computes each event's leaf hash as it writes the row (leaf_hash), so
+-- the sequencer need not read the events back; a row written any other way has none, and
+-- the sequencer computes it from the row. A leaf_hash that does not match its row is logged
+-- as it is, and verify-chain reports the row as tampered.
+ALTER TABLE audit_events ADD COLUMN leaf_hash bytea
+    CONSTRAINT audit_events_leaf_hash_is_sha256 CHECK (octet_length(leaf_hash) = 32);
+
 CREATE TABLE audit_log_pending (
-    seq          bigserial    PRIMARY KEY,
-    event_id     uuid         NOT NULL,
-    event_date   date         NOT NULL,
-    committed_at timestamptz  NOT NULL DEFAULT clock_timestamp()
+    seq            bigserial    PRIMARY KEY,
+    event_id       uuid         NOT NULL,
+    event_date     date         NOT NULL,
+    correlation_id varchar(255) NOT NULL,
+    leaf_hash      bytea,
+    committed_at   timestamptz  NOT NULL DEFAULT clock_timestamp()
 );
 
 -- One row per leaf: which event it is. The leaf hashes themselves are in the tiles.
@@ -52,8 +62,8 @@ CREATE TABLE audit_log_checkpoints (
 CREATE FUNCTION audit_log_enqueue() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO audit_log_pending (event_id, event_date)
-    SELECT event_id, event_date FROM inserted_events;
+    INSERT INTO audit_log_pending (event_id, event_date, correlation_id, leaf_hash)
+    SELECT event_id, event_date, correlation_id, leaf_hash FROM inserted_events;
     RETURN NULL;
 END;
 $$;

@@ -20,9 +20,9 @@ pub(crate) const COPY_AUDIT_EVENTS: &str = "COPY audit_events (
     event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
     resource_name, correlation_id, parent_event_id, parent_event_date, trace_id, span_id,
     namespace, cluster_name, severity, duration_ms, error_code, error_message, event_data,
-    retention_days, is_sensitive, content_hash) FROM STDIN (FORMAT binary)";
+    retention_days, is_sensitive, content_hash, leaf_hash) FROM STDIN (FORMAT binary)";
 
-const COLUMNS: i16 = 28;
+const COLUMNS: i16 = 29;
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// PostgreSQL's epoch, 2000-01-01, in days from 0001-01-01 (as `num_days_from_ce` counts).
 const PG_EPOCH_DAYS_FROM_CE: i32 = 730_120;
@@ -95,6 +95,8 @@ impl CopyRows {
         self.field(&e.retention_days.get().to_be_bytes());
         self.field(&[u8::from(e.is_sensitive)]);
         self.field(&e.content_hash());
+        // The log's leaf, so the sequencer does not read the row back to hash it.
+        self.field(&e.leaf_hash().0);
     }
 
     /// The payload with its trailer.

@@ -48,6 +48,9 @@ struct PendingRow {
     seq: i64,
     event_id: Uuid,
     event_date: NaiveDate,
+    correlation_id: String,
+    /// The writer's leaf hash; `None` for a row written another way.
+    leaf_hash: Option<Vec<u8>>,
     lag: f64,
 }
 
@@ -98,7 +101,7 @@ impl AuditLogStore for PgAuditLog {
         let mut pending: Vec<PendingRow> = sqlx::query_as(
             "DELETE FROM audit_log_pending
              WHERE seq IN (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1)
-             RETURNING seq, event_id, event_date,
+             RETURNING seq, event_id, event_date, correlation_id, leaf_hash,
                  extract(epoch FROM clock_timestamp() - committed_at)::float8 AS lag",
         )
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
@@ -119,36 +122,55 @@ impl AuditLogStore for PgAuditLog {
             });
         }
 
-        let ids: Vec<Uuid> = pending.iter().map(|p| p.event_id).collect();
-        let dates: Vec<NaiveDate> = pending.iter().map(|p| p.event_date).collect();
-        let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_events
-             WHERE (event_id, event_date) IN (SELECT * FROM UNNEST($1::uuid[], $2::date[]))"
-        ))
-        .bind(&ids)
-        .bind(&dates)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        let mut events: HashMap<(Uuid, NaiveDate), AuditEvent> = HashMap::new();
-        for row in rows {
-            let event = AuditEvent::try_from(row).map_err(|e| LogError::Corrupt(Cause::new(e)))?;
-            events.insert((*event.event_id.as_uuid(), event.event_date()), event);
+        // Rows without the writer's leaf hash (written another way) are read back and hashed.
+        let unhashed: Vec<&PendingRow> = pending
+            .iter()
+            .filter(|p| p.leaf_hash.as_ref().is_none_or(|h| h.len() != 32))
+            .collect();
+        let mut hashed: HashMap<(Uuid, NaiveDate), Hash> = HashMap::new();
+        if !unhashed.is_empty() {
+            let ids: Vec<Uuid> = unhashed.iter().map(|p| p.event_id).collect();
+            let dates: Vec<NaiveDate> = unhashed.iter().map(|p| p.event_date).collect();
+            let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM audit_events
+                 WHERE (event_id, event_date) IN (SELECT * FROM UNNEST($1::uuid[], $2::date[]))"
+            ))
+            .bind(&ids)
+            .bind(&dates)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+            for row in rows {
+                let event =
+                    AuditEvent::try_from(row).map_err(|e| LogError::Corrupt(Cause::new(e)))?;
+                hashed.insert(
+                    (*event.event_id.as_uuid(), event.event_date()),
+                    event.leaf_hash(),
+                );
+            }
         }
 
         let mut leaves = Vec::with_capacity(pending.len());
         let (mut indexes, mut leaf_ids, mut leaf_dates, mut correlations) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &pending {
-            // A row deleted before it was sequenced has nothing left to log.
-            let Some(event) = events.get(&(p.event_id, p.event_date)) else {
-                continue;
+            let leaf = match p
+                .leaf_hash
+                .as_deref()
+                .and_then(|h| <[u8; 32]>::try_from(h).ok())
+            {
+                Some(bytes) => Hash(bytes),
+                // A row deleted before it was sequenced has nothing left to log.
+                None => match hashed.get(&(p.event_id, p.event_date)) {
+                    Some(leaf) => *leaf,
+                    None => continue,
+                },
             };
             indexes.push(to_i64(size + leaves.len() as u64));
-            leaves.push(event.leaf_hash());
+            leaves.push(leaf);
             leaf_ids.push(p.event_id);
             leaf_dates.push(p.event_date);
-            correlations.push(event.correlation_id.as_str().to_owned());
+            correlations.push(p.correlation_id.clone());
         }
         let changed = tiles.append(size, &leaves).map_err(corrupt)?;
         let new_size = size + leaves.len() as u64;

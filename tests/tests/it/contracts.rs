@@ -84,11 +84,11 @@ async fn the_audit_events_table_has_a_column_for_every_field_of_an_event() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    // Beside the event: its partition key, its content hash (idempotency) and when the row
-    // was written.
+    // Beside the event: its partition key, its content hash (idempotency), its leaf in the
+    // log, and when the row was written.
     assert_eq!(
         columns.into_iter().collect::<BTreeSet<_>>(),
-        fields(&["event_date", "content_hash", "created_at"])
+        fields(&["event_date", "content_hash", "leaf_hash", "created_at"])
     );
 }
 

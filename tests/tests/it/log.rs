@@ -677,3 +677,23 @@ async fn an_independent_verifier_accepts_what_the_service_serves() {
     let third = independent_verifier(&["--url", &app.base_url, "--vkey", vkey.trim()]);
     assert_eq!(third["ok"], false, "{third}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_written_behind_the_service_is_logged_from_the_row_itself() {
+    let app = spawn_app(Storage::Postgres).await;
+    write(&app, "outside", 2).await;
+    app.sync_log().await;
+    // A row inserted with SQL carries no leaf hash of the writer's: the sequencer hashes it.
+    sqlx::raw_sql(
+        "CREATE TEMP TABLE copied AS SELECT * FROM audit_events WHERE correlation_id = 'outside' LIMIT 1;
+         UPDATE copied SET event_id = gen_random_uuid(), leaf_hash = NULL;
+         INSERT INTO audit_events SELECT * FROM copied;",
+    )
+    .execute(&pool(&app).await)
+    .await
+    .unwrap();
+    assert_eq!(app.sync_log().await, 3);
+    let v = verify(&app, "outside").await;
+    assert_eq!(v["is_valid"], true, "{v}");
+    assert_eq!(v["verified_events"], 3);
+}
