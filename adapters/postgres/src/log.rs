@@ -131,9 +131,17 @@ impl AuditLogStore for PgAuditLog {
         if !unhashed.is_empty() {
             let ids: Vec<Uuid> = unhashed.iter().map(|p| p.event_id).collect();
             let dates: Vec<NaiveDate> = unhashed.iter().map(|p| p.event_date).collect();
+            // A lateral lookup per row: the plan is the primary key's, whatever the generic
+            // plan would guess for a semi-join against the whole partitioned table.
+            let columns = COLUMNS
+                .split(',')
+                .map(|c| format!("e.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ");
             let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM audit_events
-                 WHERE (event_id, event_date) IN (SELECT * FROM UNNEST($1::uuid[], $2::date[]))"
+                "SELECT {columns} FROM UNNEST($1::uuid[], $2::date[]) AS p(event_id, event_date)
+                 CROSS JOIN LATERAL (SELECT * FROM audit_events a
+                     WHERE a.event_id = p.event_id AND a.event_date = p.event_date) e"
             ))
             .bind(&ids)
             .bind(&dates)
