@@ -2,6 +2,7 @@
 """Turns one benchmark run's results.jsonl into results.json, table.md and chart.svg.
 
     python3 bench/report.py RUN_DIR [--run-id ID --docs docs/benchmarks.md --history FILE]
+    python3 bench/report.py --log RUN_DIR    # scripts/bench-log.sh's log.jsonl -> log.md
 
 With --docs it also writes the benchmark page (the method below and the run's table), and
 with --history it appends the run's must-show figures as one line to the history file.
@@ -284,8 +285,164 @@ def history_line(run_id, rows):
     return json.dumps({"run": run_id, "must_show": figures}, ensure_ascii=False)
 
 
+# --- scripts/bench-log.sh: the transparency log's rows (log.jsonl) -----------------------------
+
+LOG_WRITES = ("single-event POST (201), 64 clients", "batch POST (100 per batch), 16 clients")
+
+
+def median(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2 if n else None
+
+
+def backlog(r):
+    """An on-run's backlog at its end and what became of it."""
+    text = f"{r.get('unsequenced_after_run', 0):,}"
+    if r.get("abandoned_backlog") is not None:
+        return text + (f" (not sequenced within {r.get('drain_seconds')} s: "
+                       f"{r['abandoned_backlog']:,} dropped)")
+    return text + f" (drained in {r.get('drain_seconds', 0)} s)"
+
+
+def log_summary(rows):
+    """The must-show figures of the log's run, each {figure, off, on, value, target, met,
+    detail}: the on/off ratio of each write path (median of the rounds), the sequencing lag at
+    the ceiling's rate, the backlog after it, the proof latencies and their verification."""
+    out = []
+    for name in LOG_WRITES:
+        runs = {mode: [r for r in rows if r["figure"].startswith(f"log {mode}: {name} (round ")]
+                for mode in ("off", "on")}
+        if not runs["off"] or not runs["on"]:
+            continue
+        off = median([r["throughput_per_s"] for r in runs["off"]])
+        on = median([r["throughput_per_s"] for r in runs["on"]])
+        ratio = on / off if off else 0.0
+        rounds = []
+        for r_off in runs["off"]:
+            r_on = next((r for r in runs["on"] if r["round"] == r_off["round"]), None)
+            if r_on:
+                rounds.append(f"round {r_off['round']}: {r_off['throughput_per_s']:,.0f} / "
+                              f"{r_on['throughput_per_s']:,.0f} = "
+                              f"{r_on['throughput_per_s'] / r_off['throughput_per_s']:.2f}x")
+        cpu = {mode: median([r["service_cpu_us_per_event"] + r["postgres_cpu_us_per_event"]
+                             for r in runs[mode]]) for mode in ("off", "on")}
+        split = {mode: (median([r["service_cpu_us_per_event"] for r in runs[mode]]),
+                        median([r["postgres_cpu_us_per_event"] for r in runs[mode]]))
+                 for mode in ("off", "on")}
+        out.append({
+            "figure": f"{name}: log on / off, median of {len(runs['on'])} "
+                      f"round{'s' if len(runs['on']) > 1 else ''}",
+            "off": f"{off:,.0f}/s", "on": f"{on:,.0f}/s", "value": f"{ratio:.2f}x",
+            "ratio": ratio, "target": ">= 0.9x", "met": ratio >= 0.9,
+            "detail": "; ".join(rounds)})
+        out.append({
+            "figure": f"{name}: CPU per event, service + PostgreSQL (median)",
+            "off": f"{cpu['off']:.0f} us ({split['off'][0]:.0f} + {split['off'][1]:.0f})",
+            "on": f"{cpu['on']:.0f} us ({split['on'][0]:.0f} + {split['on'][1]:.0f})",
+            "value": f"{cpu['on'] / cpu['off']:.2f}x" if cpu["off"] else "",
+            "detail": "counted until the log caught up; on-runs' backlog at their end: "
+                      + ", ".join(backlog(r) for r in runs["on"])})
+    ceiling = find(rows, "ceiling: pgbench 100-row INSERT, 16 clients (log trigger off)")
+    trigger_on = find(rows, "ceiling: pgbench 100-row INSERT, 16 clients (log trigger on")
+    if ceiling and trigger_on:
+        ratio = trigger_on["throughput_per_s"] / ceiling["throughput_per_s"]
+        out.append({"figure": "pgbench 100-row INSERT ceiling: trigger on / off (PostgreSQL alone)",
+                    "off": f"{ceiling['throughput_per_s']:,.0f}/s",
+                    "on": f"{trigger_on['throughput_per_s']:,.0f}/s", "value": f"{ratio:.2f}x"})
+    load = find(rows, "log on: batch POST (100 per batch), 16 clients at the ceiling's rate")
+    hist = find(rows, "sequencing lag at the ceiling's rate (histogram")
+    polled = find(rows, "sequencing lag at the ceiling's rate (oldest unsequenced")
+    if hist:
+        asked = f"{ceiling['throughput_per_s']:,.0f}" if ceiling else "?"
+        done = f"{load['throughput_per_s']:,.0f}" if load else "?"
+        within = hist.get("within_1s")
+        beyond = f"> {hist.get('last_bucket_ms') or 0:,.0f} ms (past the last bucket)"
+        lag = lambda ms: beyond if ms is None else f"{ms:,.0f} ms"  # noqa: E731
+        out.append({
+            "figure": f"sequencing lag p99 at the ceiling's rate ({asked} events/s asked, "
+                      f"{done}/s done)",
+            "value": lag(hist.get("p99_ms")) if hist["events"] else "no events",
+            "target": "p99 <= 1 s", "met": within is not None and within >= 0.99,
+            "detail": (f"histogram of {hist['events']:,} events, p50 {lag(hist.get('p50_ms'))}, "
+                       f"p99 interpolated in its buckets; {100 * (within or 0):.2f}% within 1 s")})
+    if polled:
+        out.append({
+            "figure": "sequencing lag, oldest unsequenced event's age (/status every 100 ms)",
+            "value": f"p99 {polled['p99_ms']:,.0f} ms, max {polled['max_ms']:,.0f} ms",
+            "detail": f"{polled['samples']} samples during the load; most unsequenced "
+                      f"{polled['unsequenced_max']:,}; oldest age until drained (or given up) "
+                      f"{polled['max_ms_incl_drain']:,.0f} ms"})
+    drained = find(rows, "check: log drained")
+    if drained:
+        out.append({
+            "figure": "unsequenced after the load",
+            "value": f"{drained['unsequenced']:,}",
+            "target": "0", "met": drained["unsequenced"] == 0,
+            "detail": f"{drained.get('unsequenced_at_stop') or 0:,} at the load's end, "
+                      + (f"drained in {drained['drain_seconds']} s"
+                         if drained.get("drain_seconds") is not None
+                         else f"not drained within {drained.get('drain_timeout_seconds')} s")
+                      + (f" ({drained['abandoned_backlog']:,} then dropped)"
+                         if drained.get("abandoned_backlog") is not None else "")
+                      + f"; log size {drained['size']:,}"})
+    for r in rows:
+        m = re.match(r"^(inclusion|consistency) proof, (\S+) leaves, at (\S+)$", r["figure"])
+        if m:
+            target = "p95 <= 5 ms" if m.group(1) == "inclusion" else None
+            out.append({
+                "figure": f"{m.group(1)} proof p95, {m.group(2)} leaves, at {m.group(3)}",
+                "value": f"{r['p95_ms']:.2f} ms", "target": target,
+                "met": (r["p95_ms"] <= 5 and not r.get("failed")) if target else None,
+                "detail": f"p50 {r['p50_ms']:.2f}, p99 {r['p99_ms']:.2f} ms; "
+                          f"{r['ok']:,} answered, {r.get('failed', 0)} not 200 or not the proof asked"})
+    check = find(rows, "check: proofs verified")
+    if check:
+        out.append({
+            "figure": f"proofs verified against the signed checkpoint ({check['tree_size']:,})",
+            "value": f"{check['inclusion_verified']}/{check['inclusion_checked']} inclusion, "
+                     f"{check['consistency_verified']}/{check['consistency_checked']} consistency",
+            "target": "all", "met": bool(check["ok"]),
+            "detail": ("root = the written log's" if check["checkpoint_root_matches"]
+                       else "root differs") + "".join(f"; {e}" for e in check["errors"])})
+    return out
+
+
+def log_table(rows):
+    summary = log_summary(rows)
+    lines = ["| figure | log off | log on | value | target | met |", "|---|---|---|---|---|---|"]
+    for s in summary:
+        met = {True: "yes", False: "**no**"}.get(s.get("met"), "")
+        lines.append("| " + " | ".join([s["figure"], s.get("off", ""), s.get("on", ""),
+                                        s.get("value", ""), s.get("target") or "", met]) + " |")
+    notes = [f"- {s['figure']}: {s['detail']}" for s in summary if s.get("detail")]
+    build = find(rows, "build:")
+    if build:
+        notes.append(f"- {build['figure']}: leaves {build['leaves_seconds']} s (SQL), "
+                     f"{build['tiles']:,} tiles {build['tiles_seconds']} s (log_proofs, COPY), "
+                     f"first checkpoint {build['checkpoint_seconds']} s after the service was ready")
+    busy = [r["background_busy_cores"] for r in rows if "background_busy_cores" in r]
+    if busy:
+        notes.append(f"- other load on the machine, measured for 1 s before each run: "
+                     f"{min(busy):.2f}-{max(busy):.2f} busy cores of {find(rows, 'settings')['cores']}")
+    measured = [r for r in rows if ("throughput_per_s" in r or "p50_ms" in r)
+                and not r["figure"].startswith(("check:", "build:", "settings"))]
+    return ("\n".join(lines + [""] + notes) + "\n\nEvery run:\n\n" + table(measured), summary)
+
+
+def log_main(run):
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()
+            if line.strip()]
+    text, summary = log_table(rows)
+    (run / "log.md").write_text(text)
+    (run / "log.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2) + "\n")
+    print(text)
+
+
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--log":
+        return log_main(Path(args[1]))
     run = Path(args[0])
     option = lambda name: args[args.index(name) + 1] if name in args else None  # noqa: E731
     rows = enrich(collapse_rounds([json.loads(line)

@@ -34,6 +34,13 @@ enum Scenario {
     /// GET /api/v1/audit/events?limit=--page-limit&include_total=false, following
     /// next_cursor for --pages pages, then from the top again (expects 200).
     Page,
+    /// GET /api/v1/audit/log/proof/inclusion?event_id=... for a random id of --ids-file, at
+    /// the latest checkpoint's size (expects 200, and an answer for that event, of tree size
+    /// --tree-size when it is given).
+    Inclusion,
+    /// GET /api/v1/audit/log/proof/consistency?first=<random in 1..=--tree-size>&second=
+    /// --tree-size (expects 200, and an answer for those two sizes).
+    Consistency,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +100,16 @@ struct Args {
     page_limit: u32,
     #[arg(long, default_value_t = 20)]
     pages: u32,
+    /// Inclusion scenario: a file of event ids, one a line, the proofs are asked for.
+    #[arg(long)]
+    ids_file: Option<std::path::PathBuf>,
+    /// Proof scenarios: the tree size every answer must be for (the consistency proofs' second
+    /// size, asked for); 0 for the inclusion scenario: any size.
+    #[arg(long, default_value_t = 0)]
+    tree_size: u64,
+    /// The ids read from --ids-file.
+    #[arg(skip)]
+    ids: Vec<String>,
     /// Label printed with the results.
     #[arg(long, default_value = "single-event POST")]
     label: String,
@@ -220,6 +237,9 @@ struct Requests<'a> {
     /// Page scenario: the cursor of the next page, and pages read since the top.
     cursor: Option<String>,
     page: u32,
+    /// Proof scenarios: the id (its place in --ids-file) or the first size last asked about,
+    /// which the answer must be for.
+    asked: u64,
 }
 
 const INCIDENT: &str = "payments-api pods are OOMKilled again right after the v2.14 deploy; memory climbs until the limit";
@@ -232,6 +252,7 @@ impl<'a> Requests<'a> {
             rng: Rng::new(client as u64 + 1),
             cursor: None,
             page: 0,
+            asked: 0,
         }
     }
 
@@ -308,13 +329,35 @@ impl<'a> Requests<'a> {
                 }
                 get(path)
             }
+            Scenario::Inclusion => {
+                self.asked = self.rng.next() % a.ids.len().max(1) as u64;
+                let id = a.ids.get(self.asked as usize).map_or("", String::as_str);
+                get(format!("/api/v1/audit/log/proof/inclusion?event_id={id}"))
+            }
+            Scenario::Consistency => {
+                self.asked = 1 + self.rng.next() % a.tree_size.max(1);
+                get(format!(
+                    "/api/v1/audit/log/proof/consistency?first={}&second={}",
+                    self.asked, a.tree_size
+                ))
+            }
         }
     }
 
-    /// Page scenario: remembers where the next page starts.
-    fn answered(&mut self, body: &[u8]) {
-        if self.args.scenario != Scenario::Page {
-            return;
+    /// Reads an answer with the expected status: whether it is the one asked for (the proof
+    /// scenarios check what the proof is of); the page scenario remembers where the next page
+    /// starts.
+    fn answered(&mut self, body: &[u8]) -> bool {
+        match self.args.scenario {
+            Scenario::Page => {}
+            Scenario::Inclusion => {
+                let id = self.args.ids.get(self.asked as usize).map(String::as_str);
+                return proves_inclusion(body, id, self.args.tree_size);
+            }
+            Scenario::Consistency => {
+                return proves_consistency(body, self.asked, self.args.tree_size);
+            }
+            _ => return true,
         }
         self.page += 1;
         let next = serde_json::from_slice::<serde_json::Value>(body)
@@ -324,7 +367,36 @@ impl<'a> Requests<'a> {
         if self.cursor.is_none() {
             self.page = 0;
         }
+        true
     }
+}
+
+/// An inclusion proof of event `id` (when known) at `tree_size` (when not 0), with a leaf hash
+/// and a path. Whether the path leads to the signed root is for `log_proofs verify`.
+fn proves_inclusion(body: &[u8], id: Option<&str>, tree_size: u64) -> bool {
+    let Ok(proof) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let size = proof["tree_size"].as_u64().unwrap_or(0);
+    id.is_none_or(|id| proof["event_id"].as_str() == Some(id))
+        && (tree_size == 0 || size == tree_size)
+        && proof["log_index"].as_u64().is_some_and(|i| i < size)
+        && proof["leaf_hash"].is_string()
+        && proof["audit_path"]
+            .as_array()
+            .is_some_and(|p| size == 1 || !p.is_empty())
+}
+
+/// A consistency proof from `first` to `second`, with a path unless the sizes are equal.
+fn proves_consistency(body: &[u8], first: u64, second: u64) -> bool {
+    let Ok(proof) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    proof["first"].as_u64() == Some(first)
+        && proof["second"].as_u64() == Some(second)
+        && proof["consistency_path"]
+            .as_array()
+            .is_some_and(|p| (first == second) == p.is_empty())
 }
 
 struct ClientResult {
@@ -383,10 +455,8 @@ async fn run_client(
             _ => None,
         };
         let micros = due.elapsed().as_micros() as u64;
-        if let Some(body) = &answer {
-            requests.answered(body);
-        }
-        match (due < warm_until, answer.is_some()) {
+        let accepted = answer.is_some_and(|body| requests.answered(&body));
+        match (due < warm_until, accepted) {
             (true, true) => warm += 1,
             (true, false) => {}
             (false, true) => {
@@ -404,6 +474,34 @@ async fn run_client(
     }
 }
 
+/// The proof scenarios' inputs: the ids of --ids-file, a tree size for consistency proofs.
+fn read_proof_inputs(args: &mut Args) -> Result<(), String> {
+    match args.scenario {
+        Scenario::Inclusion => {
+            let path = args
+                .ids_file
+                .as_ref()
+                .ok_or("the inclusion scenario needs --ids-file")?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            args.ids = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if args.ids.is_empty() {
+                return Err(format!("{} holds no ids", path.display()));
+            }
+        }
+        Scenario::Consistency if args.tree_size == 0 => {
+            return Err("the consistency scenario needs --tree-size".to_owned());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Microseconds from 1 µs to 60 s at 3 significant digits.
 fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|e| {
@@ -414,7 +512,11 @@ fn latency_histogram() -> Histogram<u64> {
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Err(e) = read_proof_inputs(&mut args) {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
     let host = args
         .url
         .trim_start_matches("http://")
@@ -463,6 +565,8 @@ async fn main() {
             "rate_per_s": (args.rate > 0.0).then_some(args.rate),
             "payload_bytes": writes.then(|| format!("{}-{}", args.payload_min, args.payload_max)),
             "batch_size": (args.scenario == Scenario::Batch).then_some(args.batch_size),
+            "tree_size": matches!(args.scenario, Scenario::Inclusion | Scenario::Consistency)
+                .then_some(args.tree_size),
             "seconds": measured,
             "ok": ok,
             "warmup_ok": warm,
@@ -496,5 +600,45 @@ mod tests {
                 "{data_len} for {data_bytes}"
             );
         }
+    }
+
+    #[test]
+    fn a_proof_answer_counts_only_when_it_is_for_what_was_asked() {
+        let id = "0190b3c4-0000-7000-8000-000000000001";
+        let inclusion = |event: &str, size: u64, path: &str| {
+            format!(
+                r#"{{"event_id":"{event}","log_index":7,"tree_size":{size},"leaf_hash":"AA==","audit_path":{path}}}"#
+            )
+            .into_bytes()
+        };
+        assert!(proves_inclusion(
+            &inclusion(id, 10, r#"["AA=="]"#),
+            Some(id),
+            10
+        ));
+        assert!(proves_inclusion(
+            &inclusion(id, 10, r#"["AA=="]"#),
+            Some(id),
+            0
+        ));
+        assert!(!proves_inclusion(
+            &inclusion(id, 9, r#"["AA=="]"#),
+            Some(id),
+            10
+        ));
+        assert!(!proves_inclusion(
+            &inclusion("other", 10, r#"["AA=="]"#),
+            Some(id),
+            10
+        ));
+        assert!(!proves_inclusion(&inclusion(id, 10, "[]"), Some(id), 10));
+        assert!(!proves_inclusion(b"not json", Some(id), 10));
+        let consistency = |first: u64, path: &str| {
+            format!(r#"{{"first":{first},"second":10,"consistency_path":{path}}}"#).into_bytes()
+        };
+        assert!(proves_consistency(&consistency(3, r#"["AA=="]"#), 3, 10));
+        assert!(!proves_consistency(&consistency(4, r#"["AA=="]"#), 3, 10));
+        assert!(!proves_consistency(&consistency(3, "[]"), 3, 10));
+        assert!(proves_consistency(&consistency(10, "[]"), 10, 10));
     }
 }
