@@ -31,7 +31,7 @@ use datastorage_application::ports::{
     RetentionStore, WorkflowCatalog,
 };
 use datastorage_application::{AuditService, AuditSettings};
-use datastorage_domain::audit::EventRules;
+use datastorage_domain::audit::{EventRules, RetentionDefaults};
 use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
@@ -216,6 +216,13 @@ impl Application {
                     max_skew_ahead: chrono::Duration::minutes(i64::from(
                         settings.audit.max_skew_ahead_minutes,
                     )),
+                    default_retention: RetentionDefaults::parse(
+                        &settings.audit.default_retention_days,
+                    )
+                    .map_err(|e| StartupError::Setting {
+                        key: "DS_AUDIT__DEFAULT_RETENTION_DAYS",
+                        reason: e.to_string(),
+                    })?,
                 },
                 max_batch: settings.audit.max_batch as usize,
                 retry: RetryPolicy {

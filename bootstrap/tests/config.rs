@@ -41,6 +41,18 @@ fn every_invalid_setting_is_refused_naming_its_key() {
             "DS_DATABASE__MAX_CONNECTIONS",
         ),
         (vec![("DS_AUDIT__MAX_BATCH", "0")], "DS_AUDIT__MAX_BATCH"),
+        (
+            vec![("DS_AUDIT__DEFAULT_RETENTION_DAYS", "billing=30")],
+            "DS_AUDIT__DEFAULT_RETENTION_DAYS",
+        ),
+        (
+            vec![("DS_AUDIT__DEFAULT_RETENTION_DAYS", "workflow=9999")],
+            "DS_AUDIT__DEFAULT_RETENTION_DAYS",
+        ),
+        (
+            vec![("DS_AUDIT_LOG__KEY_FILE", "/nonexistent/key")],
+            "DS_AUDIT_LOG__KEY_FILE",
+        ),
         (vec![("DS_RETRY__ATTEMPTS", "0")], "DS_RETRY__ATTEMPTS"),
         (vec![("DS_DLQ__CAPACITY", "lots")], "DS_DLQ__CAPACITY"),
         (vec![("DS_LOG__FORMAT", "xml")], "DS_LOG__FORMAT"),

@@ -73,6 +73,18 @@ pub struct AuditLimits {
     )]
     pub max_skew_ahead_minutes: u32,
 
+    /// `retention_days` of an event that states none, by category, as `category=days` pairs
+    /// (`workflow=365,notification=90`); categories not named keep 2555, the original's
+    /// default.
+    #[arg(
+        id = "audit_default_retention_days",
+        value_name = "AUDIT_DEFAULT_RETENTION_DAYS",
+        long = "audit-default-retention-days",
+        env = "DS_AUDIT__DEFAULT_RETENTION_DAYS",
+        default_value = ""
+    )]
+    pub default_retention_days: String,
+
     /// Honour each event's `retention_days`: a month of events is dropped once every event
     /// in it is past its retention and none is under a legal hold (checked every
     /// DS_PARTITIONS__INTERVAL_SECS). `false` keeps every event.

@@ -80,6 +80,8 @@ pub struct EventRules {
     pub max_age: Duration,
     /// How far in the future an `event_timestamp` may lie (clock skew allowance).
     pub max_skew_ahead: Duration,
+    /// `retention_days` of an event that does not say, by category.
+    pub default_retention: RetentionDefaults,
 }
 
 impl Default for EventRules {
@@ -87,6 +89,67 @@ impl Default for EventRules {
         Self {
             max_age: Duration::days(7),
             max_skew_ahead: Duration::minutes(60),
+            default_retention: RetentionDefaults::default(),
+        }
+    }
+}
+
+/// The retention an event gets when it does not state one: [`DEFAULT_RETENTION_DAYS`],
+/// unless configured for its category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionDefaults([i64; EventCategory::ALL.len()]);
+
+impl Default for RetentionDefaults {
+    fn default() -> Self {
+        Self([DEFAULT_RETENTION_DAYS; EventCategory::ALL.len()])
+    }
+}
+
+impl RetentionDefaults {
+    pub fn days(&self, category: EventCategory) -> i64 {
+        let at = EventCategory::ALL.iter().position(|c| *c == category);
+        at.map_or(DEFAULT_RETENTION_DAYS, |i| self.0[i])
+    }
+
+    /// `category=days` pairs separated by commas (`workflow=365,notification=90`); the
+    /// categories not named keep [`DEFAULT_RETENTION_DAYS`].
+    ///
+    /// # Errors
+    /// An unknown category, or days outside the contract's 1..=2555.
+    pub fn parse(text: &str) -> Result<Self, ValidationErrors> {
+        let mut out = Self::default();
+        let mut errors = ValidationErrors::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((name, days)) = pair.split_once('=') else {
+                errors.push(
+                    "default_retention",
+                    format!("{pair:?} is not category=days"),
+                );
+                continue;
+            };
+            let category = errors.collect(EventCategory::parse(name.trim()));
+            let days = days
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=2555).contains(d));
+            match (category, days) {
+                (Some(c), Some(d)) => {
+                    if let Some(i) = EventCategory::ALL.iter().position(|x| *x == c) {
+                        out.0[i] = d;
+                    }
+                }
+                (_, None) => errors.push(
+                    "default_retention",
+                    format!("{pair:?}: days must be a whole number from 1 to 2555"),
+                ),
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
         }
     }
 }
@@ -98,6 +161,7 @@ impl EventRules {
         Self {
             max_age: Duration::days(36_500),
             max_skew_ahead: Duration::days(36_500),
+            ..Self::default()
         }
     }
 }
@@ -225,7 +289,9 @@ impl AuditEventDraft {
         let error_message = errors.collect(ErrorMessage::parse_optional(self.error_message));
         let event_data = errors.collect(EventData::parse(self.event_data));
         let retention_days = errors.collect(RetentionDays::parse(
-            self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+            self.retention_days.unwrap_or_else(|| {
+                event_category.map_or(DEFAULT_RETENTION_DAYS, |c| rules.default_retention.days(c))
+            }),
         ));
 
         // Each field is `Some` exactly when it parsed; any `None` has its error collected.
@@ -397,6 +463,36 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_event_without_retention_gets_its_categorys_configured_default() {
+        let rules = EventRules {
+            default_retention: RetentionDefaults::parse("workflow=365, notification=90").unwrap(),
+            ..EventRules::default()
+        };
+        let id = EventId::from_uuid(uuid::Uuid::now_v7());
+        let days = |category: &str, stated: Option<i64>| {
+            let mut d = draft();
+            d.event_category = category.into();
+            d.retention_days = stated;
+            d.validate(&rules, now(), id)
+                .unwrap()
+                .event
+                .retention_days
+                .get()
+        };
+        assert_eq!(days("workflow", None), 365);
+        assert_eq!(days("notification", None), 90);
+        assert_eq!(days("gateway", None), 2555);
+        assert_eq!(days("workflow", Some(10)), 10, "a stated retention wins");
+        assert!(RetentionDefaults::parse("billing=3").is_err());
+        assert!(RetentionDefaults::parse("workflow=0").is_err());
+        assert!(RetentionDefaults::parse("workflow").is_err());
+        assert_eq!(
+            RetentionDefaults::parse("").unwrap(),
+            RetentionDefaults::default()
+        );
     }
 
     fn draft() -> AuditEventDraft {

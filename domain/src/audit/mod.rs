@@ -11,6 +11,7 @@ mod trail;
 
 pub use event::{
     AuditEvent, AuditEventDraft, DEFAULT_RETENTION_DAYS, EventIdOrigin, EventRules, NewAuditEvent,
+    RetentionDefaults,
 };
 pub use event_data::{EventData, EventDataInput};
 pub use event_data_text::EventDataText;
