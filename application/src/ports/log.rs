@@ -61,7 +61,8 @@ pub struct StoredCheckpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogBacklog {
     pub size: u64,
-    /// Committed events not yet sequenced.
+    /// Committed events not yet sequenced (a store may count from its queue's bounds: then
+    /// at most this many, and exactly 0 when none).
     pub unsequenced: u64,
     /// Age of the oldest of those.
     pub oldest_unsequenced_seconds: Option<f64>,
