@@ -96,10 +96,14 @@ impl AuditLogStore for PgAuditLog {
         // The pool plans generically (for the partitioned events table); the queue's plans
         // depend on how many rows are asked for and queued, and a generic one scans the whole
         // queue, dead rows and all, at every step.
-        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+        // Every statement here has an index to follow; a table's statistics can lag far
+        // behind a queue that grew in seconds, so sequential scans are ruled out too.
+        sqlx::raw_sql(
+            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_seqscan = off",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
         let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
             .fetch_one(&mut *tx)
             .await
