@@ -98,12 +98,15 @@ impl AuditLogStore for PgAuditLog {
         // queue, dead rows and all, at every step.
         // Every statement here has an index to follow; a table's statistics can lag far
         // behind a queue that grew in seconds, so sequential scans are ruled out too.
-        sqlx::raw_sql(
-            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_seqscan = off",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        for setting in [
+            "SET LOCAL plan_cache_mode = force_custom_plan",
+            "SET LOCAL enable_seqscan = off",
+        ] {
+            sqlx::query(setting)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
         let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
             .fetch_one(&mut *tx)
             .await
