@@ -113,8 +113,11 @@ impl AuditLogStore for PgAuditLog {
             .map_err(unavailable)?;
         let size = to_u64(size);
         let mut pending: Vec<PendingRow> = sqlx::query_as(
+            // A range up to the batch's last seq, not `seq IN (subquery)`: a join the
+            // planner may run as a nested loop re-running the subquery per row.
             "DELETE FROM audit_log_pending
-             WHERE seq IN (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1)
+             WHERE seq <= (SELECT max(seq) FROM
+                 (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1) AS batch)
              RETURNING seq, event_id, event_date, correlation_id, leaf_hash,
                  extract(epoch FROM clock_timestamp() - committed_at)::float8 AS lag",
         )
