@@ -259,10 +259,26 @@ real use-case (hard filters first):
 """
 
 
-def docs_page(run_id, rows):
+def sections(text):
+    """The `<!-- name -->...<!-- /name -->` blocks other harnesses wrote into the page."""
+    return re.findall(r"(<!-- (\w+) -->\n.*?<!-- /\2 -->\n)", text, flags=re.S)
+
+
+def docs_page(run_id, rows, old=""):
+    kept = "".join(f"\n{block}" for block, _ in sections(old))
     return (f"<!-- Written by bench/report.py from bench/results/latest; do not edit. -->\n"
             f"{METHOD}\n## Latest run ({run_id})\n\n{table(rows)}\n"
-            f"![throughput against ceilings, latency percentiles](../bench/results/latest/chart.svg)\n")
+            f"![throughput against ceilings, latency percentiles](../bench/results/latest/chart.svg)\n"
+            f"{kept}")
+
+
+def set_section(doc, name, title, body):
+    """Writes (or replaces) one harness's block of the benchmark page."""
+    text = doc.read_text() if doc.exists() else ""
+    block = f"<!-- {name} -->\n## {title}\n\n{body.rstrip()}\n<!-- /{name} -->\n"
+    pattern = re.compile(rf"<!-- {name} -->\n.*?<!-- /{name} -->\n", flags=re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}"
+    doc.write_text(text)
 
 
 def history_line(run_id, rows):
@@ -445,6 +461,12 @@ def log_main(run):
 
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--section":
+        # --section NAME TITLE FILE.md [DOC]: FILE.md's table as the page's block NAME.
+        name, title, body = args[1], args[2], Path(args[3]).read_text()
+        doc = Path(args[4] if len(args) > 4 else "docs/benchmarks.md")
+        set_section(doc, name, title, body)
+        return
     if args and args[0] == "--log":
         return log_main(Path(args[1]))
     run = Path(args[0])
@@ -457,7 +479,8 @@ def main():
     (run / "chart.svg").write_text(chart(rows))
     run_id = option("--run-id") or run.name
     if option("--docs"):
-        Path(option("--docs")).write_text(docs_page(run_id, rows))
+        doc = Path(option("--docs"))
+        doc.write_text(docs_page(run_id, rows, doc.read_text() if doc.exists() else ""))
     if option("--history"):
         with open(option("--history"), "a") as history:
             history.write(history_line(run_id, rows) + "\n")

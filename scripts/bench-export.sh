@@ -43,7 +43,7 @@ echo "[export] loading $EXPORT_ROWS events into $month and sequencing them" >&2
 partition="audit_events_$(date -d "$month" +%Y_%m)"
 psql "$DB_URL" -c "DROP TABLE IF EXISTS $partition" >/dev/null
 psql "$DB_URL" -v month="$month" -v rows="$EXPORT_ROWS" -v first=0 -f bench/sql/fill_month.sql >/dev/null
-psql "$DB_URL" -c "INSERT INTO audit_log_pending (event_id, event_date) SELECT event_id, event_date FROM $partition ORDER BY event_timestamp" >/dev/null
+psql "$DB_URL" -c "INSERT INTO audit_log_pending (event_id, event_date, correlation_id) SELECT event_id, event_date, correlation_id FROM $partition ORDER BY event_timestamp" >/dev/null
 started=$(date +%s.%N)
 until [ "$(curl -sf "$URL/api/v1/audit/log/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(int(s.get("checkpoint_size", 0) >= '"$EXPORT_ROWS"' and s["unsequenced"] == 0))')" = 1 ]; do
   sleep 0.5
@@ -92,10 +92,13 @@ print(json.dumps({"figure": f"sequencing {rows:,} queued events into the log",
 PY
 mv "$OUT.tmp" "$OUT"
 cat "$work/verify.out" >&2
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" >"${OUT%.jsonl}.md" <<'PY'
 import json, sys
 print("| figure | events/s | seconds | RSS before -> max (MiB) |\n|---|---|---|---|")
 for r in map(json.loads, open(sys.argv[1])):
     rss = f"{r['rss_before_mib']} -> {r['rss_max_mib']}" if "rss_max_mib" in r else ""
     print(f"| {r['figure']} | {r['throughput_per_s']:,.0f} | {r['seconds']:.1f} | {rss} |")
 PY
+cat "${OUT%.jsonl}.md"
+python3 bench/report.py --section export "Verifiable export (scripts/bench-export.sh, $(date -u +%Y-%m-%d))" \
+  "${OUT%.jsonl}.md"

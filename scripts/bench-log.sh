@@ -449,4 +449,6 @@ fi
 mkdir -p "$OUT_DIR"
 mv "$RESULTS" "$OUT_DIR/log.jsonl"
 python3 bench/report.py --log "$OUT_DIR"
+python3 bench/report.py --section log "Transparency log (scripts/bench-log.sh, $(date -u +%Y-%m-%d))" \
+  "$OUT_DIR/log.md"
 log "rows: $OUT_DIR/log.jsonl, table: $OUT_DIR/log.md"
