@@ -99,6 +99,24 @@ pub async fn postgres_governance() -> crate::conformance::governance::Governance
     }
 }
 
+/// The service's binary, built beside the test binary by `cargo test --all-targets`, for
+/// tests of its subcommands (`log verify`, `export verify`).
+pub fn datastorage_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("datastorage");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace --all-targets` \
+         (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// A service running in this process on a free port.
 pub struct TestApp {
     pub base_url: String,

@@ -10,23 +10,8 @@ use serde_json::{Value, json};
 
 const EVENTS: &str = "/api/v1/audit/events";
 
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("datastorage");
-    assert!(
-        bin.exists(),
-        "{} is missing: run with --all-targets",
-        bin.display()
-    );
-    bin
-}
-
 fn verify(file: &Path, vkey: &str) -> (bool, String) {
-    let out = Command::new(binary())
+    let out = Command::new(datastorage_binary())
         .args(["export", "verify"])
         .arg(file)
         .args(["--vkey", vkey.trim()])

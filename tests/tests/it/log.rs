@@ -371,23 +371,6 @@ async fn rewritten_log_hashes_no_longer_reproduce_the_signed_checkpoint() {
     );
 }
 
-/// The service's binary, built beside this test binary by `cargo test --all-targets`.
-fn datastorage_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("datastorage");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace --all-targets` \
-         (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
-
 fn run_verify(app: &TestApp, vkey: &str, checkpoint: &std::path::Path) -> std::process::Output {
     Command::new(datastorage_binary())
         .args([
