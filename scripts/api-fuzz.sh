@@ -30,7 +30,7 @@ database="ds_fuzz_$(date +%s)_$$"
 # One token holding every role, so every operation is reachable; the run also checks that
 # the API refuses requests without it (the `ignored_auth` check).
 token="$(ds_token_file "$work/tokens.json" api-fuzz \
-  audit-writer audit-reader catalog-admin catalog-reader operator)"
+  audit-writer audit-reader audit-admin catalog-admin catalog-reader operator)"
 port="$(ds_free_port)"
 DATABASE_URL="${DS_TEST_DATABASE_URL%/*}/$database" DS_HTTP__ADDR="127.0.0.1:$port" \
   DS_AUTH__TOKENS_FILE="$work/tokens.json" \
