@@ -15,7 +15,11 @@ use hdrhistogram::Histogram;
 use serde_json::json;
 
 mod connection;
+mod payloads;
+mod proofs;
 use connection::{Connection, Request};
+use payloads::*;
+use proofs::*;
 
 /// What each request does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,117 +120,6 @@ struct Args {
     /// The status that counts as success (default: 201 for writes, 200 for reads).
     #[arg(long)]
     expect: Option<u16>,
-}
-
-const SIGNALS: [&str; 20] = [
-    "OOMKilled",
-    "CrashLoopBackOff",
-    "ImagePullBackOff",
-    "NodeNotReady",
-    "DiskPressure",
-    "MemoryPressure",
-    "PIDPressure",
-    "CertificateExpiring",
-    "HPAMaxedOut",
-    "PodPending",
-    "Evicted",
-    "ContainerCreating",
-    "NetworkUnavailable",
-    "HighLatency",
-    "HighErrorRate",
-    "VolumeFull",
-    "DeploymentStuck",
-    "JobFailed",
-    "DNSFailure",
-    "ThrottledCPU",
-];
-const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
-
-/// A workflow spread over 20 signal types x 4 severities, a tenth with wildcards, and a mix
-/// of detected and custom labels, so a search's hard filters keep about 1/80 of the catalog.
-fn workflow(i: u64) -> Vec<u8> {
-    let pick = |n: u64, of: u64| n % of;
-    let mesh = ["istio", "linkerd", "*"][pick(i, 3) as usize];
-    let team = ["payments", "search", "*"][pick(i, 3) as usize];
-    let body = json!({
-        "workflow_name": format!("bench-wf-{i}"),
-        "version": "1.0.0",
-        "name": format!("Remediation {i}"),
-        "description": "Benchmark workflow: raises limits and restarts the workload",
-        "content": format!("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: bench-{i}\n"),
-        "labels": {
-            "signal_type": SIGNALS[pick(i, 20) as usize],
-            "severity": SEVERITIES[pick(i / 20, 4) as usize],
-            "component": if pick(i, 10) == 0 { "*" } else { "pod" },
-            "environment": if pick(i, 7) == 0 { "*" } else { "production" },
-            "priority": if pick(i, 3) == 0 { "*" } else { "P0" },
-        },
-        "detected_labels": {"gitOpsManaged": pick(i, 2) == 0, "pdbProtected": pick(i, 3) == 0,
-                            "serviceMesh": mesh},
-        "custom_labels": {"team": [team]},
-        "execution_engine": "argo-workflows",
-    });
-    serde_json::to_vec(&body).unwrap_or_default()
-}
-
-fn search_body(query: Option<String>) -> Vec<u8> {
-    let mut body = json!({
-        "filters": {"signal_type": "OOMKilled", "severity": "critical", "component": "pod",
-                    "environment": "production", "priority": "P0",
-                    "detected_labels": {"gitOpsManaged": true, "pdbProtected": true, "serviceMesh": "istio"},
-                    "custom_labels": {"team": ["payments"]}},
-        "top_k": 10,
-    });
-    if let Some(q) = query {
-        body["query"] = json!(q);
-    }
-    serde_json::to_vec(&body).unwrap_or_default()
-}
-
-/// A small deterministic generator (xorshift64*): payload sizes and ids vary per request
-/// without a dependency, and runs are repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [lo, hi].
-    fn between(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi.saturating_sub(lo) as u64 + 1)) as usize
-    }
-}
-
-/// Appends an event whose event_data serialises to `data_bytes` bytes (give or take a few).
-/// Written as text rather than built as a `serde_json::Value`: the load generator shares the
-/// cores with what it measures, and building a map per event cost a tenth of the machine
-/// during the batch run (pgbench, the ceiling, generates its rows inside PostgreSQL).
-fn write_event(out: &mut Vec<u8>, client: usize, n: u64, data_bytes: usize, timestamp: &str) {
-    use std::io::Write;
-    const FIXED: usize = 90; // event_data without the note
-    const X: &[u8] = &[b'x'; 4096];
-    let _ = write!(
-        out,
-        r#"{{"version":"1.0","event_type":"gateway.signal.received","event_timestamp":"{timestamp}","event_category":"gateway","event_action":"received","event_outcome":"success","actor_type":"service","actor_id":"gateway-service","resource_type":"Signal","resource_id":"fp-{client}-{n}","correlation_id":"bench-{client}-{}","severity":"critical","namespace":"payments","event_data":{{"signal":"HighCPU","request":{n},"labels":{{"team":"payments","tier":"1"}},"note":""#,
-        n / 10
-    );
-    let mut note = data_bytes.saturating_sub(FIXED);
-    while note > 0 {
-        let part = note.min(X.len());
-        out.extend_from_slice(&X[..part]);
-        note -= part;
-    }
-    out.extend_from_slice(b"\"}}");
-}
-
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// Builds each client's requests and reads what the page scenario needs from answers.
@@ -369,34 +262,6 @@ impl<'a> Requests<'a> {
         }
         true
     }
-}
-
-/// An inclusion proof of event `id` (when known) at `tree_size` (when not 0), with a leaf hash
-/// and a path. Whether the path leads to the signed root is for `log_proofs verify`.
-fn proves_inclusion(body: &[u8], id: Option<&str>, tree_size: u64) -> bool {
-    let Ok(proof) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return false;
-    };
-    let size = proof["tree_size"].as_u64().unwrap_or(0);
-    id.is_none_or(|id| proof["event_id"].as_str() == Some(id))
-        && (tree_size == 0 || size == tree_size)
-        && proof["log_index"].as_u64().is_some_and(|i| i < size)
-        && proof["leaf_hash"].is_string()
-        && proof["audit_path"]
-            .as_array()
-            .is_some_and(|p| size == 1 || !p.is_empty())
-}
-
-/// A consistency proof from `first` to `second`, with a path unless the sizes are equal.
-fn proves_consistency(body: &[u8], first: u64, second: u64) -> bool {
-    let Ok(proof) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return false;
-    };
-    proof["first"].as_u64() == Some(first)
-        && proof["second"].as_u64() == Some(second)
-        && proof["consistency_path"]
-            .as_array()
-            .is_some_and(|p| (first == second) == p.is_empty())
 }
 
 struct ClientResult {

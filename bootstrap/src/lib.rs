@@ -13,6 +13,7 @@ mod secret;
 mod settings;
 mod telemetry;
 pub mod transparency;
+mod wiring;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,12 +24,11 @@ use std::time::Duration;
 use datastorage_application::audit::{ReplaySettings, ReplayWorker};
 use datastorage_application::catalog::CatalogService;
 use datastorage_application::circuit::BreakerSettings;
-use datastorage_application::embedding::CachedEmbedder;
 use datastorage_application::governance::{GovernanceService, RetentionWorker};
 use datastorage_application::log::{AuditLogService, LogSequencer, LogSettings};
 use datastorage_application::ports::{
-    AuditEventRepository, AuditLogStore, DeadLetterQueue, Embedder, EmbeddingCache, LegalHoldStore,
-    RetentionStore, WorkflowCatalog,
+    AuditEventRepository, AuditLogStore, DeadLetterQueue, LegalHoldStore, RetentionStore,
+    WorkflowCatalog,
 };
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::{EventRules, RetentionDefaults};
@@ -268,8 +268,8 @@ impl Application {
                 Duration::from_secs(settings.partitions.interval_secs.max(1)),
             )
         });
-        let auth = load_tokens(&settings)?;
-        let embedder = build_embedder(&settings)?;
+        let auth = wiring::load_tokens(&settings)?;
+        let embedder = wiring::build_embedder(&settings)?;
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
         let shutting_down = Arc::new(AtomicBool::new(false));
         let router = datastorage_http::router(
@@ -449,82 +449,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
-}
-
-/// Reads the tokens file; without one, authentication is off, which only a loopback address
-/// (or an explicit opt-in) allows.
-fn load_tokens(settings: &Settings) -> Result<datastorage_http::auth::Auth, StartupError> {
-    const KEY: &str = "DS_AUTH__TOKENS_FILE";
-    let Some(path) = &settings.auth.tokens_file else {
-        if !settings.http.addr.ip().is_loopback() && !settings.auth.allow_anonymous {
-            return Err(StartupError::Setting {
-                key: KEY,
-                reason: format!(
-                    "is required to listen on {} (or set DS_AUTH__ALLOW_ANONYMOUS=true)",
-                    settings.http.addr
-                ),
-            });
-        }
-        tracing::warn!("authentication is off: no DS_AUTH__TOKENS_FILE");
-        return Ok(None);
-    };
-    let table =
-        datastorage_http::auth::TokenTable::from_file(path).map_err(|e| StartupError::Setting {
-            key: KEY,
-            reason: e.to_string(),
-        })?;
-    Ok(Some(Arc::new(table)))
-}
-
-/// The embedder behind its cache, as the settings ask.
-fn build_embedder(settings: &Settings) -> Result<Option<Arc<CachedEmbedder>>, StartupError> {
-    let kind = if settings.embedder.url.is_some() {
-        EmbedderKind::Http
-    } else {
-        settings.embedder.kind
-    };
-    let inner: Arc<dyn Embedder> = match kind {
-        EmbedderKind::None => return Ok(None),
-        EmbedderKind::Local => Arc::new(
-            datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
-                &settings.model.dir,
-                (settings.model.keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
-                    idle: Duration::from_secs(settings.model.keep_alive_secs),
-                    release_memory: crate::memory::release_freed_memory,
-                }),
-            )
-            .map_err(|e| StartupError::Embedder(e.to_string()))?,
-        ),
-        EmbedderKind::Http => Arc::new(
-            datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
-                url: settings
-                    .embedder
-                    .url
-                    .as_ref()
-                    .map(|u| u.expose().to_owned())
-                    .unwrap_or_default(),
-                model: settings.embedder.model.clone(),
-                dimension: settings.embedder.dimension,
-                timeout: Duration::from_millis(settings.embedder.timeout_ms),
-                attempts: settings.embedder.attempts,
-            })
-            .map_err(|e| StartupError::Embedder(e.to_string()))?,
-        ),
-    };
-    let cache: Arc<dyn EmbeddingCache> = match &settings.redis.url {
-        Some(url) => Arc::new(
-            datastorage_redis::RedisEmbeddingCache::new(url.expose(), &settings.redis.key_prefix)
-                .map_err(|e| StartupError::Embedder(e.to_string()))?,
-        ),
-        None => Arc::new(datastorage_memory::MemoryEmbeddingCache::new(
-            settings.embedding_cache.capacity,
-        )),
-    };
-    Ok(Some(Arc::new(CachedEmbedder::new(
-        inner,
-        cache,
-        Duration::from_secs(settings.embedding_cache.ttl_secs),
-    ))))
 }
 
 async fn shutdown_signal() {

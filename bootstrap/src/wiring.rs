@@ -1,0 +1,91 @@
+//! Building the pieces the settings choose that are not storage: the bearer tokens and the
+//! embedder behind its cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datastorage_application::embedding::CachedEmbedder;
+use datastorage_application::ports::{Embedder, EmbeddingCache};
+
+use crate::StartupError;
+use crate::settings::{EmbedderKind, Settings};
+
+/// Reads the tokens file; without one, authentication is off, which only a loopback address
+/// (or an explicit opt-in) allows.
+pub(crate) fn load_tokens(
+    settings: &Settings,
+) -> Result<datastorage_http::auth::Auth, StartupError> {
+    const KEY: &str = "DS_AUTH__TOKENS_FILE";
+    let Some(path) = &settings.auth.tokens_file else {
+        if !settings.http.addr.ip().is_loopback() && !settings.auth.allow_anonymous {
+            return Err(StartupError::Setting {
+                key: KEY,
+                reason: format!(
+                    "is required to listen on {} (or set DS_AUTH__ALLOW_ANONYMOUS=true)",
+                    settings.http.addr
+                ),
+            });
+        }
+        tracing::warn!("authentication is off: no DS_AUTH__TOKENS_FILE");
+        return Ok(None);
+    };
+    let table =
+        datastorage_http::auth::TokenTable::from_file(path).map_err(|e| StartupError::Setting {
+            key: KEY,
+            reason: e.to_string(),
+        })?;
+    Ok(Some(Arc::new(table)))
+}
+
+/// The embedder behind its cache, as the settings ask.
+pub(crate) fn build_embedder(
+    settings: &Settings,
+) -> Result<Option<Arc<CachedEmbedder>>, StartupError> {
+    let kind = if settings.embedder.url.is_some() {
+        EmbedderKind::Http
+    } else {
+        settings.embedder.kind
+    };
+    let inner: Arc<dyn Embedder> = match kind {
+        EmbedderKind::None => return Ok(None),
+        EmbedderKind::Local => Arc::new(
+            datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
+                &settings.model.dir,
+                (settings.model.keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
+                    idle: Duration::from_secs(settings.model.keep_alive_secs),
+                    release_memory: crate::memory::release_freed_memory,
+                }),
+            )
+            .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+        EmbedderKind::Http => Arc::new(
+            datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
+                url: settings
+                    .embedder
+                    .url
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
+                    .unwrap_or_default(),
+                model: settings.embedder.model.clone(),
+                dimension: settings.embedder.dimension,
+                timeout: Duration::from_millis(settings.embedder.timeout_ms),
+                attempts: settings.embedder.attempts,
+            })
+            .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+    };
+    let cache: Arc<dyn EmbeddingCache> = match &settings.redis.url {
+        Some(url) => Arc::new(
+            datastorage_redis::RedisEmbeddingCache::new(url.expose(), &settings.redis.key_prefix)
+                .map_err(|e| StartupError::Embedder(e.to_string()))?,
+        ),
+        None => Arc::new(datastorage_memory::MemoryEmbeddingCache::new(
+            settings.embedding_cache.capacity,
+        )),
+    };
+    Ok(Some(Arc::new(CachedEmbedder::new(
+        inner,
+        cache,
+        Duration::from_secs(settings.embedding_cache.ttl_secs),
+    ))))
+}
