@@ -47,7 +47,7 @@ impl MemoryAuditLog {
             .iter()
             .filter(|e| e.event_date >= month && e.event_date < end)
             .map(|e| e.log_index);
-        ranges(indexes)
+        datastorage_domain::log::index_ranges(indexes)
     }
 
     // Every mutation checks before it changes anything, so a poisoned lock is safe to reuse.
@@ -171,16 +171,4 @@ impl AuditLogStore for MemoryAuditLog {
                 .map(|(_, at)| at.elapsed().as_secs_f64()),
         })
     }
-}
-
-/// Ascending indexes as inclusive ranges of consecutive ones.
-pub(crate) fn ranges(indexes: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for i in indexes {
-        match out.last_mut() {
-            Some((_, last)) if *last + 1 == i => *last = i,
-            _ => out.push((i, i)),
-        }
-    }
-    out
 }

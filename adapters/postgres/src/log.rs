@@ -54,6 +54,14 @@ struct PendingRow {
     lag: f64,
 }
 
+impl PendingRow {
+    /// The writer's leaf hash, when the row has one (the CHECK keeps it 32 bytes).
+    fn writer_leaf(&self) -> Option<Hash> {
+        let bytes = <[u8; 32]>::try_from(self.leaf_hash.as_deref()?).ok()?;
+        Some(Hash(bytes))
+    }
+}
+
 async fn read_tiles(conn: &mut PgConnection, ids: &BTreeSet<TileId>) -> Result<TileSet, LogError> {
     let levels: Vec<i16> = ids.iter().map(|t| i16::from(t.level)).collect();
     let indexes: Vec<i64> = ids.iter().map(|t| to_i64(t.index)).collect();
@@ -142,7 +150,7 @@ impl AuditLogStore for PgAuditLog {
         // Rows without the writer's leaf hash (written another way) are read back and hashed.
         let unhashed: Vec<&PendingRow> = pending
             .iter()
-            .filter(|p| p.leaf_hash.as_ref().is_none_or(|h| h.len() != 32))
+            .filter(|p| p.writer_leaf().is_none())
             .collect();
         let mut hashed: HashMap<(Uuid, NaiveDate), Hash> = HashMap::new();
         if !unhashed.is_empty() {
@@ -179,17 +187,13 @@ impl AuditLogStore for PgAuditLog {
         let (mut indexes, mut leaf_ids, mut leaf_dates, mut correlations) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &pending {
-            let leaf = match p
-                .leaf_hash
-                .as_deref()
-                .and_then(|h| <[u8; 32]>::try_from(h).ok())
-            {
-                Some(bytes) => Hash(bytes),
-                // A row deleted before it was sequenced has nothing left to log.
-                None => match hashed.get(&(p.event_id, p.event_date)) {
-                    Some(leaf) => *leaf,
-                    None => continue,
-                },
+            // A row read back for its hash but deleted before it was sequenced has nothing
+            // left to log.
+            let Some(leaf) = p
+                .writer_leaf()
+                .or_else(|| hashed.get(&(p.event_id, p.event_date)).copied())
+            else {
+                continue;
             };
             indexes.push(to_i64(size + leaves.len() as u64));
             leaves.push(leaf);
