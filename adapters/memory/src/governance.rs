@@ -109,11 +109,15 @@ impl LegalHoldStore for MemoryGovernance {
 
 #[async_trait]
 impl RetentionStore for MemoryGovernance {
-    async fn months(&self, now: DateTime<Utc>) -> Result<Vec<MonthRetention>, RepositoryError> {
+    async fn months(
+        &self,
+        now: DateTime<Utc>,
+        before: NaiveDate,
+    ) -> Result<Vec<MonthRetention>, RepositoryError> {
         let holds = self.holds().clone();
         let state = self.events.read();
         let mut months: std::collections::BTreeMap<NaiveDate, MonthRetention> = Default::default();
-        for e in state.all() {
+        for e in state.all().filter(|e| e.event_date() < before) {
             let month = month_of(e.event_date());
             let m = months.entry(month).or_insert(MonthRetention {
                 month,

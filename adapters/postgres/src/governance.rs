@@ -7,6 +7,7 @@ use datastorage_application::ports::{
     RepositoryError, RetentionStore,
 };
 use datastorage_domain::audit::CorrelationId;
+use datastorage_domain::log::index_ranges;
 use sqlx::PgPool;
 
 use crate::error::to_repository_error;
@@ -40,19 +41,6 @@ fn hold_of(
         placed_by,
         placed_at,
     })
-}
-
-/// Ascending indexes as inclusive ranges of consecutive ones.
-fn ranges(indexes: &[i64]) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for &i in indexes {
-        let i = to_u64(i);
-        match out.last_mut() {
-            Some((_, last)) if *last + 1 == i => *last = i,
-            _ => out.push((i, i)),
-        }
-    }
-    out
 }
 
 /// Counts per month: events, expired at `$1`, held now. Rows of `audit_events` only.
@@ -139,13 +127,20 @@ impl LegalHoldStore for PgGovernance {
 
 #[async_trait]
 impl RetentionStore for PgGovernance {
-    async fn months(&self, now: DateTime<Utc>) -> Result<Vec<MonthRetention>, RepositoryError> {
-        let rows: Vec<(NaiveDate, i64, i64, i64)> =
-            sqlx::query_as(&format!("{MONTHS} GROUP BY 1 ORDER BY 1"))
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(to_repository_error)?;
+    async fn months(
+        &self,
+        now: DateTime<Utc>,
+        before: NaiveDate,
+    ) -> Result<Vec<MonthRetention>, RepositoryError> {
+        // Bounding event_date leaves the recent partitions out of the scan.
+        let rows: Vec<(NaiveDate, i64, i64, i64)> = sqlx::query_as(&format!(
+            "{MONTHS} WHERE e.event_date < $2 GROUP BY 1 ORDER BY 1"
+        ))
+        .bind(now)
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_repository_error)?;
         Ok(rows
             .into_iter()
             .map(|(month, events, expired, held)| MonthRetention {
@@ -203,7 +198,7 @@ impl RetentionStore for PgGovernance {
         .fetch_all(&mut *tx)
         .await
         .map_err(to_repository_error)?;
-        let log_ranges = ranges(&indexes);
+        let log_ranges = index_ranges(indexes.iter().map(|i| to_u64(*i)));
         sqlx::query(
             "INSERT INTO audit_log_pruned (month, events, log_ranges, pruned_at)
              VALUES ($1, $2, $3, $4)

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 
 use super::{ANONYMOUS, GovernanceService};
@@ -34,15 +34,11 @@ impl GovernanceService {
     pub async fn run_retention(&self) -> Result<RetentionReport, AuditError> {
         let now = self.clock.now();
         let mut report = RetentionReport::default();
-        for month in self.retention.months(now).await? {
-            let end = month
-                .month
-                .checked_add_months(Months::new(1))
-                .unwrap_or(month.month);
-            let ended = end.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-            if ended.is_none_or(|ended| ended + self.settle > now) {
-                continue;
-            }
+        // A month is weighed once its end is `settle` in the past: month starts before the
+        // month holding `now - settle` are exactly those.
+        let settled = (now - self.settle).date_naive();
+        let before = settled.with_day(1).unwrap_or(settled);
+        for month in self.retention.months(now, before).await? {
             if month.held > 0 {
                 report.kept_held.push(month.month);
                 continue;

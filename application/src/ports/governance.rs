@@ -87,11 +87,16 @@ pub struct PrunedMonth {
 /// which months were pruned.
 #[async_trait]
 pub trait RetentionStore: Send + Sync + 'static {
-    /// Every stored month, oldest first.
+    /// Every stored month that begins before `before` (a month's first day), oldest first:
+    /// retention weighs only months long ended, and need not read the recent ones.
     ///
     /// # Errors
     /// [`RepositoryError::Unavailable`].
-    async fn months(&self, now: DateTime<Utc>) -> Result<Vec<MonthRetention>, RepositoryError>;
+    async fn months(
+        &self,
+        now: DateTime<Utc>,
+        before: NaiveDate,
+    ) -> Result<Vec<MonthRetention>, RepositoryError>;
 
     /// Drops `month` if, checked again atomically with the drop and with new holds kept out
     /// meanwhile, every one of its events is expired at `now` and none is held. `None`: it

@@ -137,7 +137,7 @@ pub async fn months_count_events_expired_and_held(g: GovernancePair) {
     g.holds.place(&hold("m-held", "alice")).await.unwrap();
     let months = g
         .retention
-        .months(at("2026-06-01T00:00:00Z"))
+        .months(at("2026-06-01T00:00:00Z"), day(2026, 6, 1))
         .await
         .unwrap();
     let summary: Vec<(NaiveDate, u64, u64, u64)> = months
@@ -147,6 +147,16 @@ pub async fn months_count_events_expired_and_held(g: GovernancePair) {
     assert_eq!(
         summary,
         vec![(day(2026, 1, 1), 2, 1, 0), (day(2026, 2, 1), 1, 1, 1)]
+    );
+    // Months from `before` on are not read.
+    let early = g
+        .retention
+        .months(at("2026-06-01T00:00:00Z"), day(2026, 2, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        early.iter().map(|m| m.month).collect::<Vec<_>>(),
+        vec![day(2026, 1, 1)]
     );
 }
 
