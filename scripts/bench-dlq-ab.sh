@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A/B of two service binaries on the dead-letter fallback path: with PostgreSQL stopped, 16
-# clients POST single events and every answer must be 202. Alternating pairs, each run on a
+# clients POST single events and every answer must be 202. Each run reports its throughput
+# beside the Redis ceiling of the moment, and the service's CPU per event (user + system
+# ticks of its process over the run: steadier than throughput on a shared machine). Alternating pairs, each run on a
 # freshly rewritten AOF and under its own key prefix, each pair after the redis-benchmark XADD
 # ceiling of the same moment (the disk's fsync decides both). For a change on the path every
 # request takes while PostgreSQL is down, whose effect a whole benchmark run cannot separate
@@ -11,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
+# shellcheck source=scripts/lib/cpu.sh
+. scripts/lib/cpu.sh
 
 [ $# -ge 2 ] || { echo "usage: $0 <binary-a> <binary-b> [pairs]" >&2; exit 2; }
 A="$1"; B="$2"; PAIRS="${3:-3}"; SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
@@ -39,15 +43,20 @@ run() { # $1 = label, $2 = binary
   xadd="$(ceiling)"
   $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -m fast -w stop >/dev/null
   ds_redis_compact "$redis_port"
+  local t0 t1
+  t0="$(ds_ticks "$SERVICE_PID")"
   out="$(target/release/loadgen --url "$url" --clients 16 --expect 202 --seconds "$SECONDS_PER_RUN" --label ab)"
+  t1="$(ds_ticks "$SERVICE_PID")"
   $DS_PG_RUN_AS "$DS_PG_BIN/pg_ctl" -D "$DS_PGDATA" -l "$DS_SERVICES_DIR/pg-log/postgres.log" -w start >/dev/null
   echo "$out" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 label, xadd, rate = sys.argv[1], float(sys.argv[2]), r["throughput_per_s"]
-print("%s: XADD ceiling %.0f/s | service %.0f/s (ratio %.2fx), p99 %.2f ms, not 202: %s"
-      % (label, xadd, rate, rate / xadd, r["p99_ms"], r.get("failed", 0)))
-' "$1" "$xadd"
+events = r["ok"] + r["warmup_ok"]
+cpu_us = (float(sys.argv[4]) - float(sys.argv[3])) * 1e6 / float(sys.argv[5]) / max(events, 1)
+print("%s: XADD ceiling %.0f/s | service %.0f/s (ratio %.2fx), p99 %.2f ms, service CPU %.1f us/event, not 202: %s"
+      % (label, xadd, rate, rate / xadd, r["p99_ms"], cpu_us, r.get("failed", 0)))
+' "$1" "$xadd" "$t0" "$t1" "$(getconf CLK_TCK)"
   kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=""
 }
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 case "${1:-start}" in
   start)
     ds_services_start
-    for v in DS_TEST_DATABASE_URL DS_TEST_REDIS_URL DS_PG_BIN DS_PGDATA DS_PG_RUN_AS DS_PG_USER_NAME DS_SERVICES_DIR; do
+    for v in DS_TEST_DATABASE_URL DS_TEST_REDIS_URL DS_PG_BIN DS_PG_TLS_BIN DS_PGDATA DS_PG_RUN_AS DS_PG_USER_NAME DS_SERVICES_DIR; do
       printf 'export %s=%q\n' "$v" "${!v}"
     done
     ;;

@@ -12,6 +12,7 @@ mod memory;
 mod secret;
 mod settings;
 mod telemetry;
+pub mod tls;
 pub mod transparency;
 mod wiring;
 
@@ -98,6 +99,7 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or PostgreSQL cannot be prepared.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        tls::install_crypto_provider();
         type Stores = (
             Arc<dyn AuditEventRepository>,
             Arc<dyn AuditLogStore>,
@@ -130,10 +132,11 @@ impl Application {
                             acquire_timeout: Duration::from_secs(
                                 settings.database.acquire_timeout_secs,
                             ),
+                            tls: settings.database.tls(),
                         },
                     )
                     .await
-                    .map_err(|e| StartupError::Database(e.to_string()))?;
+                    .map_err(tls::database_connect_error)?;
                     datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
                         .await
                         .map_err(|e| StartupError::Database(e.to_string()))?;
@@ -168,28 +171,27 @@ impl Application {
             std::process::id(),
             uuid::Uuid::now_v7().simple()
         );
-        let connect_queue = |consumer: String, pool_size: usize| {
+        let connect_queue = |consumer: String| {
             let settings = &settings;
             async move {
-                let Some(url) = &settings.redis.url else {
+                let Some(endpoint) = settings.redis.endpoint() else {
                     return Ok(None);
                 };
                 let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
                     datastorage_redis::RedisQueueSettings {
-                        url: url.expose().to_owned(),
+                        endpoint,
                         key_prefix: settings.redis.key_prefix.clone(),
                         consumer,
                         capacity: settings.dlq.capacity,
                         reclaim_idle: Duration::from_millis(settings.dlq.reclaim_idle_ms),
-                        pool_size,
                     },
                 )
                 .await
-                .map_err(|e| StartupError::Queue(e.to_string()))?;
+                .map_err(|e| StartupError::Queue(datastorage_application::cause::chain(&e)))?;
                 Ok::<_, StartupError>(Some(Arc::new(queue) as Arc<dyn DeadLetterQueue>))
             }
         };
-        let queue = connect_queue(consumer.clone(), 16).await?;
+        let queue = connect_queue(consumer.clone()).await?;
 
         let clock = Arc::new(SystemClock);
         let log = AuditLogService::new(
@@ -248,7 +250,7 @@ impl Application {
             .collect();
         if !replay.is_empty() {
             for i in 1..settings.dlq.replay_workers {
-                if let Some(queue) = connect_queue(format!("{consumer}-{i}"), 2).await? {
+                if let Some(queue) = connect_queue(format!("{consumer}-{i}")).await? {
                     replay.push(ReplayWorker::over_queue(&audit, queue, replay_settings));
                 }
             }

@@ -16,6 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     datastorage::return_freed_pages_promptly();
+    datastorage::tls::install_crypto_provider();
     let cli = match datastorage::config::load(std::env::args_os(), std::env::vars().collect()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

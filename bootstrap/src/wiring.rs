@@ -70,13 +70,14 @@ pub(crate) fn build_embedder(
                 dimension: settings.embedder.dimension,
                 timeout: Duration::from_millis(settings.embedder.timeout_ms),
                 attempts: settings.embedder.attempts,
+                ca_file: settings.embedder.ca_file.clone(),
             })
             .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
     };
-    let cache: Arc<dyn EmbeddingCache> = match &settings.redis.url {
-        Some(url) => Arc::new(
-            datastorage_redis::RedisEmbeddingCache::new(url.expose(), &settings.redis.key_prefix)
+    let cache: Arc<dyn EmbeddingCache> = match settings.redis.endpoint() {
+        Some(endpoint) => Arc::new(
+            datastorage_redis::RedisEmbeddingCache::new(&endpoint, &settings.redis.key_prefix)
                 .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
         None => Arc::new(datastorage_memory::MemoryEmbeddingCache::new(

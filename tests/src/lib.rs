@@ -10,3 +10,4 @@ pub mod conformance;
 pub mod embedding_server;
 pub mod processes;
 pub mod support;
+pub mod tls;

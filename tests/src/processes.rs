@@ -48,7 +48,30 @@ pub struct PgCluster {
 
 impl PgCluster {
     pub fn start_new() -> Self {
-        let bin = PathBuf::from(env("DS_PG_BIN"));
+        Self::start_new_with(PathBuf::from(env("DS_PG_BIN")), |_| String::new())
+    }
+
+    /// A cluster that takes TLS only: `ssl = on` with the PKI's server certificate, and
+    /// `pg_hba.conf` rejecting every connection over TCP that is not TLS.
+    ///
+    /// It runs the PostgreSQL 16 of `DS_PG_TLS_BIN` (built with OpenSSL, which pgserver's is
+    /// not; scripts/lib/services.sh installs it with pgvector).
+    pub fn start_new_tls(pki: &crate::tls::TestPki) -> Self {
+        Self::start_new_with(PathBuf::from(env("DS_PG_TLS_BIN")), |data| {
+            std::fs::copy(&pki.server_cert_file, data.join("server.crt")).expect("server.crt");
+            std::fs::copy(&pki.server_key_file, data.join("server.key")).expect("server.key");
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostnossl all all all reject\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .expect("pg_hba.conf");
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n".to_owned()
+        })
+    }
+
+    /// `configure` is given the data directory after initdb and answers lines to add to
+    /// postgresql.conf.
+    fn start_new_with(bin: PathBuf, configure: impl FnOnce(&std::path::Path) -> String) -> Self {
         let dir = scratch_dir("pg");
         let data = dir.join("data");
         let run_as: Vec<String> = std::env::var("DS_PG_RUN_AS")
@@ -79,11 +102,24 @@ impl PgCluster {
             "--no-sync",
         ]);
         run(initdb);
-        let conf = format!(
+        let mut conf = format!(
             "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\nmax_connections = 100\n",
             cluster.port,
             cluster.dir.display()
         );
+        conf.push_str(&configure(&cluster.data));
+        // The server reads its key only if it alone can (0600, its own).
+        let key = cluster.data.join("server.key");
+        if key.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod server.key");
+        }
+        if !owner.is_empty() {
+            let mut chown = Command::new("chown");
+            chown.arg("-R").arg(&owner).arg(&cluster.data);
+            run(chown);
+        }
         let conf_path = cluster.data.join("postgresql.conf");
         let mut existing = std::fs::read_to_string(&conf_path).expect("postgresql.conf");
         existing.push_str(&conf);
@@ -106,6 +142,37 @@ impl PgCluster {
 
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A SQL statement run with psql over the Unix socket (as the cluster's superuser).
+    pub fn psql(&self, sql: &str) -> String {
+        // pgserver's psql: the TLS build has none.
+        let psql = PathBuf::from(env("DS_PG_BIN")).join("psql");
+        let mut c = match self.run_as.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(psql);
+                c
+            }
+            None => Command::new(psql),
+        };
+        c.arg("-h").arg(&self.dir).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-XAtq",
+            "-c",
+            sql,
+            "postgres",
+        ]);
+        let out = c.output().expect("psql");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     pub fn start(&self) {
@@ -147,7 +214,20 @@ pub struct RedisServer {
     dir: PathBuf,
     pub port: u16,
     child: Option<Child>,
+    tls: Option<RedisTlsServer>,
 }
+
+/// How a TLS-only Redis is reached: its files, and the one ACL user that may log in.
+struct RedisTlsServer {
+    ca_file: PathBuf,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    client_cert_file: PathBuf,
+    client_key_file: PathBuf,
+}
+
+/// The ACL user and password of a TLS Redis (the `default` user is off).
+pub const REDIS_TLS_USER: (&str, &str) = ("datastorage", "s3cret-acl-password");
 
 impl RedisServer {
     pub fn start_new() -> Self {
@@ -155,37 +235,122 @@ impl RedisServer {
             dir: scratch_dir("redis"),
             port: free_port(),
             child: None,
+            tls: None,
         };
         server.start();
         server
     }
 
+    /// A Redis that speaks only TLS (`port 0`, `tls-port`), asks every client for a
+    /// certificate signed by the PKI's CA, and lets in only the ACL user
+    /// [`REDIS_TLS_USER`].
+    pub fn start_new_tls(pki: &crate::tls::TestPki) -> Self {
+        let mut server = Self {
+            dir: scratch_dir("redis"),
+            port: free_port(),
+            child: None,
+            tls: Some(RedisTlsServer {
+                ca_file: pki.ca_file.clone(),
+                cert_file: pki.server_cert_file.clone(),
+                key_file: pki.server_key_file.clone(),
+                client_cert_file: pki.client_cert_file.clone(),
+                client_key_file: pki.client_key_file.clone(),
+            }),
+        };
+        server.start();
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>/`, or for a TLS server
+    /// `rediss://<user>:<password>@127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        match &self.tls {
+            None => format!("redis://127.0.0.1:{}/", self.port),
+            Some(_) => format!(
+                "rediss://{}:{}@127.0.0.1:{}/",
+                REDIS_TLS_USER.0, REDIS_TLS_USER.1, self.port
+            ),
+        }
+    }
+
+    /// redis-cli's arguments to reach this server.
+    fn cli_args(&self) -> Vec<String> {
+        let mut args = vec!["-p".to_owned(), self.port.to_string()];
+        if let Some(tls) = &self.tls {
+            args.extend(["--tls".to_owned(), "--cacert".to_owned()]);
+            args.push(tls.ca_file.display().to_string());
+            args.push("--cert".to_owned());
+            args.push(tls.client_cert_file.display().to_string());
+            args.push("--key".to_owned());
+            args.push(tls.client_key_file.display().to_string());
+            args.extend([
+                "--user".to_owned(),
+                REDIS_TLS_USER.0.to_owned(),
+                "--pass".to_owned(),
+                REDIS_TLS_USER.1.to_owned(),
+                "--no-auth-warning".to_owned(),
+            ]);
+        }
+        args
     }
 
     pub fn start(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
+        let mut command = Command::new("redis-server");
+        self.configure(&mut command);
+        let child = command
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
-        // Ready when it answers PING (poll with a deadline).
+        self.wait_until_ready();
+    }
+
+    /// The server's arguments: its port (TLS or not), data directory, AOF with fsync always.
+    fn configure(&self, command: &mut Command) {
+        command.args(["--bind", "127.0.0.1"]);
+        match &self.tls {
+            None => {
+                command.args(["--port", &self.port.to_string()]);
+            }
+            Some(tls) => {
+                command
+                    .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&tls.cert_file)
+                    .arg("--tls-key-file")
+                    .arg(&tls.key_file)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&tls.ca_file)
+                    .args(["--tls-auth-clients", "yes"])
+                    .args(["--user", "default", "off"])
+                    .args([
+                        "--user",
+                        REDIS_TLS_USER.0,
+                        "on",
+                        &format!(">{}", REDIS_TLS_USER.1),
+                        "~*",
+                        "&*",
+                        "+@all",
+                    ]);
+            }
+        }
+        command.arg("--dir").arg(&self.dir).args([
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+        ]);
+    }
+
+    /// Returns once the server answers PING (polled, with a deadline).
+    fn wait_until_ready(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let pong = Command::new("redis-cli")
-                .args(["-p", &self.port.to_string(), "ping"])
+                .args(self.cli_args())
+                .arg("ping")
                 .output()
                 .map(|o| o.stdout.starts_with(b"PONG"))
                 .unwrap_or(false);
@@ -206,6 +371,57 @@ impl RedisServer {
             let _ = child.wait();
         }
     }
+}
+
+/// One TLS Redis for the whole test process (the conformance suites over TLS make a queue
+/// per case). It runs under `sh`, which kills it once this process's end closes its stdin,
+/// so it never outlives the tests.
+pub struct SharedTlsRedis {
+    /// The PKI it presents and trusts (its files stay for the process's life).
+    pub pki: crate::tls::TestPki,
+    /// `rediss://<user>:<password>@127.0.0.1:<port>/`.
+    pub url: String,
+    _shell: std::sync::Mutex<Child>,
+}
+
+pub fn shared_tls_redis() -> &'static SharedTlsRedis {
+    static SHARED: std::sync::OnceLock<SharedTlsRedis> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let pki = crate::tls::TestPki::new();
+        let server = RedisServer {
+            dir: scratch_dir("redis"),
+            port: free_port(),
+            child: None,
+            tls: Some(RedisTlsServer {
+                ca_file: pki.ca_file.clone(),
+                cert_file: pki.server_cert_file.clone(),
+                key_file: pki.server_key_file.clone(),
+                client_cert_file: pki.client_cert_file.clone(),
+                client_key_file: pki.client_key_file.clone(),
+            }),
+        };
+        let mut redis = Command::new("redis-server");
+        server.configure(&mut redis);
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "\"$0\" \"$@\" & read _; kill $!"])
+            .arg(redis.get_program())
+            .args(redis.get_args());
+        let shell = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server under sh");
+        server.wait_until_ready();
+        let url = server.url();
+        // The shell owns the server now; the handle's Drop must not touch its directory.
+        std::mem::forget(server);
+        SharedTlsRedis {
+            pki,
+            url,
+            _shell: std::sync::Mutex::new(shell),
+        }
+    })
 }
 
 impl Drop for RedisServer {

@@ -44,6 +44,7 @@ pub async fn fresh_pool() -> PgPool {
         url,
         max_connections: 8,
         acquire_timeout: std::time::Duration::from_secs(30),
+        tls: Default::default(),
     })
     .await
     .expect("connect and migrate the test database")
@@ -339,12 +340,14 @@ pub async fn memory_queues(capacity: u64, reclaim_idle: std::time::Duration) -> 
 pub async fn redis_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
     let prefix = unique_prefix();
     let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
-        url: test_redis_url(),
+        endpoint: datastorage_redis::RedisEndpoint {
+            url: test_redis_url(),
+            ..Default::default()
+        },
         key_prefix: prefix.clone(),
         consumer: consumer.to_owned(),
         capacity,
         reclaim_idle,
-        pool_size: 4,
     };
     let a = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-1"))
         .await
@@ -353,6 +356,54 @@ pub async fn redis_queues(capacity: u64, reclaim_idle: std::time::Duration) -> Q
         .await
         .expect("connect to the test Redis");
     (Arc::new(a), Arc::new(b))
+}
+
+/// The shared TLS Redis as the service reaches it: `rediss://` with its ACL user, the test
+/// CA, and the client certificate it asks for.
+pub fn redis_tls_endpoint() -> datastorage_redis::RedisEndpoint {
+    let shared = crate::processes::shared_tls_redis();
+    tls_endpoint(&shared.url, &shared.pki)
+}
+
+/// A `rediss://` endpoint trusting `pki`'s CA and presenting its client certificate.
+pub fn tls_endpoint(url: &str, pki: &crate::tls::TestPki) -> datastorage_redis::RedisEndpoint {
+    datastorage_redis::RedisEndpoint {
+        url: url.to_owned(),
+        tls: datastorage_redis::RedisTls {
+            ca_file: Some(pki.ca_file.clone()),
+            client_cert: Some((pki.client_cert_file.clone(), pki.client_key_file.clone())),
+        },
+    }
+}
+
+/// Two consumers of one fresh stream on the shared TLS Redis.
+pub async fn redis_tls_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
+    datastorage::tls::install_crypto_provider();
+    let prefix = unique_prefix();
+    let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
+        endpoint: redis_tls_endpoint(),
+        key_prefix: prefix.clone(),
+        consumer: consumer.to_owned(),
+        capacity,
+        reclaim_idle,
+    };
+    let a = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-1"))
+        .await
+        .expect("connect to the TLS Redis");
+    let b = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-2"))
+        .await
+        .expect("connect to the TLS Redis");
+    (Arc::new(a), Arc::new(b))
+}
+
+/// The embedding cache on the shared TLS Redis, under fresh keys.
+pub async fn redis_tls_embedding_cache() -> Arc<dyn datastorage_application::ports::EmbeddingCache>
+{
+    datastorage::tls::install_crypto_provider();
+    Arc::new(
+        datastorage_redis::RedisEmbeddingCache::new(&redis_tls_endpoint(), &unique_prefix())
+            .expect("the TLS Redis embedding cache"),
+    )
 }
 
 /// Points a service at a Redis dead-letter queue of its own, with fast replay polling.
@@ -407,8 +458,14 @@ pub async fn memory_embedding_cache() -> Arc<dyn datastorage_application::ports:
 /// A Redis embedding cache under keys no other test uses.
 pub async fn redis_embedding_cache() -> Arc<dyn datastorage_application::ports::EmbeddingCache> {
     Arc::new(
-        datastorage_redis::RedisEmbeddingCache::new(&test_redis_url(), &unique_prefix())
-            .expect("redis cache"),
+        datastorage_redis::RedisEmbeddingCache::new(
+            &datastorage_redis::RedisEndpoint {
+                url: test_redis_url(),
+                ..Default::default()
+            },
+            &unique_prefix(),
+        )
+        .expect("redis cache"),
     )
 }
 

@@ -14,10 +14,13 @@ mod log;
 mod partitions;
 mod writer;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::Connection;
+pub use sqlx::Error as PgError;
 pub use sqlx::PgPool;
+pub use sqlx::postgres::PgSslMode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub use audit::PgAuditEventRepository;
@@ -37,6 +40,47 @@ pub struct PgSettings {
     pub max_connections: u32,
     /// How long a request waits for a free connection before the store counts as unavailable.
     pub acquire_timeout: Duration,
+    /// TLS beyond what the URL says (each set field wins over the URL's parameter).
+    pub tls: PgTls,
+}
+
+/// TLS to PostgreSQL (rustls, with the ring provider). Each field left `None` keeps what the
+/// URL says (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`), and libpq's default `prefer`.
+#[derive(Debug, Clone, Default)]
+pub struct PgTls {
+    /// `disable` up to `verify-full` (the server's certificate chains to a trusted CA and
+    /// names the host).
+    pub mode: Option<PgSslMode>,
+    /// PEM file of the CAs trusted beyond the system's store.
+    pub root_cert: Option<PathBuf>,
+    /// PEM files of a client certificate and its key.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+impl PgTls {
+    fn apply(&self, mut options: PgConnectOptions) -> PgConnectOptions {
+        if let Some(mode) = self.mode {
+            options = options.ssl_mode(mode);
+        }
+        if let Some(root) = &self.root_cert {
+            options = options.ssl_root_cert(root);
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            options = options.ssl_client_cert(cert).ssl_client_key(key);
+        }
+        options
+    }
+}
+
+/// Whether connecting failed in TLS: the server refused it, or its certificate was not
+/// accepted (an unknown CA, a name that does not match the host).
+pub fn is_tls_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Tls(_) => true,
+        // rustls reports a refused certificate through the socket, as invalid data.
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    }
 }
 
 /// Connects a pool and brings the schema up to date.
@@ -45,8 +89,8 @@ pub struct PgSettings {
 /// The URL is invalid, the server is unreachable, or a migration fails.
 pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
     let options = settings
-        .url
-        .parse::<PgConnectOptions>()?
+        .tls
+        .apply(settings.url.parse::<PgConnectOptions>()?)
         // audit_events is partitioned by month, and a custom plan (PostgreSQL's default for
         // the first executions of a statement, and whenever it guesses one is cheaper) plans
         // every partition again on each execution, most of a keyset page's time and growing

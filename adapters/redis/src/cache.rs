@@ -8,11 +8,15 @@ use async_trait::async_trait;
 use datastorage_application::ports::{CacheError, CacheKey, EmbeddingCache};
 use datastorage_domain::embedding::Embedding;
 use datastorage_domain::workflow::WorkflowId;
-use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::Value;
+use redis::aio::ConnectionManager;
+
+use crate::connection::{RedisEndpoint, Resilient};
 
 pub struct RedisEmbeddingCache {
-    pool: Pool,
+    /// Connects on first use: the cache is an optimisation, and a Redis that is down at
+    /// start only costs misses until it is up.
+    conn: ConnectionManager,
     prefix: String,
 }
 
@@ -22,19 +26,17 @@ fn down(e: impl std::fmt::Display) -> CacheError {
 
 impl RedisEmbeddingCache {
     /// # Errors
-    /// When the URL is invalid.
-    pub fn new(url: &str, key_prefix: &str) -> Result<Self, CacheError> {
-        let mut config = Config::from_url(url);
-        config.pool = Some(deadpool_redis::PoolConfig::new(8));
-        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(down)?;
+    /// When the URL or the TLS files are invalid.
+    pub fn new(endpoint: &RedisEndpoint, key_prefix: &str) -> Result<Self, CacheError> {
         Ok(Self {
-            pool,
+            conn: endpoint.lazy_connection().map_err(down)?,
             prefix: format!("{key_prefix}:v1"),
         })
     }
 
-    async fn conn(&self) -> Result<Connection, CacheError> {
-        self.pool.get().await.map_err(down)
+    /// A handle on the shared connection (a clone, not a checkout).
+    fn conn(&self) -> Resilient {
+        Resilient(self.conn.clone())
     }
 
     fn entry_key(&self, k: &CacheKey) -> String {
@@ -49,7 +51,7 @@ impl RedisEmbeddingCache {
 #[async_trait]
 impl EmbeddingCache for RedisEmbeddingCache {
     async fn get(&self, key: &CacheKey) -> Result<Option<Embedding>, CacheError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.entry_key(key))
             .query_async(&mut conn)
@@ -70,7 +72,7 @@ impl EmbeddingCache for RedisEmbeddingCache {
         embedding: &Embedding,
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let bytes: Vec<u8> = embedding
             .values()
             .iter()
@@ -95,7 +97,7 @@ impl EmbeddingCache for RedisEmbeddingCache {
     }
 
     async fn invalidate_workflow(&self, id: WorkflowId) -> Result<u64, CacheError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let tag = self.tag_key(id);
         let members: Vec<String> = redis::cmd("SMEMBERS")
             .arg(&tag)
@@ -120,7 +122,7 @@ impl EmbeddingCache for RedisEmbeddingCache {
     }
 
     async fn invalidate_all(&self) -> Result<u64, CacheError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let mut removed = 0u64;
         for pattern in [
             format!("{}:emb:*", self.prefix),

@@ -20,8 +20,10 @@
 
 mod cache;
 mod codec;
+mod connection;
 mod queue;
 mod resp;
 
 pub use cache::RedisEmbeddingCache;
+pub use connection::{EndpointError, RedisEndpoint, RedisTls};
 pub use queue::{RedisQueueSettings, RedisStreamDeadLetterQueue};

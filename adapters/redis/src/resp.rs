@@ -1,10 +1,11 @@
-//! A minimal RESP2 connection: one command out, one reply back, on a socket its caller owns.
+//! A minimal RESP2 connection: one command out, one reply back, on a socket its caller owns,
+//! plain or TLS (rustls), authenticated as the URL's ACL user.
 //!
 //! Used by the dead-letter enqueue, the call every request pays while PostgreSQL is down.
 //! redis-rs's async connection is multiplexed: each call is handed to a driver task and its
-//! reply handed back, and the pool adds a checkout, both on the path every request takes
-//! during an outage (docs/architecture.md has the measurement). Everything else (claims,
-//! acks, stats) keeps redis-rs.
+//! reply handed back, which costs the enqueue more CPU per event than this socket
+//! (docs/architecture.md has the A/B). Everything else (claims, acks, stats, the cache)
+//! keeps redis-rs.
 
 use std::io::{self, Write as _};
 use std::time::Duration;
@@ -12,6 +13,8 @@ use std::time::Duration;
 use redis::{ConnectionAddr, ConnectionInfo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 /// A reply, as RESP2 sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,7 @@ impl Reply {
 
 enum Stream {
     Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
@@ -121,15 +125,31 @@ pub(crate) fn parse(buf: &[u8]) -> io::Result<Option<(Reply, usize)>> {
 }
 
 impl RespConnection {
-    /// Connects to `server`, then authenticates and selects its database if it names them.
-    /// TLS is not built in (redis-rs is built without it too).
-    pub(crate) async fn connect(server: &ConnectionInfo) -> io::Result<Self> {
+    /// Connects to `server` (over TLS with `tls` for a `rediss://` address), then
+    /// authenticates and selects its database if it names them.
+    pub(crate) async fn connect(
+        server: &ConnectionInfo,
+        tls: Option<&TlsConnector>,
+    ) -> io::Result<Self> {
+        let tcp = |host: String, port: u16| async move {
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            // A command is written whole; waiting to coalesce it would only add latency.
+            stream.set_nodelay(true)?;
+            io::Result::Ok(stream)
+        };
         let stream = match server.addr() {
-            ConnectionAddr::Tcp(host, port) => {
-                let stream = TcpStream::connect((host.as_str(), *port)).await?;
-                // A command is written whole; waiting to coalesce it would only add latency.
-                stream.set_nodelay(true)?;
-                Stream::Tcp(stream)
+            ConnectionAddr::Tcp(host, port) => Stream::Tcp(tcp(host.clone(), *port).await?),
+            ConnectionAddr::TcpTls { host, port, .. } => {
+                let Some(connector) = tls else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a rediss:// address needs a TLS connector",
+                    ));
+                };
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let stream = tcp(host.clone(), *port).await?;
+                Stream::Tls(Box::new(connector.connect(name, stream).await?))
             }
             #[cfg(unix)]
             ConnectionAddr::Unix(path) => {
@@ -176,6 +196,11 @@ impl RespConnection {
     pub(crate) async fn call(&mut self, command: &[u8]) -> io::Result<Reply> {
         match &mut self.stream {
             Stream::Tcp(s) => s.write_all(command).await?,
+            Stream::Tls(s) => {
+                s.write_all(command).await?;
+                // rustls buffers what it encrypts: the command leaves only when flushed.
+                s.flush().await?;
+            }
             #[cfg(unix)]
             Stream::Unix(s) => s.write_all(command).await?,
         }
@@ -187,6 +212,7 @@ impl RespConnection {
             self.read.reserve(4096);
             let n = match &mut self.stream {
                 Stream::Tcp(s) => s.read_buf(&mut self.read).await?,
+                Stream::Tls(s) => s.read_buf(&mut self.read).await?,
                 #[cfg(unix)]
                 Stream::Unix(s) => s.read_buf(&mut self.read).await?,
             };

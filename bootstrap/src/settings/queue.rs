@@ -1,13 +1,17 @@
 //! Settings of the dead-letter queue and of the write path that falls back to it.
 
+use std::path::PathBuf;
+
 use clap::Args;
+use datastorage_redis::{RedisEndpoint, RedisTls};
 
 use crate::secret::SecretUrl;
 
 #[derive(Debug, Clone, Args)]
 pub struct RedisSettings {
-    /// Redis URL of the dead-letter queue. Absent: no queue, and a storage outage answers
-    /// 503 instead of 202.
+    /// Redis URL of the dead-letter queue and the embedding cache: `redis://`, or
+    /// `rediss://` for TLS, with an ACL user and password as `rediss://user:password@host:port/db`.
+    /// Absent: no queue, and a storage outage answers 503 instead of 202.
     #[arg(
         id = "redis_url",
         value_name = "REDIS_URL",
@@ -26,6 +30,54 @@ pub struct RedisSettings {
         default_value = "ds"
     )]
     pub key_prefix: String,
+
+    /// PEM file of the certificate authorities a `rediss://` server's certificate must chain
+    /// to. Absent: the system's trust store.
+    #[arg(
+        id = "redis_ca_file",
+        value_name = "REDIS_CA_FILE",
+        long = "redis-ca-file",
+        env = "DS_REDIS__CA_FILE"
+    )]
+    pub ca_file: Option<PathBuf>,
+
+    /// PEM file of a client certificate, for a Redis that asks for one (with
+    /// DS_REDIS__CLIENT_KEY_FILE).
+    #[arg(
+        id = "redis_client_cert_file",
+        value_name = "REDIS_CLIENT_CERT_FILE",
+        long = "redis-client-cert-file",
+        env = "DS_REDIS__CLIENT_CERT_FILE",
+        requires = "redis_client_key_file"
+    )]
+    pub client_cert_file: Option<PathBuf>,
+
+    /// PEM file of the client certificate's private key.
+    #[arg(
+        id = "redis_client_key_file",
+        value_name = "REDIS_CLIENT_KEY_FILE",
+        long = "redis-client-key-file",
+        env = "DS_REDIS__CLIENT_KEY_FILE",
+        requires = "redis_client_cert_file"
+    )]
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl RedisSettings {
+    /// The Redis server with its TLS material; `None` without a URL.
+    pub fn endpoint(&self) -> Option<RedisEndpoint> {
+        let url = self.url.as_ref()?;
+        Some(RedisEndpoint {
+            url: url.expose().to_owned(),
+            tls: RedisTls {
+                ca_file: self.ca_file.clone(),
+                client_cert: self
+                    .client_cert_file
+                    .clone()
+                    .zip(self.client_key_file.clone()),
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]

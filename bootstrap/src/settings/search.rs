@@ -69,6 +69,16 @@ pub struct EmbedderSettings {
         default_value_t = 3
     )]
     pub attempts: u32,
+
+    /// PEM file of the certificate authorities trusted for an `https` EMBEDDER_URL, beyond
+    /// the system's store.
+    #[arg(
+        id = "embedder_ca_file",
+        value_name = "EMBEDDER_CA_FILE",
+        long = "embedder-ca-file",
+        env = "DS_EMBEDDER__CA_FILE"
+    )]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,7 @@
 //! Settings of the audit store: PostgreSQL, the audit limits, the transparency log, partitions.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::secret::SecretUrl;
@@ -48,6 +50,63 @@ pub struct DatabaseSettings {
         value_name = "DATABASE_GROUP_COMMIT_IN_FLIGHT", long = "database-group-commit-in-flight", env = "DS_DATABASE__GROUP_COMMIT_IN_FLIGHT", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub group_commit_in_flight: u32,
+
+    /// TLS to PostgreSQL: `disable`, `allow`, `prefer`, `require`, `verify-ca` or
+    /// `verify-full` (the certificate chains to a trusted CA and names the host). Absent: the
+    /// URL's `sslmode`, else `prefer`.
+    #[arg(id = "database_ssl_mode",
+        value_name = "DATABASE_SSL_MODE", long = "database-ssl-mode", env = "DS_DATABASE__SSL_MODE",
+          value_parser = parse_ssl_mode)]
+    pub ssl_mode: Option<datastorage_postgres::PgSslMode>,
+
+    /// PEM file of the certificate authorities trusted for PostgreSQL's certificate, beyond
+    /// the system's store (the URL's `sslrootcert` does the same).
+    #[arg(
+        id = "database_ssl_root_cert",
+        value_name = "DATABASE_SSL_ROOT_CERT",
+        long = "database-ssl-root-cert",
+        env = "DS_DATABASE__SSL_ROOT_CERT"
+    )]
+    pub ssl_root_cert: Option<PathBuf>,
+
+    /// PEM file of a client certificate for PostgreSQL (with DS_DATABASE__SSL_KEY).
+    #[arg(
+        id = "database_ssl_cert",
+        value_name = "DATABASE_SSL_CERT",
+        long = "database-ssl-cert",
+        env = "DS_DATABASE__SSL_CERT",
+        requires = "database_ssl_key"
+    )]
+    pub ssl_cert: Option<PathBuf>,
+
+    /// PEM file of the client certificate's private key.
+    #[arg(
+        id = "database_ssl_key",
+        value_name = "DATABASE_SSL_KEY",
+        long = "database-ssl-key",
+        env = "DS_DATABASE__SSL_KEY",
+        requires = "database_ssl_cert"
+    )]
+    pub ssl_key: Option<PathBuf>,
+}
+
+fn parse_ssl_mode(value: &str) -> Result<datastorage_postgres::PgSslMode, String> {
+    value.parse().map_err(|_| {
+        format!(
+            "{value:?} is not an sslmode (disable, allow, prefer, require, verify-ca, verify-full)"
+        )
+    })
+}
+
+impl DatabaseSettings {
+    /// TLS to PostgreSQL as these settings say it.
+    pub fn tls(&self) -> datastorage_postgres::PgTls {
+        datastorage_postgres::PgTls {
+            mode: self.ssl_mode,
+            root_cert: self.ssl_root_cert.clone(),
+            client_cert: self.ssl_cert.clone().zip(self.ssl_key.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

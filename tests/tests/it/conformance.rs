@@ -80,3 +80,15 @@ mod memory_governance {
 mod postgres_governance {
     datastorage_tests::governance_conformance!(datastorage_tests::support::postgres_governance());
 }
+
+/// The same suites on a Redis that speaks only TLS and admits one ACL user with a client
+/// certificate: every connection the adapters open goes through rustls.
+mod redis_tls_queue {
+    datastorage_tests::dead_letter_queue_conformance!(datastorage_tests::support::redis_tls_queues);
+}
+
+mod redis_tls_embedding_cache {
+    datastorage_tests::embedding_cache_conformance!(
+        datastorage_tests::support::redis_tls_embedding_cache()
+    );
+}

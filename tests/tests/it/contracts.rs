@@ -97,12 +97,14 @@ async fn a_dead_letter_queue_entry_carries_every_field_of_an_event() {
     let prefix = unique_prefix();
     let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
         datastorage_redis::RedisQueueSettings {
-            url: test_redis_url(),
+            endpoint: datastorage_redis::RedisEndpoint {
+                url: test_redis_url(),
+                ..Default::default()
+            },
             key_prefix: prefix.clone(),
             consumer: "contracts".into(),
             capacity: 10,
             reclaim_idle: Duration::from_secs(60),
-            pool_size: 2,
         },
     )
     .await

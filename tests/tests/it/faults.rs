@@ -264,12 +264,14 @@ async fn a_permanently_refused_entry_is_dead_lettered_with_its_reason_and_blocks
     let queue = Arc::new(
         datastorage_redis::RedisStreamDeadLetterQueue::connect(
             datastorage_redis::RedisQueueSettings {
-                url: test_redis_url(),
+                endpoint: datastorage_redis::RedisEndpoint {
+                    url: test_redis_url(),
+                    ..Default::default()
+                },
                 key_prefix: prefix.clone(),
                 consumer: "only".into(),
                 capacity: 1000,
                 reclaim_idle: Duration::from_secs(60),
-                pool_size: 2,
             },
         )
         .await
@@ -400,12 +402,14 @@ async fn an_enqueue_after_redis_restarts_reconnects_resends_its_script_and_loses
     let mut redis = RedisServer::start_new();
     let queue = datastorage_redis::RedisStreamDeadLetterQueue::connect(
         datastorage_redis::RedisQueueSettings {
-            url: redis.url(),
+            endpoint: datastorage_redis::RedisEndpoint {
+                url: redis.url(),
+                ..Default::default()
+            },
             key_prefix: unique_prefix(),
             consumer: "only".into(),
             capacity: 1000,
             reclaim_idle: Duration::from_secs(60),
-            pool_size: 2,
         },
     )
     .await

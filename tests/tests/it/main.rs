@@ -18,5 +18,6 @@ mod partitions;
 mod ranking;
 mod retrieval;
 mod semantic;
+mod tls;
 mod workflows_api;
 mod write_path;

@@ -22,6 +22,7 @@ fn http_embedder(url: &str, timeout_ms: u64) -> HttpEmbedder {
         dimension: 384,
         timeout: Duration::from_millis(timeout_ms),
         attempts: 3,
+        ca_file: None,
     })
     .unwrap()
 }

@@ -54,6 +54,8 @@ pub(super) type EntryFields = Vec<(&'static str, String)>;
 
 pub(super) struct Enqueuer {
     server: redis::ConnectionInfo,
+    /// For a `rediss://` server: the same trust redis-rs's connections have.
+    tls: Option<tokio_rustls::TlsConnector>,
     /// Connections between calls; a call takes one (or opens one) and puts it back after a
     /// clean reply. At most `max_in_flight` are ever open.
     idle: std::sync::Mutex<Vec<RespConnection>>,
@@ -112,12 +114,13 @@ impl GroupWrite for Enqueuer {
 
 impl Enqueuer {
     pub(super) fn new(
-        server: redis::ConnectionInfo,
+        (server, tls): (redis::ConnectionInfo, Option<tokio_rustls::TlsConnector>),
         stream: String,
         watch: Arc<CapacityWatch>,
     ) -> Self {
         Self {
             server,
+            tls,
             idle: std::sync::Mutex::new(Vec::new()),
             script_hash: redis::Script::new(ENQUEUE_UNLESS_FULL)
                 .get_hash()
@@ -207,9 +210,12 @@ impl Enqueuer {
     }
 
     async fn connect(&self) -> io::Result<RespConnection> {
-        tokio::time::timeout(resp::CONNECT_TIMEOUT, RespConnection::connect(&self.server))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting to Redis"))?
+        tokio::time::timeout(
+            resp::CONNECT_TIMEOUT,
+            RespConnection::connect(&self.server, self.tls.as_ref()),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting to Redis"))?
     }
 }
 

@@ -1,7 +1,8 @@
 //! `RedisStreamDeadLetterQueue`: the `DeadLetterQueue` port on a Redis stream + consumer group
 //! (the layout is in the crate docs). The enqueue has a module of its own (`enqueue`): it is
-//! the path every request takes while PostgreSQL is down. Claims, acknowledgements and stats
-//! go through the pool, with redis-rs's stream reply types.
+//! the path every request takes while PostgreSQL is down, on RESP connections of its own.
+//! Claims, acknowledgements and stats share one redis-rs connection, with its stream reply
+//! types.
 
 mod capacity;
 mod enqueue;
@@ -16,19 +17,19 @@ use chrono::{DateTime, Utc};
 use datastorage_application::ports::*;
 use datastorage_domain::audit::NewAuditEvent;
 use datastorage_grouping::Grouped;
-use deadpool_redis::{Config, Connection, Pool, Runtime};
-use redis::IntoConnectionInfo;
+use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingReply, StreamRangeReply, StreamReadReply,
 };
 
+use crate::connection::{RedisEndpoint, Resilient};
 use capacity::CapacityWatch;
 use enqueue::{ENQUEUE_GROUP, Enqueuer};
 
 /// How to reach and lay out the queue.
 #[derive(Debug, Clone)]
 pub struct RedisQueueSettings {
-    pub url: String,
+    pub endpoint: RedisEndpoint,
     /// Key prefix; the layout version is appended (`<prefix>:v1:...`).
     pub key_prefix: String,
     /// This instance's consumer name in the group (unique per process).
@@ -37,7 +38,6 @@ pub struct RedisQueueSettings {
     pub capacity: u64,
     /// How long another consumer's entry must sit unacknowledged before it is taken over.
     pub reclaim_idle: Duration,
-    pub pool_size: usize,
 }
 
 struct Keys {
@@ -48,7 +48,8 @@ struct Keys {
 
 /// The dead-letter queue on Redis Streams. See the crate docs for the layout.
 pub struct RedisStreamDeadLetterQueue {
-    pool: Pool,
+    /// Claims, acknowledgements and stats (the enqueue has its own).
+    conn: ConnectionManager,
     keys: Keys,
     consumer: String,
     reclaim_idle: Duration,
@@ -67,13 +68,10 @@ impl RedisStreamDeadLetterQueue {
     /// an acknowledged enqueue is.
     ///
     /// # Errors
-    /// When the URL is invalid or Redis cannot be reached.
+    /// When the URL or the TLS files are invalid, or Redis cannot be reached.
     pub async fn connect(settings: RedisQueueSettings) -> Result<Self, QueueError> {
-        let mut config = Config::from_url(settings.url.clone());
-        config.pool = Some(deadpool_redis::PoolConfig::new(settings.pool_size.max(2)));
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(unavailable)?;
+        let conn = settings.endpoint.connection().await.map_err(unavailable)?;
+        let enqueue_target = settings.endpoint.tls_connector().map_err(unavailable)?;
         let prefix = format!("{}:v1", settings.key_prefix);
         let keys = Keys {
             stream: format!("{prefix}:dlq:audit"),
@@ -81,24 +79,19 @@ impl RedisStreamDeadLetterQueue {
             dead: format!("{prefix}:dlq:audit:dead"),
         };
         let watch = Arc::new(CapacityWatch::new(settings.capacity));
-        let server = settings
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(unavailable)?;
         let enqueues = Grouped::new(
-            Enqueuer::new(server, keys.stream.clone(), watch.clone()),
+            Enqueuer::new(enqueue_target, keys.stream.clone(), watch.clone()),
             ENQUEUE_GROUP,
         );
         let queue = Self {
-            pool,
+            conn,
             keys,
             consumer: settings.consumer,
             reclaim_idle: settings.reclaim_idle,
             watch,
             enqueues,
         };
-        let mut conn = queue.conn().await?;
+        let mut conn = queue.conn();
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&queue.keys.stream)
@@ -125,8 +118,9 @@ impl RedisStreamDeadLetterQueue {
         Ok(queue)
     }
 
-    async fn conn(&self) -> Result<Connection, QueueError> {
-        self.pool.get().await.map_err(unavailable)
+    /// A handle on the shared connection (a clone, not a checkout).
+    fn conn(&self) -> Resilient {
+        Resilient(self.conn.clone())
     }
 
     /// Acknowledges and deletes `ids` as part of `pipe`.
@@ -141,7 +135,7 @@ impl RedisStreamDeadLetterQueue {
 
     async fn read_group(
         &self,
-        conn: &mut Connection,
+        conn: &mut Resilient,
         count: usize,
         from: &str,
     ) -> Result<Vec<StreamId>, QueueError> {
@@ -176,7 +170,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     }
 
     async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         // 1. Our own unacknowledged entries (a pass that found storage down left them).
         let mut raw = self.read_group(&mut conn, max, "0").await?;
         // 2. Entries a crashed consumer left idle long enough.
@@ -229,7 +223,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let ids: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -245,7 +239,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
         not_before: DateTime<Utc>,
         error: &str,
     ) -> Result<(), QueueError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let mut pipe = redis::pipe();
         pipe.atomic();
         let add = pipe.cmd("XADD").arg(&self.keys.stream).arg("*");
@@ -265,7 +259,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     }
 
     async fn dead_letter(&self, id: &QueueEntryId, reason: &str) -> Result<(), QueueError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let original: StreamRangeReply = redis::cmd("XRANGE")
             .arg(&self.keys.stream)
             .arg(&id.0)
@@ -295,7 +289,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     }
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         let mut pipe = redis::pipe();
         pipe.cmd("XLEN").arg(&self.keys.stream);
         pipe.cmd("XLEN").arg(&self.keys.dead);
@@ -326,7 +320,7 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
     }
 
     async fn durability(&self) -> Result<QueueDurability, QueueError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn();
         // `CONFIG GET` answers name/value pairs; an error (a managed Redis that hides its
         // configuration) leaves the setting unknown.
         let mut setting = async |name: &str| -> Option<String> {
