@@ -138,6 +138,12 @@ fn guard(operation: &mut Operation, roles: &[auth::Role]) {
             "The token lacks the role this operation needs",
         ),
         (
+            429,
+            "rate-limited",
+            "Too Many Requests",
+            "Over the caller's rate limit (when the service runs with rate limits); see Retry-After",
+        ),
+        (
             500,
             "internal-error",
             "Internal Server Error",
