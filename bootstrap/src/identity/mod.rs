@@ -134,7 +134,7 @@ pub(crate) fn build(settings: &Settings) -> Result<(Auth, Credentials), StartupE
         return Err(StartupError::Setting {
             key: "DS_AUTH__TOKENS_FILE",
             reason: format!(
-                "(or DS_AUTH__JWT_ISSUER) is required to listen on {} (or set \
+                "is required to listen on {} (or DS_AUTH__JWT_ISSUER, or set \
                  DS_AUTH__ALLOW_ANONYMOUS=true)",
                 settings.http.addr
             ),
