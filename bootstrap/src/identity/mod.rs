@@ -205,3 +205,39 @@ pub(crate) fn rate_limiter(
         RateLimits::parse(text).map_err(|e| setting("DS_AUTH__RATE_LIMITS")(e.to_string()))?;
     Ok(Some(Arc::new(RateLimiter::new(limits, clock))))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watcher_swaps_in_a_changed_tokens_file_once_a_period_has_passed() {
+        let entry = |id: &str| {
+            format!(
+                r#"{{"tokens": [{{"identity": "{id}", "sha256": "{}", "roles": []}}]}}"#,
+                datastorage_domain::sha256_hex(id)
+            )
+        };
+        let path = std::env::temp_dir().join(format!("tokens-{}.json", uuid::Uuid::now_v7()));
+        std::fs::write(&path, entry("a")).unwrap();
+        let tokens = Arc::new(tokens::TokensFile::load(&path).unwrap());
+        let credentials = Credentials {
+            tokens: Some(tokens.clone()),
+            jwt: None,
+        };
+        let watcher = tokio::spawn(credentials.watch_tokens_file(Duration::from_secs(5)));
+        std::fs::write(&path, entry("b")).unwrap();
+        // The clock is paused: no period has passed, so nothing was re-read.
+        tokio::task::yield_now().await;
+        assert!(tokens.current().find("a").is_some());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        // The re-read runs on a blocking thread; yielding (never sleeping) until it lands.
+        while tokens.current().find("b").is_none() {
+            tokio::task::yield_now().await;
+        }
+        assert!(tokens.current().find("a").is_none());
+        watcher.abort();
+    }
+}

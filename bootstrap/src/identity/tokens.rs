@@ -64,8 +64,9 @@ impl TokensFile {
 
     /// Reads the file and swaps the table if its content changed and is valid.
     pub fn check(&self) -> TokensReload {
-        let (mark, text) = read(&self.path);
+        // Read under the lock, so two checks at once cannot swap in an older content last.
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let (mark, text) = read(&self.path);
         if *seen == mark {
             return TokensReload::Unchanged;
         }

@@ -325,6 +325,51 @@ async fn jwts_of_the_issuer_are_verified_mapped_to_roles_and_their_subject_is_th
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_kids_cannot_make_the_service_fetch_keys_more_than_once_per_interval() {
+    let key = Key::ec();
+    let issuer = start_issuer(vec![key.jwk("k1")]).await;
+    let issuer_url = issuer.url.clone();
+    let app = spawn_app_with(Storage::Memory, |s| {
+        s.auth.jwt.issuer = Some(issuer_url);
+        s.auth.jwt.audience = Some("datastorage".into());
+        s.auth.jwt.roles = json!({"subjects": {GATEWAY: ["audit-writer"]}}).to_string();
+        s.auth.jwt.jwks_refetch_secs = 3600;
+    })
+    .await;
+    let valid = key.sign("k1", &claims(&issuer.url, GATEWAY));
+    let created = send(
+        &app,
+        &valid,
+        "/api/v1/audit/events",
+        Some(&event_body("jwt-kids")),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        1,
+        "the first token fetches the keys"
+    );
+    for i in 0..5 {
+        let forged = Key::ec().sign(&format!("made-up-{i}"), &claims(&issuer.url, GATEWAY));
+        assert_refused(&app, &forged, "a made-up kid").await;
+    }
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        1,
+        "no fetch within the interval"
+    );
+    let again = send(
+        &app,
+        &valid,
+        "/api/v1/audit/events",
+        Some(&event_body("jwt-kids")),
+    )
+    .await;
+    assert_eq!(again.status(), 201, "the cached key still works");
+}
+
 #[tokio::test]
 async fn an_issuer_without_an_audience_or_with_a_bad_role_mapping_is_refused_at_start() {
     let mut settings = datastorage::Settings::defaults();
