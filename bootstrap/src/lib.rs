@@ -8,6 +8,7 @@ mod cli;
 mod clock;
 pub mod config;
 pub mod export_verify;
+mod identity;
 mod memory;
 mod secret;
 mod settings;
@@ -39,6 +40,7 @@ use tokio::net::TcpListener;
 
 pub use cli::{Cli, Command, ConfigAction, ExportAction, LogAction};
 pub use clock::SystemClock;
+pub use identity::{Credentials, TokensReload};
 pub use memory::return_freed_pages_promptly;
 pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
 
@@ -85,6 +87,9 @@ pub struct Application {
     catalog: CatalogService,
     shutdown: ShutdownSettings,
     upkeep: Option<datastorage_postgres::PartitionUpkeep>,
+    credentials: Credentials,
+    /// `None`: the tokens file is read once.
+    tokens_reload: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +104,18 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or PostgreSQL cannot be prepared.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_rate_limit_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`], with the rate limiter's buckets refilling on `clock` (tests
+    /// pass a manual clock, so refills need no waiting).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_rate_limit_clock(
+        settings: Settings,
+        rate_limit_clock: Arc<dyn datastorage_application::Clock>,
+    ) -> Result<Self, StartupError> {
         tls::install_crypto_provider();
         type Stores = (
             Arc<dyn AuditEventRepository>,
@@ -270,7 +287,8 @@ impl Application {
                 Duration::from_secs(settings.partitions.interval_secs.max(1)),
             )
         });
-        let auth = wiring::load_tokens(&settings)?;
+        let (auth, credentials) = identity::build(&settings)?;
+        let rate_limiter = identity::rate_limiter(&settings, rate_limit_clock)?;
         let embedder = wiring::build_embedder(&settings)?;
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
         let shutting_down = Arc::new(AtomicBool::new(false));
@@ -282,6 +300,7 @@ impl Application {
                 catalog: catalog.clone(),
                 metrics: telemetry::renderer(pool.clone()),
                 auth,
+                rate_limiter,
                 shutting_down: shutting_down.clone(),
             }),
             HttpSettings {
@@ -317,7 +336,16 @@ impl Application {
                 readiness_delay: Duration::from_millis(settings.shutdown.readiness_delay_ms),
                 timeout: Duration::from_secs(settings.shutdown.timeout_secs),
             },
+            credentials,
+            tokens_reload: (settings.auth.tokens_reload_secs > 0)
+                .then(|| Duration::from_secs(settings.auth.tokens_reload_secs)),
         })
+    }
+
+    /// The accepted credentials (tests re-read the tokens file through it instead of
+    /// waiting for the watcher).
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// The catalog use-cases (for one-off commands such as `reembed`, and tests that wait
@@ -369,6 +397,10 @@ impl Application {
             .upkeep
             .map(|task| tokio::spawn(task.run(self.shutting_down.clone())));
         let metrics_upkeep = tokio::spawn(telemetry::upkeep());
+        let tokens_watch = self
+            .tokens_reload
+            .filter(|_| self.credentials.has_tokens_file())
+            .map(|every| tokio::spawn(self.credentials.clone().watch_tokens_file(every)));
         let retention = self.retention.map(|worker| {
             let stop = self.shutting_down.clone();
             tokio::spawn(async move { worker.run(&stop).await })
@@ -423,6 +455,9 @@ impl Application {
             upkeep.abort();
         }
         metrics_upkeep.abort();
+        if let Some(watch) = tokens_watch {
+            watch.abort();
+        }
         // A step cut short rolls back whole; what it had not logged, the next start will.
         if let Some(sequencer) = sequencer {
             sequencer.abort();

@@ -1,5 +1,5 @@
-//! Building the pieces the settings choose that are not storage: the bearer tokens and the
-//! embedder behind its cache.
+//! Building the pieces the settings choose that are not storage: the embedder behind its
+//! cache (the credentials are in [`crate::identity`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,33 +9,6 @@ use datastorage_application::ports::{Embedder, EmbeddingCache};
 
 use crate::StartupError;
 use crate::settings::{EmbedderKind, Settings};
-
-/// Reads the tokens file; without one, authentication is off, which only a loopback address
-/// (or an explicit opt-in) allows.
-pub(crate) fn load_tokens(
-    settings: &Settings,
-) -> Result<datastorage_http::auth::Auth, StartupError> {
-    const KEY: &str = "DS_AUTH__TOKENS_FILE";
-    let Some(path) = &settings.auth.tokens_file else {
-        if !settings.http.addr.ip().is_loopback() && !settings.auth.allow_anonymous {
-            return Err(StartupError::Setting {
-                key: KEY,
-                reason: format!(
-                    "is required to listen on {} (or set DS_AUTH__ALLOW_ANONYMOUS=true)",
-                    settings.http.addr
-                ),
-            });
-        }
-        tracing::warn!("authentication is off: no DS_AUTH__TOKENS_FILE");
-        return Ok(None);
-    };
-    let table =
-        datastorage_http::auth::TokenTable::from_file(path).map_err(|e| StartupError::Setting {
-            key: KEY,
-            reason: e.to_string(),
-        })?;
-    Ok(Some(Arc::new(table)))
-}
 
 /// The embedder behind its cache, as the settings ask.
 pub(crate) fn build_embedder(

@@ -126,6 +126,8 @@ pub struct TestApp {
     pub database_url: Option<String>,
     catalog: datastorage_application::catalog::CatalogService,
     pub log: datastorage_application::log::AuditLogService,
+    /// The accepted credentials (re-read the tokens file with it).
+    pub credentials: datastorage::Credentials,
 }
 
 impl TestApp {
@@ -190,6 +192,15 @@ pub async fn spawn_app(storage: Storage) -> TestApp {
 }
 
 pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on_clock(storage, adjust, Arc::new(datastorage::SystemClock)).await
+}
+
+/// [`spawn_app_with`], its rate limiter's buckets refilling on `rate_limit_clock`.
+pub async fn spawn_app_on_clock(
+    storage: Storage,
+    adjust: impl FnOnce(&mut Settings),
+    rate_limit_clock: Arc<dyn datastorage_application::Clock>,
+) -> TestApp {
     let mut settings = Settings::defaults();
     settings.http.addr = "127.0.0.1:0".parse().expect("addr");
     settings.database.max_connections = 8;
@@ -205,8 +216,11 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
         .url
         .as_ref()
         .map(|u| u.expose().to_owned());
-    let app = Application::build(settings).await.expect("build app");
+    let app = Application::build_with_rate_limit_clock(settings, rate_limit_clock)
+        .await
+        .expect("build app");
     let base_url = format!("http://{}", app.local_addr());
+    let credentials = app.credentials().clone();
     let catalog = app.catalog().clone();
     let log = app.log().clone();
     tokio::spawn(app.run_until(std::future::pending()));
@@ -216,6 +230,7 @@ pub async fn spawn_app_with(storage: Storage, adjust: impl FnOnce(&mut Settings)
         database_url,
         catalog,
         log,
+        credentials,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Bearer-token authentication and role-based authorisation of the API routes.
 //!
-//! Tokens are never stored: the tokens file holds their SHA-256 hashes, each with an
-//! identity and roles. Every `/api/v1` route requires a role (see [`required_role`]); the
-//! health probes, metrics and docs stay open. The caller's identity is handed to handlers,
-//! which record it as the actor of what they write.
+//! An [`Authenticator`] turns the bearer credential into a [`Principal`]: the tokens file's
+//! [`TokenTable`] is one (tokens are never stored: the file holds their SHA-256 hashes, each
+//! with an identity and roles); bootstrap composes it with JWT verification, whose key
+//! fetching is not this adapter's business. Every `/api/v1` route requires a role (see
+//! [`required_role`]); the health probes, metrics and docs stay open. The caller's identity
+//! is handed to handlers, which record it as the actor of what they write.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,10 +57,20 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity(pub String);
 
-#[derive(Debug, Clone)]
-struct Principal {
-    identity: String,
-    roles: Vec<Role>,
+/// Who a credential names and what it may do; also in the request's extensions after
+/// authentication (the rate limiter reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub identity: String,
+    pub roles: Vec<Role>,
+}
+
+/// Turns a bearer credential into a principal.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// `None`: not a credential this service accepts (answered 401; the reason is logged by
+    /// the implementation, never sent).
+    async fn authenticate(&self, bearer: &str) -> Option<Principal>;
 }
 
 /// The token hashes the service accepts.
@@ -83,9 +95,21 @@ impl TokenTable {
     /// Reads a tokens file: `{"tokens": [{"identity", "sha256", "roles": [...]}]}`.
     ///
     /// # Errors
-    /// When the file cannot be read, is not such a document, or holds a digest that is not
-    /// SHA-256 hex or a role that does not exist.
+    /// When the file cannot be read, or is not such a document (see [`TokenTable::parse`]).
     pub fn from_file(path: &std::path::Path) -> Result<Self, TokensFileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TokensFileError {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a tokens file (`path` only names it in errors).
+    ///
+    /// # Errors
+    /// When it is not a tokens file, or holds a digest that is not SHA-256 hex or a role
+    /// that does not exist.
+    pub fn parse(text: &str, path: &std::path::Path) -> Result<Self, TokensFileError> {
         #[derive(serde::Deserialize)]
         struct TokensFile {
             tokens: Vec<TokenEntry>,
@@ -100,9 +124,8 @@ impl TokenTable {
             path: path.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
         let file: TokensFile =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("not a tokens file: {e}")))?;
+            serde_json::from_str(text).map_err(|e| invalid(format!("not a tokens file: {e}")))?;
         let mut entries = Vec::new();
         for t in file.tokens {
             if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -124,9 +147,25 @@ impl TokenTable {
         Ok(Self::new(entries))
     }
 
-    fn find(&self, token: &str) -> Option<&Principal> {
+    /// The principal whose token this is.
+    pub fn find(&self, token: &str) -> Option<&Principal> {
         let hash = datastorage_domain::sha256_hex(token);
         self.by_hash.get(&hash)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for TokenTable {
+    async fn authenticate(&self, bearer: &str) -> Option<Principal> {
+        self.find(bearer).cloned()
     }
 }
 
@@ -161,10 +200,10 @@ pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
 }
 
 /// `None`: authentication is off (the embedded default on loopback).
-pub type Auth = Option<Arc<TokenTable>>;
+pub type Auth = Option<Arc<dyn Authenticator>>;
 
 pub async fn authorise(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
-    let Some(table) = auth else {
+    let Some(authenticator) = auth else {
         return next.run(request).await;
     };
     let route = request
@@ -183,7 +222,11 @@ pub async fn authorise(State(auth): State<Auth>, mut request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let Some(principal) = token.and_then(|t| table.find(t)) else {
+    let principal = match token {
+        Some(t) => authenticator.authenticate(t).await,
+        None => None,
+    };
+    let Some(principal) = principal else {
         let mut response = ApiError::Specific {
             status: StatusCode::UNAUTHORIZED,
             slug: "unauthorized",
@@ -209,5 +252,6 @@ pub async fn authorise(State(auth): State<Auth>, mut request: Request, next: Nex
     request
         .extensions_mut()
         .insert(Identity(principal.identity.clone()));
+    request.extensions_mut().insert(principal);
     next.run(request).await
 }

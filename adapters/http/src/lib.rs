@@ -13,6 +13,7 @@ pub mod limits;
 pub mod metrics;
 mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod workflows;
 
 pub use openapi::{ApiDoc, openapi_json};
@@ -60,6 +61,8 @@ pub struct Services {
     pub metrics: metrics::MetricsRenderer,
     /// Accepted bearer tokens; `None` runs without authentication.
     pub auth: auth::Auth,
+    /// Per-identity rate limits; `None` limits nobody.
+    pub rate_limiter: ratelimit::Limiter,
     /// Set when shutdown begins, so readiness turns 503 before the listener closes.
     pub shutting_down: Arc<AtomicBool>,
 }
@@ -100,6 +103,12 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
             .route_layer(axum::middleware::from_fn_with_state(
                 limits,
                 limits::enforce,
+            ))
+            // After authentication (it limits the caller the token names), before the
+            // in-flight cap (a limited caller takes no slot).
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.rate_limiter.clone(),
+                ratelimit::enforce,
             ))
             .route_layer(axum::middleware::from_fn_with_state(
                 state.auth.clone(),

@@ -85,9 +85,11 @@ impl Modify for AccessAndLimits {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.description = Some(
-            "A token from the service's tokens file (`--tokens-file`), sent as \
-             `Authorization: Bearer <token>`. Each operation names the roles it accepts. \
-             Without a tokens file (the embedded default on loopback) no token is needed."
+            "A token from the service's tokens file (`--tokens-file`), or a JWT of the \
+             configured OIDC issuer (`--jwt-issuer`, e.g. a Kubernetes projected \
+             service-account token), sent as `Authorization: Bearer <token>`. Each operation \
+             names the roles it accepts. Without either (the embedded default on loopback) no \
+             token is needed."
                 .into(),
         );
         doc.components
@@ -121,7 +123,8 @@ fn guard(operation: &mut Operation, roles: &[auth::Role]) {
     operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     let names: Vec<String> = roles.iter().map(|r| format!("`{}`", r.as_str())).collect();
     let access = format!(
-        "**Access**: a bearer token with the role {} (when the service runs with a tokens file).",
+        "**Access**: a bearer token with the role {} (when the service runs with a tokens \
+         file or a JWT issuer).",
         names.join(" or ")
     );
     operation.description = Some(match operation.description.take() {
@@ -136,6 +139,12 @@ fn guard(operation: &mut Operation, roles: &[auth::Role]) {
             "forbidden",
             "Forbidden",
             "The token lacks the role this operation needs",
+        ),
+        (
+            429,
+            "rate-limited",
+            "Too Many Requests",
+            "Over the caller's rate limit (when the service runs with rate limits); see Retry-After",
         ),
         (
             500,

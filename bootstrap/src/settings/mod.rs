@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 
 use clap::{Args, ValueEnum};
 
+mod auth;
 mod queue;
 mod search;
 mod storage;
 
+pub use auth::AuthSettings;
 pub use queue::{BreakerSettings, DlqSettings, RedisSettings, RetrySettings};
 pub use search::{EmbedderKind, EmbedderSettings, EmbeddingCacheSettings, ModelSettings};
 pub use storage::{AuditLimits, AuditLogSettings, DatabaseSettings, PartitionSettings};
@@ -93,26 +95,6 @@ pub struct HttpSettings {
         default_value_t = 1024
     )]
     pub max_in_flight: usize,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct AuthSettings {
-    /// JSON file of accepted bearer tokens, stored as SHA-256 hashes:
-    /// `{"tokens": [{"identity": "gateway", "sha256": "<hex>", "roles": ["audit-writer"]}]}`.
-    /// Roles: audit-writer, audit-reader, audit-admin, catalog-admin, catalog-reader, operator. Absent:
-    /// no authentication, allowed only on a loopback address (or with --allow-anonymous).
-    #[arg(
-        id = "tokens_file",
-        value_name = "TOKENS_FILE",
-        long = "tokens-file",
-        env = "DS_AUTH__TOKENS_FILE"
-    )]
-    pub tokens_file: Option<std::path::PathBuf>,
-
-    /// Serve without authentication on a non-loopback address (not for production).
-    #[arg(id = "allow_anonymous",
-        value_name = "ALLOW_ANONYMOUS", long = "allow-anonymous", env = "DS_AUTH__ALLOW_ANONYMOUS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub allow_anonymous: bool,
 }
 
 #[derive(Debug, Clone, Args)]

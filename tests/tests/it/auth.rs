@@ -290,3 +290,89 @@ async fn without_tokens_a_non_loopback_address_is_refused_naming_the_key() {
         .expect("a bad tokens file is refused");
     assert!(err.to_string().contains("DS_AUTH__TOKENS_FILE"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_file_is_reloaded_when_it_changes_and_a_broken_one_keeps_the_old_tokens() {
+    let write = |path: &std::path::Path, ids: &[&str]| {
+        let tokens: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"identity": id, "sha256": sha256_hex(&token(id)), "roles": ["audit-writer"]}))
+            .collect();
+        std::fs::write(path, json!({"tokens": tokens}).to_string()).unwrap();
+    };
+    let file = std::env::temp_dir().join(format!("tokens-{}.json", uuid::Uuid::now_v7()));
+    write(&file, &["old"]);
+    let app = spawn_app_with(Storage::Memory, |s| {
+        s.auth.tokens_file = Some(file.clone());
+        // The watcher is off: the test re-reads the file itself, so nothing is timed.
+        s.auth.tokens_reload_secs = 0;
+    })
+    .await;
+    let post = |who: &'static str| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/v1/audit/events",
+                Some(&event_body("reload")),
+                Some(who),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    assert_eq!(post("old").await, 201);
+    assert_eq!(post("new").await, 401);
+    assert_eq!(
+        app.credentials.reload_tokens_file(),
+        Some(datastorage::TokensReload::Unchanged)
+    );
+
+    write(&file, &["new"]);
+    assert_eq!(
+        app.credentials.reload_tokens_file(),
+        Some(datastorage::TokensReload::Reloaded { tokens: 1 })
+    );
+    assert_eq!(
+        post("new").await,
+        201,
+        "an added token works without a restart"
+    );
+    let removed = call(
+        &app,
+        Method::POST,
+        "/api/v1/audit/events",
+        Some(&event_body("reload")),
+        Some("old"),
+    )
+    .await;
+    assert_eq!(removed.status(), 401, "a removed token is refused");
+    assert_eq!(
+        removed.json::<Value>().await.unwrap()["type"],
+        "https://kubernaut.io/problems/unauthorized"
+    );
+
+    std::fs::write(
+        &file,
+        r#"{"tokens": [{"identity": "x", "sha256": "abc", "roles": []}]}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        app.credentials.reload_tokens_file(),
+        Some(datastorage::TokensReload::Refused(_))
+    ));
+    assert_eq!(
+        post("new").await,
+        201,
+        "a broken file keeps the tokens in use"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("datastorage_auth_tokens_reload_failures_total ")),
+        "the refused reload is counted"
+    );
+}
