@@ -8,7 +8,9 @@ mod cli;
 mod clock;
 pub mod config;
 pub mod export_verify;
+pub mod logging;
 mod memory;
+mod otlp;
 mod secret;
 mod settings;
 mod telemetry;
@@ -39,6 +41,7 @@ use tokio::net::TcpListener;
 pub use cli::{Cli, Command, ConfigAction, ExportAction, LogAction};
 pub use clock::SystemClock;
 pub use memory::return_freed_pages_promptly;
+pub use otlp::ExportHandle;
 pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
 
 /// Why the service could not start.
