@@ -26,7 +26,7 @@ pub struct OtelSettings {
     pub traces_endpoint: Option<String>,
 
     /// Extra request headers, `key=value` pairs separated by commas, values URL-encoded
-    /// (`authorization=Bearer%20abc`). A secret: never printed.
+    /// (`authorization=Bearer%20abc`). May hold credentials: never printed.
     #[arg(
         id = "otel_headers",
         value_name = "OTEL_EXPORTER_OTLP_HEADERS",

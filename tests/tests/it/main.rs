@@ -16,6 +16,7 @@ mod openapi;
 mod operations;
 mod partitions;
 mod ranking;
+mod request_tracing;
 mod retrieval;
 mod semantic;
 mod workflows_api;
