@@ -9,7 +9,9 @@ mod clock;
 pub mod config;
 pub mod export_verify;
 mod identity;
+pub mod logging;
 mod memory;
+mod otlp;
 mod secret;
 mod settings;
 mod telemetry;
@@ -42,6 +44,7 @@ pub use cli::{Cli, Command, ConfigAction, ExportAction, LogAction};
 pub use clock::SystemClock;
 pub use identity::{Credentials, TokensReload};
 pub use memory::return_freed_pages_promptly;
+pub use otlp::ExportHandle;
 pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
 
 /// Why the service could not start.

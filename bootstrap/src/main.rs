@@ -3,10 +3,7 @@
 //! Startup is the one place allowed to give up loudly: a bad setting or an unreachable
 //! database ends the process with a message naming the cause.
 
-use datastorage::{
-    Application, Command, ConfigAction, ExportAction, LogAction, LogFormat, StorageKind,
-};
-use tracing_subscriber::EnvFilter;
+use datastorage::{Application, Command, ConfigAction, ExportAction, LogAction, StorageKind};
 
 /// mimalloc instead of glibc malloc: under load, glibc's allocator took a quarter of the
 /// service's CPU samples (contended arenas, consolidation); see the README's benchmarks.
@@ -54,7 +51,14 @@ async fn main() -> std::process::ExitCode {
     if let Some(Command::Log { action }) = &cli.command {
         return log_command(action).await;
     }
-    init_logging(cli.settings.log.format);
+    let exporter = match datastorage::logging::init(&cli.settings) {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let export_budget = std::time::Duration::from_secs(cli.settings.shutdown.timeout_secs);
 
     let mut settings = cli.settings;
     if let Some(Command::Reembed) = cli.command {
@@ -85,7 +89,12 @@ async fn main() -> std::process::ExitCode {
         tracing::warn!("no DATABASE_URL: audit events are kept in memory and lost on exit");
     }
     tracing::info!(%addr, "listening; Swagger UI at http://{addr}/swagger-ui/");
-    match app.run_until_stopped().await {
+    let served = app.run_until_stopped().await;
+    // The spans of the last requests are sent before the process ends.
+    if let Some(exporter) = exporter {
+        exporter.shutdown(export_budget).await;
+    }
+    match served {
         Ok(()) => {
             tracing::info!("stopped");
             std::process::ExitCode::SUCCESS
@@ -162,14 +171,5 @@ async fn log_command(action: &LogAction) -> std::process::ExitCode {
                 }
             }
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("DS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
     }
 }

@@ -89,6 +89,28 @@ fn every_invalid_setting_is_refused_naming_its_key() {
             "DS_AUTH__TOKENS_FILE",
         ),
         (vec![("DS_MODEL_DIR", "/nonexistent/model")], "model"),
+        (
+            vec![
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        (
+            vec![("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318")],
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ),
+        (
+            vec![
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "no-value"),
+            ],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            vec![("OTEL_BSP_MAX_QUEUE_SIZE", "0")],
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+        ),
     ];
     for (env, key) in cases {
         let out = run(&env, &[]);
@@ -113,6 +135,10 @@ fn layers_apply_in_order_and_secrets_never_print() {
             ("CONFIG_PATH", &file),
             ("DS_HTTP__ADDR", "127.0.0.1:9002"),
             ("REDIS_URL_FILE", &secret),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20otlp-secret",
+            ),
         ],
         &["--body-limit-bytes", "2000", "config", "print"],
     );
@@ -138,7 +164,11 @@ fn layers_apply_in_order_and_secrets_never_print() {
         printed.contains("redis://:***@cache:6379"),
         "the mounted secret, redacted:\n{printed}"
     );
-    assert!(!printed.contains("file-secret") && !printed.contains("redis-secret"));
+    assert!(
+        !printed.contains("file-secret")
+            && !printed.contains("redis-secret")
+            && !printed.contains("otlp-secret")
+    );
     let help = run(
         &[("CONFIG_PATH", &file), ("REDIS_URL_FILE", &secret)],
         &["--help"],

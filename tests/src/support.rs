@@ -101,8 +101,13 @@ pub async fn postgres_governance() -> crate::conformance::governance::Governance
 }
 
 /// The service's binary, built beside the test binary by `cargo test --all-targets`, for
-/// tests of its subcommands (`log verify`, `export verify`).
+/// tests of its subcommands (`log verify`, `export verify`) and of its logs. `DS_BINARY`
+/// names another build (a target directory shared by several checkouts holds whichever
+/// built last).
 pub fn datastorage_binary() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("DS_BINARY") {
+        return path.into();
+    }
     let exe = std::env::current_exe().expect("the test binary's path");
     let bin = exe
         .parent()

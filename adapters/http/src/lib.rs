@@ -14,6 +14,8 @@ pub mod metrics;
 mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod trace;
+pub mod trace_context;
 pub mod workflows;
 
 pub use openapi::{ApiDoc, openapi_json};
@@ -131,4 +133,6 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(axum::middleware::from_fn(problem::problem_details))
+        // Outermost, so that the problem layer's 5xx lines are inside the request's span.
+        .layer(axum::middleware::from_fn(trace::trace_request))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use datastorage_application::audit::QueueStatus;
@@ -21,24 +21,23 @@ pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Counts requests by route template, method and status, times them, and logs one line per
 /// request (id, method, route, status, latency; never a body: audit payloads may hold
-/// secrets). The request id is the caller's `x-request-id` or a new UUIDv7, echoed back.
-pub async fn track(mut request: Request, next: Next) -> Response {
+/// secrets). The request id was settled by [`crate::trace::trace_request`], which also
+/// echoes it; the route template is recorded on its span here, the first place it is known.
+pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    crate::trace::record_route(&route);
     let method = request.method().to_string();
     let request_id = request
         .headers()
-        .get(REQUEST_ID)
+        .get(crate::trace::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request.headers_mut().insert(REQUEST_ID, value);
-    }
+        .unwrap_or("")
+        .to_owned();
     let started = Instant::now();
-    let mut response = next.run(request).await;
+    let response = next.run(request).await;
     let latency = started.elapsed();
     let status_code = response.status().as_u16();
     tracing::info!(
@@ -49,9 +48,6 @@ pub async fn track(mut request: Request, next: Next) -> Response {
         latency_ms = latency.as_secs_f64() * 1000.0,
         "request"
     );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
     let status = status_code.to_string();
     metrics::counter!("datastorage_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
         .increment(1);
@@ -59,8 +55,6 @@ pub async fn track(mut request: Request, next: Next) -> Response {
         .record(latency.as_secs_f64());
     response
 }
-
-const REQUEST_ID: &str = "x-request-id";
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "Metrics", operation_id = "getMetrics",

@@ -356,19 +356,19 @@ const PROBLEM_JSON: &str = "application/problem+json";
 pub async fn problem_details(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
+    // The request's id, as the request log line and the client's response carry it.
+    let request_id = request
+        .headers()
+        .get(crate::trace::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    // The request's id, as the request log line and the client's response carry it.
-    let request_id = parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     if let Some(InternalCause(cause)) = parts.extensions.remove::<InternalCause>() {
         tracing::error!(%request_id, %method, %path, status = status.as_u16(), %cause, "request failed");
     } else if status.is_server_error() {

@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use clap::{Args, ValueEnum};
 
 mod auth;
+mod otel;
 mod queue;
 mod search;
 mod storage;
 
 pub use auth::AuthSettings;
+pub use otel::OtelSettings;
 pub use queue::{BreakerSettings, DlqSettings, RedisSettings, RetrySettings};
 pub use search::{EmbedderKind, EmbedderSettings, EmbeddingCacheSettings, ModelSettings};
 pub use storage::{AuditLimits, AuditLogSettings, DatabaseSettings, PartitionSettings};
@@ -57,6 +59,8 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     #[command(flatten, next_help_heading = "Logging")]
     pub log: LogSettings,
+    #[command(flatten, next_help_heading = "Tracing (OpenTelemetry)")]
+    pub otel: OtelSettings,
 }
 #[derive(Debug, Clone, Args)]
 pub struct HttpSettings {

@@ -18,6 +18,7 @@ mod operations;
 mod partitions;
 mod ranking;
 mod rate_limits;
+mod request_tracing;
 mod retrieval;
 mod semantic;
 mod tls;

@@ -11,6 +11,7 @@ use datastorage_application::log::{ChainVerdict, LogStatus};
 use datastorage_domain::audit::{CorrelationId, EventId};
 use datastorage_domain::log::Hash;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -378,18 +379,23 @@ async fn export(
     let actor = identity.map(|i| i.0.0.clone());
     let background = state.clone();
     // The sender lives until the export is recorded: the response ends only then, so a
-    // client that read the manifest finds the export in the trail.
-    tokio::spawn(async move {
-        match background.log.run_export(prepared, &sender).await {
-            Ok(summary) => {
-                let draft = summary.audit_event(actor.as_deref(), chrono::Utc::now());
-                if let Err(e) = background.audit.record(draft).await {
-                    tracing::error!(error = %e, "could not record the export's audit event");
+    // client that read the manifest finds the export in the trail. The task's lines belong
+    // to this request, so it runs in the request's span.
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            match background.log.run_export(prepared, &sender).await {
+                Ok(summary) => {
+                    let draft = summary.audit_event(actor.as_deref(), chrono::Utc::now());
+                    if let Err(e) = background.audit.record(draft).await {
+                        tracing::error!(error = %e, "could not record the export's audit event");
+                    }
                 }
+                Err(e) => tracing::error!(error = %e, "export failed before its manifest"),
             }
-            Err(e) => tracing::error!(error = %e, "export failed before its manifest"),
         }
-    });
+        .instrument(span),
+    );
     Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         axum::body::Body::from_stream(Lines(receiver)),
