@@ -7,8 +7,10 @@
 # The table gives each round's throughput and p99 and the median ratio TLS/plain.
 #
 # The run's certificates are made with the openssl command-line tool (a test CA and a server
-# certificate for 127.0.0.1; the service itself links no OpenSSL). PostgreSQL gets ssl=on for
-# the run, and plain connections stay allowed so both modes reach the same server.
+# certificate for 127.0.0.1; the service itself links no OpenSSL). The PostgreSQL is a cluster
+# of the run's own from DS_PG_TLS_BIN (PostgreSQL 16 built with OpenSSL, with pgvector:
+# pgserver's has no SSL), configured as scripts/lib/services.sh configures the shared one,
+# with ssl=on; plain connections stay allowed so both modes reach the same server.
 #
 #   scripts/bench-tls.sh                       # about 3 minutes
 #   SECONDS_PER_RUN=5 ROUNDS=1 scripts/bench-tls.sh
@@ -37,7 +39,7 @@ psql() { "$DS_PG_BIN/psql" -q -X -v ON_ERROR_STOP=1 "$@"; }
 WORK="$DS_SERVICES_DIR/bench-tls"
 mkdir -p "$WORK"
 
-log "a CA and a server certificate for 127.0.0.1; ssl=on"
+log "a CA and a server certificate for 127.0.0.1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj "/CN=bench CA" -keyout "$WORK/ca.key" -out "$WORK/ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -45,17 +47,33 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$WORK/ext"
 openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
   -CAcreateserial -days 2 -extfile "$WORK/ext" -out "$WORK/server.pem" 2>/dev/null
-cp "$WORK/server.pem" "$DS_PGDATA/bench-server.crt"
-cp "$WORK/server.key" "$DS_PGDATA/bench-server.key"
-chmod 600 "$DS_PGDATA/bench-server.key"
-[ -n "${DS_PG_USER_NAME:-}" ] && chown "$DS_PG_USER_NAME" "$DS_PGDATA"/bench-server.*
-psql "$DS_TEST_DATABASE_URL" -c "ALTER SYSTEM SET ssl_cert_file = 'bench-server.crt'" \
-  -c "ALTER SYSTEM SET ssl_key_file = 'bench-server.key'" -c "ALTER SYSTEM SET ssl = on" \
-  -c "SELECT pg_reload_conf()" >/dev/null
-psql "$DS_TEST_DATABASE_URL" -c "CREATE DATABASE bench" >/dev/null
-DB_URL="${DS_TEST_DATABASE_URL%/*}/bench"
-# The service's own certificate check, against the test CA: a failed handshake fails the run.
-[ "$(psql -At "$DB_URL?sslmode=verify-full&sslrootcert=$WORK/ca.pem" -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" = t ]
+
+log "PostgreSQL 16 with ssl=on ($DS_PG_TLS_BIN)"
+TLS_PGDATA="$WORK/pg"
+pg_port="$(ds_free_port)"
+mkdir -p "$TLS_PGDATA"
+[ -n "${DS_PG_USER_NAME:-}" ] && chown -R "$DS_PG_USER_NAME" "$WORK"
+$DS_PG_RUN_AS "$DS_PG_TLS_BIN/initdb" -D "$TLS_PGDATA" -U postgres --auth=trust \
+  --encoding=UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
+cp "$WORK/server.pem" "$TLS_PGDATA/server.crt"
+cp "$WORK/server.key" "$TLS_PGDATA/server.key"
+chmod 600 "$TLS_PGDATA/server.key"
+[ -n "${DS_PG_USER_NAME:-}" ] && chown "$DS_PG_USER_NAME" "$TLS_PGDATA"/server.*
+cat >>"$TLS_PGDATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$WORK'
+max_connections = 300
+shared_buffers = 512MB
+max_wal_size = 8GB
+ssl = on
+CONF
+$DS_PG_RUN_AS "$DS_PG_TLS_BIN/pg_ctl" -D "$TLS_PGDATA" -l "$WORK/postgres.log" -w -t 60 start >/dev/null ||
+  { cat "$WORK/postgres.log" >&2; exit 1; }
+stop_tls_pg() { $DS_PG_RUN_AS "$DS_PG_TLS_BIN/pg_ctl" -D "$TLS_PGDATA" -m fast -w stop >/dev/null 2>&1 || true; }
+ADMIN_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+psql "$ADMIN_URL" -c "CREATE DATABASE bench" >/dev/null
+DB_URL="postgres://postgres@127.0.0.1:$pg_port/bench"
 
 RESULTS="$WORK/tls.jsonl"
 : >"$RESULTS"
@@ -82,13 +100,13 @@ stop_service() {
   if [ -n "$SERVICE_PID" ]; then kill "$SERVICE_PID" 2>/dev/null || true; wait "$SERVICE_PID" 2>/dev/null || true; fi
   SERVICE_PID=""
 }
-trap 'stop_service; ds_stop_service_and_services' EXIT
+trap 'stop_service; stop_tls_pg; ds_stop_service_and_services' EXIT
 # Every connection of the service's pool is TLS when it should be, and none when not.
 check_connections() { # $1 = tls (on|off)
   local expected=f
   [ "$1" = on ] && expected=t
   local seen
-  seen="$(psql -At "$DS_TEST_DATABASE_URL" -c "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s
+  seen="$(psql -At "$ADMIN_URL" -c "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s
     JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'bench' AND a.pid <> pg_backend_pid()")"
   [ "$seen" = "$expected" ] || { log "connections with ssl=$seen, expected $expected"; exit 1; }
 }

@@ -116,7 +116,7 @@ async fn redis_with_a_ca_that_did_not_sign_its_certificate_fails_at_start() {
 async fn redis_tls_settings_on_a_plain_url_are_refused_at_start() {
     let pki = TestPki::new();
     let endpoint = tls_endpoint(&test_redis_url(), &pki);
-    let error = endpoint.client().err().expect("refused").to_string();
+    let error = endpoint.client().expect_err("refused").to_string();
     assert!(error.contains("rediss://"), "unexpected error: {error}");
 }
 
