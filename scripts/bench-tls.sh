@@ -103,8 +103,8 @@ stop_service() {
 trap 'stop_service; stop_tls_pg; ds_stop_service_and_services' EXIT
 # Every connection of the service's pool is TLS when it should be, and none when not.
 check_connections() { # $1 = tls (on|off)
-  local expected=f
-  [ "$1" = on ] && expected=t
+  local expected=false
+  [ "$1" = on ] && expected=true
   local seen
   seen="$(psql -At "$ADMIN_URL" -c "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s
     JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'bench' AND a.pid <> pg_backend_pid()")"
@@ -140,10 +140,10 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 out = ["Same PostgreSQL, same run, rounds interleaved; each run %s s; events/s (p99 ms)." % sys.argv[3], "",
        "| figure | PostgreSQL without TLS | with TLS (verify-full) | TLS / plain (median) |", "|---|---|---|---|"]
-for label in dict.fromkeys(r["label"] for r in rows):
+for label in dict.fromkeys(r["figure"] for r in rows):
     cells, medians = {}, {}
     for tls in ("off", "on"):
-        mine = [r for r in rows if r["label"] == label and r["tls"] == tls]
+        mine = [r for r in rows if r["figure"] == label and r["tls"] == tls]
         cells[tls] = ", ".join("%.0f (%.1f)" % (r["throughput_per_s"], r["p99_ms"]) for r in mine)
         medians[tls] = statistics.median(r["throughput_per_s"] for r in mine)
     out.append("| %s | %s | %s | %.2fx |" % (label, cells["off"], cells["on"], medians["on"] / medians["off"]))

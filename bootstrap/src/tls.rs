@@ -33,3 +33,28 @@ pub(crate) fn database_connect_error(e: datastorage_postgres::PgError) -> Startu
         StartupError::Database(e.to_string())
     }
 }
+
+/// An HTTP client (rustls) that trusts the system's store and the CAs of `ca_file`; the
+/// error names the file.
+pub(crate) fn http_client(
+    timeout: std::time::Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().timeout(timeout);
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("CA file {}: {e}", path.display()))?;
+        if certificates.is_empty() {
+            return Err(format!(
+                "CA file {} holds no PEM certificate",
+                path.display()
+            ));
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().map_err(|e| e.to_string())
+}

@@ -167,10 +167,9 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Serves `router` over HTTPS with the PKI's server certificate; the base URL
+/// Serves `router` over HTTPS on `tcp` with the PKI's server certificate; the base URL
 /// (`https://localhost:<port>`).
-pub async fn serve_https(router: Router, pki: &TestPki) -> String {
-    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+pub fn serve_https(tcp: TcpListener, router: Router, pki: &TestPki) -> String {
     let port = tcp.local_addr().expect("addr").port();
     let listener = TlsListener {
         tcp,

@@ -19,6 +19,8 @@ pub struct JwksSettings {
     pub refetch_min: Duration,
     pub max_age: Duration,
     pub timeout: Duration,
+    /// CAs trusted for https endpoints beyond the system's store.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -51,10 +53,7 @@ impl KeySource {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(settings: JwksSettings) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = crate::tls::http_client(settings.timeout, settings.ca_file.as_deref())?;
         Ok(Self {
             settings,
             client,

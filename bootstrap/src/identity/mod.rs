@@ -179,8 +179,9 @@ fn jwt_authenticator(settings: &Settings, issuer: &str) -> Result<JwtAuthenticat
         refetch_min: Duration::from_secs(jwt.jwks_refetch_secs),
         max_age: Duration::from_secs(jwt.jwks_max_age_secs),
         timeout: Duration::from_millis(jwt.jwks_timeout_ms),
+        ca_file: jwt.ca_file.clone(),
     })
-    .map_err(setting("DS_AUTH__JWT_JWKS_URL"))?;
+    .map_err(setting("DS_AUTH__JWT_CA_FILE"))?;
     Ok(JwtAuthenticator {
         keys,
         expect: jwt::Expectations {

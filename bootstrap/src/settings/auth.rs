@@ -154,4 +154,15 @@ pub struct JwtSettings {
         default_value_t = 5000
     )]
     pub jwks_timeout_ms: u64,
+
+    /// PEM file of CAs trusted for the issuer's https discovery and JWKS endpoints, beyond the
+    /// system's store (in Kubernetes, the cluster CA:
+    /// /var/run/secrets/kubernetes.io/serviceaccount/ca.crt).
+    #[arg(
+        id = "jwt_ca_file",
+        value_name = "JWT_CA_FILE",
+        long = "jwt-ca-file",
+        env = "DS_AUTH__JWT_CA_FILE"
+    )]
+    pub ca_file: Option<std::path::PathBuf>,
 }

@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use datastorage_domain::sha256_hex;
 use datastorage_tests::support::*;
+use datastorage_tests::tls::{TestPki, serve_https};
 use ring::rand::SystemRandom;
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
@@ -102,8 +103,17 @@ struct IssuerState {
 }
 
 async fn start_issuer(keys: Vec<Value>) -> Issuer {
+    start_issuer_on(keys, None).await
+}
+
+/// The issuer over plain HTTP, or over HTTPS with `pki`'s certificate.
+async fn start_issuer_on(keys: Vec<Value>, pki: Option<&TestPki>) -> Issuer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let url = match pki {
+        Some(_) => format!("https://localhost:{port}"),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     let state = IssuerState {
         url: url.clone(),
         jwks: Arc::new(Mutex::new(json!({"keys": keys}))),
@@ -124,7 +134,14 @@ async fn start_issuer(keys: Vec<Value>) -> Issuer {
             }),
         )
         .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    match pki {
+        Some(pki) => {
+            serve_https(listener, router, pki);
+        }
+        None => {
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        }
+    }
     Issuer {
         url,
         jwks: state.jwks,
@@ -395,4 +412,47 @@ async fn an_issuer_without_an_audience_or_with_a_bad_role_mapping_is_refused_at_
         .err()
         .expect("alg none");
     assert!(err.to_string().contains("DS_AUTH__JWT_ALGORITHMS"), "{err}");
+}
+
+/// A real issuer's discovery and JWKS are https: trusted through DS_AUTH__JWT_CA_FILE, the
+/// keys are fetched; without it the certificate is not trusted and no token verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_fetched_over_https_from_an_issuer_the_ca_file_trusts() {
+    let pki = TestPki::new();
+    let key = Key::ec();
+    let issuer = start_issuer_on(vec![key.jwk("k1")], Some(&pki)).await;
+    let token = key.sign("k1", &claims(&issuer.url, GATEWAY));
+    let configure = |ca_file: Option<std::path::PathBuf>| {
+        let issuer_url = issuer.url.clone();
+        move |s: &mut datastorage::Settings| {
+            s.auth.jwt.issuer = Some(issuer_url);
+            s.auth.jwt.audience = Some("datastorage".into());
+            s.auth.jwt.roles = json!({"subjects": {GATEWAY: ["audit-writer"]}}).to_string();
+            s.auth.jwt.ca_file = ca_file;
+        }
+    };
+
+    let trusting = spawn_app_with(Storage::Memory, configure(Some(pki.ca_file.clone()))).await;
+    let created = send(
+        &trusting,
+        &token,
+        "/api/v1/audit/events",
+        Some(&event_body("jwt-https")),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
+
+    let untrusting = spawn_app_with(Storage::Memory, configure(None)).await;
+    assert_refused(
+        &untrusting,
+        &token,
+        "an issuer whose certificate is not trusted",
+    )
+    .await;
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        1,
+        "no request got past the TLS handshake"
+    );
 }

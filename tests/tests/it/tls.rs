@@ -187,7 +187,8 @@ fn https_embedder(url: &str, ca_file: Option<std::path::PathBuf>) -> HttpEmbedde
 async fn the_http_embedder_reaches_an_https_server_it_trusts_and_only_that() {
     let pki = TestPki::new();
     let (router, calls) = embeddings_router(Behaviour::Real);
-    let url = serve_https(router, &pki).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = serve_https(listener, router, &pki);
     datastorage::tls::install_crypto_provider();
 
     let vectors = https_embedder(&url, Some(pki.ca_file.clone()))
