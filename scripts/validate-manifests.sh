@@ -22,9 +22,59 @@ import kubernetes_validate
 version = sys.argv[1]
 passed, failed = 0, []
 crds = {"ServiceMonitor": json.load(open("deploy/kubernetes/schemas/servicemonitor-monitoring-v1.json"))}
-for path in sorted(glob.glob("deploy/kubernetes/**/*.yaml", recursive=True)):
+def merge(base, patch):
+    """A strategic merge as kustomize does it for these manifests: maps merged key by key,
+    lists of named items merged by name, anything else replaced."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(
+            isinstance(i, dict) and "name" in i for i in base + patch):
+        out = list(base)
+        for item in patch:
+            at = next((n for n, b in enumerate(out) if b["name"] == item["name"]), None)
+            if at is None:
+                out.append(item)
+            else:
+                out[at] = merge(out[at], item)
+        return out
+    return patch
+
+def load(path):
     with open(path) as f:
-        docs = [d for d in yaml.safe_load_all(f) if d]
+        return [d for d in yaml.safe_load_all(f) if d]
+
+# A kustomization's patches are partial documents: each is validated merged onto the resource
+# of the base it names (kind and name), not on its own.
+patches = {}
+for path in glob.glob("deploy/kubernetes/**/kustomization.yaml", recursive=True):
+    for doc in load(path):
+        base = os.path.dirname(path)
+        for patch in doc.get("patches", []):
+            if "path" in patch:
+                patches[os.path.normpath(os.path.join(base, patch["path"]))] = [
+                    os.path.normpath(os.path.join(base, r)) for r in doc.get("resources", [])]
+def base_docs(dirs):
+    for d in dirs:
+        for path in sorted(glob.glob(os.path.join(d, "*.yaml"))):
+            if os.path.basename(path) != "kustomization.yaml":
+                yield from load(path)
+
+for path in sorted(glob.glob("deploy/kubernetes/**/*.yaml", recursive=True)):
+    docs = load(path)
+    if os.path.normpath(path) in patches:
+        merged = []
+        for doc in docs:
+            target = next((b for b in base_docs(patches[os.path.normpath(path)])
+                           if b.get("kind") == doc.get("kind")
+                           and b.get("metadata", {}).get("name") == doc.get("metadata", {}).get("name")), None)
+            if target is None:
+                failed.append(f"{path}: patches {doc.get('kind')} {doc.get('metadata', {}).get('name')}, which no base resource is")
+                continue
+            merged.append(merge(target, doc))
+        docs = merged
     for doc in docs:
         what = f"{path}: {doc.get('kind')} {doc.get('metadata', {}).get('name', '')}"
         try:
