@@ -156,8 +156,7 @@ pub struct JwtSettings {
     pub jwks_timeout_ms: u64,
 
     /// PEM file of CAs trusted for the issuer's https discovery and JWKS endpoints, beyond the
-    /// system's store (in Kubernetes, the cluster CA:
-    /// /var/run/secrets/kubernetes.io/serviceaccount/ca.crt).
+    /// system's store (in Kubernetes, the cluster CA, `ca.crt` of the service account's mount).
     #[arg(
         id = "jwt_ca_file",
         value_name = "JWT_CA_FILE",
