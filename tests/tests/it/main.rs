@@ -12,6 +12,7 @@ mod export;
 mod faults;
 mod governance;
 mod log;
+mod migrate;
 mod openapi;
 mod operations;
 mod partitions;
