@@ -2,7 +2,7 @@
 # Validates every Kubernetes manifest under deploy/kubernetes offline: core kinds against the
 # Kubernetes JSON schemas bundled in the PyPI package kubernetes-validate (strict: unknown
 # fields fail), the ServiceMonitor CRD against deploy/kubernetes/schemas, and every
-# kustomization's references. Exits non-zero on any failure.
+# kustomization's references (resources and generator files). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
@@ -83,6 +83,10 @@ for path in sorted(glob.glob("deploy/kubernetes/**/*.yaml", recursive=True)):
                 for ref in doc.get("resources", []):
                     if not os.path.exists(os.path.join(base, ref)):
                         raise ValueError(f"resource {ref} does not exist")
+                for gen in doc.get("configMapGenerator", []):
+                    for ref in gen.get("files", []):
+                        if not os.path.exists(os.path.join(base, ref.split("=")[-1])):
+                            raise ValueError(f"configMapGenerator file {ref} does not exist")
             elif doc.get("kind") in crds:
                 jsonschema.validate(doc, crds[doc["kind"]])
             else:

@@ -22,6 +22,15 @@ pub enum Command {
     Serve,
     /// Print the OpenAPI document the service serves, byte for byte.
     Openapi,
+    /// Apply the database migrations this binary embeds (as a role allowed DDL), print what
+    /// was applied, then exit; non-zero on failure. For deployments where the service runs
+    /// with DS_DATABASE__MIGRATE_AT_START=false as a role without DDL rights.
+    Migrate {
+        /// A SQL file run after the migrations, as the same role, in one transaction: the
+        /// serving role's grants (deploy/kubernetes/base/grants.sql).
+        #[arg(long)]
+        grants: Option<std::path::PathBuf>,
+    },
     /// Embed every workflow that has no embedding of the configured model (after a model
     /// change), then exit.
     Reembed,

@@ -7,6 +7,7 @@
 mod cli;
 mod clock;
 pub mod config;
+mod database;
 pub mod export_verify;
 mod identity;
 pub mod logging;
@@ -42,6 +43,7 @@ use tokio::net::TcpListener;
 
 pub use cli::{Cli, Command, ConfigAction, ExportAction, LogAction};
 pub use clock::SystemClock;
+pub use database::migrate;
 pub use identity::{Credentials, TokensReload};
 pub use memory::return_freed_pages_promptly;
 pub use otlp::ExportHandle;
@@ -102,7 +104,8 @@ struct ShutdownSettings {
 }
 
 impl Application {
-    /// Connects storage (running migrations), wires everything and binds the listener.
+    /// Connects storage (running the migrations, or checking the schema is current, as
+    /// `DS_DATABASE__MIGRATE_AT_START` says), wires everything and binds the listener.
     ///
     /// # Errors
     /// When the address cannot be bound or PostgreSQL cannot be prepared.
@@ -145,24 +148,7 @@ impl Application {
                     )
                 }
                 Some(url) => {
-                    let pool = datastorage_postgres::connect_and_migrate(
-                        &datastorage_postgres::PgSettings {
-                            url: url.expose().to_owned(),
-                            max_connections: settings.database.max_connections,
-                            acquire_timeout: Duration::from_secs(
-                                settings.database.acquire_timeout_secs,
-                            ),
-                            tls: settings.database.tls(),
-                        },
-                    )
-                    .await
-                    .map_err(tls::database_connect_error)?;
-                    datastorage_postgres::ensure_audit_partitions_around(&pool, 1, 3)
-                        .await
-                        .map_err(|e| StartupError::Database(e.to_string()))?;
-                    datastorage_postgres::queue_events_for_log(&pool, settings.audit_log.enabled)
-                        .await
-                        .map_err(|e| StartupError::Database(e.to_string()))?;
+                    let pool = database::prepare(&settings, url.expose()).await?;
                     (
                         Arc::new(
                             datastorage_postgres::PgAuditEventRepository::with_group_commit(

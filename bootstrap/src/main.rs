@@ -51,6 +51,15 @@ async fn main() -> std::process::ExitCode {
     if let Some(Command::Log { action }) = &cli.command {
         return log_command(action).await;
     }
+    if let Some(Command::Migrate { grants }) = &cli.command {
+        return match datastorage::migrate(&cli.settings, grants.as_deref()).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("migration failed: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let exporter = match datastorage::logging::init(&cli.settings) {
         Ok(exporter) => exporter,
         Err(e) => {

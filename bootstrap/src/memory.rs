@@ -20,6 +20,7 @@ pub fn return_freed_pages_promptly() {
 /// Hands memory that was freed back to the operating system now. mimalloc keeps freed pages
 /// for reuse and returns them only on later allocator activity, so after a large release
 /// (the local model unloaded) an idle process would otherwise keep its peak size.
+#[cfg(feature = "local-embedder")]
 #[allow(unsafe_code)]
 pub fn release_freed_memory() {
     // SAFETY: mi_collect only walks mimalloc's own heaps; it is safe to call at any time,

@@ -21,16 +21,7 @@ pub(crate) fn build_embedder(
     };
     let inner: Arc<dyn Embedder> = match kind {
         EmbedderKind::None => return Ok(None),
-        EmbedderKind::Local => Arc::new(
-            datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
-                &settings.model.dir,
-                (settings.model.keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
-                    idle: Duration::from_secs(settings.model.keep_alive_secs),
-                    release_memory: crate::memory::release_freed_memory,
-                }),
-            )
-            .map_err(|e| StartupError::Embedder(e.to_string()))?,
-        ),
+        EmbedderKind::Local => local_embedder(settings)?,
         EmbedderKind::Http => Arc::new(
             datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
                 url: settings
@@ -62,4 +53,32 @@ pub(crate) fn build_embedder(
         cache,
         Duration::from_secs(settings.embedding_cache.ttl_secs),
     ))))
+}
+
+/// The in-process model, loaded from DS_MODEL_DIR.
+#[cfg(feature = "local-embedder")]
+fn local_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, StartupError> {
+    Ok(Arc::new(
+        datastorage_embedder::LocalModelEmbedder::load_with_keep_alive(
+            &settings.model.dir,
+            (settings.model.keep_alive_secs > 0).then_some(datastorage_embedder::KeepAlive {
+                idle: Duration::from_secs(settings.model.keep_alive_secs),
+                release_memory: crate::memory::release_freed_memory,
+            }),
+        )
+        .map_err(|e| StartupError::Embedder(e.to_string()))?,
+    ))
+}
+
+/// A build without the model refuses to start rather than serve without the search the
+/// settings asked for.
+#[cfg(not(feature = "local-embedder"))]
+fn local_embedder(_settings: &Settings) -> Result<Arc<dyn Embedder>, StartupError> {
+    Err(StartupError::Setting {
+        key: "DS_EMBEDDER__KIND",
+        reason: "is `local`, but this binary was built without the local embedder (cargo \
+                 feature `local-embedder`): set DS_EMBEDDER__KIND=http with EMBEDDER_URL, or \
+                 DS_EMBEDDER__KIND=none"
+            .into(),
+    })
 }

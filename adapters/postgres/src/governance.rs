@@ -215,15 +215,11 @@ impl RetentionStore for PgGovernance {
         .map_err(to_repository_error)?;
         // DETACH ... CONCURRENTLY cannot run inside a transaction; the record of what was
         // pruned and the drop must commit together, so the detach is the plain one (a brief
-        // lock on audit_events, once a month).
-        // The name is built from a date: safe to splice.
-        sqlx::query(&format!(
-            "ALTER TABLE audit_events DETACH PARTITION {partition}"
-        ))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_repository_error)?;
-        sqlx::query(&format!("DROP TABLE {partition}"))
+        // lock on audit_events, once a month). Only the table's owner may detach and drop: the
+        // function runs as the owner, so a serving role without DDL rights can (migration
+        // 20261206000100).
+        sqlx::query("SELECT audit_events_drop_partition($1)")
+            .bind(month)
             .execute(&mut *tx)
             .await
             .map_err(to_repository_error)?;

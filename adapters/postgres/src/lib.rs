@@ -12,6 +12,7 @@ mod governance;
 mod group_commit;
 mod log;
 mod partitions;
+mod schema;
 mod writer;
 
 use std::path::PathBuf;
@@ -27,10 +28,12 @@ pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
 pub use governance::PgGovernance;
 pub use group_commit::GroupCommitSettings;
-pub use log::{PgAuditLog, queue_events_for_log};
+pub use log::{PgAuditLog, log_queueing_enabled, queue_events_for_log};
 pub use partitions::{PartitionUpkeep, ensure_audit_partitions_around};
+pub use schema::{MigrationName, SchemaError, check_schema_current, migrate, run_script};
 
-/// Every migration of `migrations/`, embedded in the binary and run at start.
+/// Every migration of `migrations/`, embedded in the binary; run by `datastorage migrate`, or
+/// at start when the service owns its schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// How the pool connects.
@@ -58,7 +61,7 @@ pub struct PgTls {
 }
 
 impl PgTls {
-    fn apply(&self, mut options: PgConnectOptions) -> PgConnectOptions {
+    pub(crate) fn apply(&self, mut options: PgConnectOptions) -> PgConnectOptions {
         if let Some(mode) = self.mode {
             options = options.ssl_mode(mode);
         }
@@ -88,6 +91,16 @@ pub fn is_tls_failure(e: &sqlx::Error) -> bool {
 /// # Errors
 /// The URL is invalid, the server is unreachable, or a migration fails.
 pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
+    let pool = connect(settings).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Connects a pool, running no DDL (the schema is checked with [`check_schema_current`]).
+///
+/// # Errors
+/// The URL is invalid or the server is unreachable.
+pub async fn connect(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
     let options = settings
         .tls
         .apply(settings.url.parse::<PgConnectOptions>()?)
@@ -98,7 +111,7 @@ pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::
         // listing order, so the plan made once without the values is the one the values
         // would give; the catalog's statements do not depend on their values either.
         .options([("plan_cache_mode", "force_generic_plan")]);
-    let pool = PgPoolOptions::new()
+    PgPoolOptions::new()
         // No ping before every checkout: it is a round trip per query. A dead connection
         // fails its query instead, which the callers
         // treat as a transient failure (retry, queue, or 503).
@@ -115,7 +128,5 @@ pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .connect_with(options)
-        .await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+        .await
 }

@@ -365,25 +365,33 @@ impl AuditLogStore for PgAuditLog {
     }
 }
 
-/// Switches the trigger that queues inserted events for the log on or off (only when it is
-/// not already so: the switch locks `audit_events` briefly).
+/// Whether the trigger that queues inserted events for the log is enabled (a catalog read:
+/// any role may ask).
 ///
 /// # Errors
-/// When PostgreSQL refuses (the role must own `audit_events`) or cannot be reached.
-pub async fn queue_events_for_log(pool: &PgPool, enabled: bool) -> Result<(), sqlx::Error> {
+/// When PostgreSQL cannot be reached.
+pub async fn log_queueing_enabled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     let state: String = sqlx::query_scalar(
         "SELECT tgenabled::text FROM pg_trigger
          WHERE tgname = 'audit_log_enqueue' AND tgrelid = 'audit_events'::regclass",
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
-    let on = state != "D";
-    if on != enabled {
+    Ok(state != "D")
+}
+
+/// Switches the trigger that queues inserted events for the log on or off (only when it is
+/// not already so: the switch locks `audit_events` briefly).
+pub(crate) async fn set_log_queueing(
+    conn: &mut PgConnection,
+    enabled: bool,
+) -> Result<(), sqlx::Error> {
+    if log_queueing_enabled(&mut *conn).await? != enabled {
         let verb = if enabled { "ENABLE" } else { "DISABLE" };
         sqlx::query(&format!(
             "ALTER TABLE audit_events {verb} TRIGGER audit_log_enqueue"
         ))
-        .execute(pool)
+        .execute(conn)
         .await?;
         tracing::warn!(
             enabled,
@@ -391,4 +399,13 @@ pub async fn queue_events_for_log(pool: &PgPool, enabled: bool) -> Result<(), sq
         );
     }
     Ok(())
+}
+
+/// [`set_log_queueing`] on a pooled connection.
+///
+/// # Errors
+/// When PostgreSQL refuses (the role must own `audit_events`) or cannot be reached.
+pub async fn queue_events_for_log(pool: &PgPool, enabled: bool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    set_log_queueing(&mut conn, enabled).await
 }

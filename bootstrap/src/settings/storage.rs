@@ -51,6 +51,13 @@ pub struct DatabaseSettings {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub group_commit_in_flight: u32,
 
+    /// Apply the schema's migrations at start (the service's role must own the schema).
+    /// `false`: run no DDL at start, only check that `datastorage migrate` has brought the
+    /// schema to this binary's version, and refuse to start when it has not.
+    #[arg(id = "database_migrate_at_start",
+        value_name = "DATABASE_MIGRATE_AT_START", long = "database-migrate-at-start", env = "DS_DATABASE__MIGRATE_AT_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_at_start: bool,
+
     /// TLS to PostgreSQL: `disable`, `allow`, `prefer`, `require`, `verify-ca` or
     /// `verify-full` (the certificate chains to a trusted CA and names the host). Absent: the
     /// URL's `sslmode`, else `prefer`.

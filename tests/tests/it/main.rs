@@ -13,6 +13,7 @@ mod faults;
 mod governance;
 mod jwt;
 mod log;
+mod migrate;
 mod openapi;
 mod operations;
 mod partitions;
