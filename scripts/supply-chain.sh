@@ -53,6 +53,9 @@ chmod -R u+w "$root/$DENY_DB_DIR"
   git -c user.name=snapshot -c user.email=snapshot@localhost -c commit.gpgsign=false \
     commit -q -m "RustSec advisory-db snapshot of $snapshot_date"
 )
+# Every crate of the lockfile, every target's (cargo-deny reads their manifests offline; a build
+# downloads only this platform's).
+cargo fetch --locked --quiet
 echo "[supply-chain] cargo-deny $CARGO_DENY_VERSION, advisories as of $snapshot_date ($snapshot)" >&2
 DS_DENY_DB_ROOT="$root" "$deny" deny --offline --locked --color never check \
   --hide-inclusion-graph advisories licenses bans sources
