@@ -2,8 +2,8 @@
 # Supply-chain check: cargo-deny over the dependency graph (deny.toml): security advisories
 # from the RustSec snapshot, licences, duplicate crates, sources. Offline: these machines cannot
 # fetch the advisory database, so it reads the dated snapshot at
-# ${DS_ADVISORY_DB:-<repo>/../shared/advisory-db} and fails when that is missing (never a
-# silent skip). cargo-deny is built once (pinned, --locked) into the tools directory and reused.
+# ${DS_ADVISORY_DB:-<repo>/../shared/advisory-db}, else the copy of that snapshot committed in
+# supply-chain/, and fails when none is there (never a silent skip). cargo-deny is built once (pinned, --locked) into the tools directory and reused.
 # Exits non-zero on any finding deny.toml does not allow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,20 @@ if ! "$deny" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; 
     "cargo-deny@$CARGO_DENY_VERSION"
 fi
 
+# The snapshot: DS_ADVISORY_DB, else the team's shared one beside the checkout, else the copy
+# committed under supply-chain/ (the same dated snapshot, so CI does not depend on where the
+# checkout is). Named either way; a missing or unreadable one fails.
+root="$(mktemp -d)"
+trap 'rm -rf "$root"' EXIT
 snapshot="${DS_ADVISORY_DB:-$(pwd)/../shared/advisory-db}"
+if [ -z "${DS_ADVISORY_DB:-}" ] && [ ! -d "$snapshot/crates" ]; then
+  bundled="$(ls supply-chain/rustsec-advisory-db-*.tar.gz 2>/dev/null | sort | tail -1)"
+  if [ -n "$bundled" ]; then
+    mkdir -p "$root/bundled"
+    tar xzf "$bundled" -C "$root/bundled"
+    snapshot="$root/bundled/advisory-db"
+  fi
+fi
 if [ ! -d "$snapshot/crates" ]; then
   echo "[supply-chain] FAILED: no RustSec advisory snapshot at $snapshot (expected crates/ in it)." >&2
   echo "[supply-chain] Set DS_ADVISORY_DB to the snapshot's directory (shared/advisory-db)." >&2
@@ -41,8 +54,6 @@ fi
 
 # cargo-deny wants its database as a git checkout under db-path: a scratch copy (8 MB) committed
 # with the snapshot's date.
-root="$(mktemp -d)"
-trap 'rm -rf "$root"' EXIT
 cp -R "$snapshot" "$root/$DENY_DB_DIR"
 chmod -R u+w "$root/$DENY_DB_DIR"
 (
