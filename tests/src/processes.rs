@@ -226,6 +226,18 @@ struct RedisTlsServer {
     client_key_file: PathBuf,
 }
 
+impl RedisTlsServer {
+    fn of(pki: &crate::tls::TestPki) -> Self {
+        Self {
+            ca_file: pki.ca_file.clone(),
+            cert_file: pki.server_cert_file.clone(),
+            key_file: pki.server_key_file.clone(),
+            client_cert_file: pki.client_cert_file.clone(),
+            client_key_file: pki.client_key_file.clone(),
+        }
+    }
+}
+
 /// The ACL user and password of a TLS Redis (the `default` user is off).
 pub const REDIS_TLS_USER: (&str, &str) = ("datastorage", "s3cret-acl-password");
 
@@ -249,13 +261,7 @@ impl RedisServer {
             dir: scratch_dir("redis"),
             port: free_port(),
             child: None,
-            tls: Some(RedisTlsServer {
-                ca_file: pki.ca_file.clone(),
-                cert_file: pki.server_cert_file.clone(),
-                key_file: pki.server_key_file.clone(),
-                client_cert_file: pki.client_cert_file.clone(),
-                client_key_file: pki.client_key_file.clone(),
-            }),
+            tls: Some(RedisTlsServer::of(pki)),
         };
         server.start();
         server
@@ -392,13 +398,7 @@ pub fn shared_tls_redis() -> &'static SharedTlsRedis {
             dir: scratch_dir("redis"),
             port: free_port(),
             child: None,
-            tls: Some(RedisTlsServer {
-                ca_file: pki.ca_file.clone(),
-                cert_file: pki.server_cert_file.clone(),
-                key_file: pki.server_key_file.clone(),
-                client_cert_file: pki.client_cert_file.clone(),
-                client_key_file: pki.client_key_file.clone(),
-            }),
+            tls: Some(RedisTlsServer::of(&pki)),
         };
         let mut redis = Command::new("redis-server");
         server.configure(&mut redis);

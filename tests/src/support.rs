@@ -358,12 +358,23 @@ pub async fn memory_queues(capacity: u64, reclaim_idle: std::time::Duration) -> 
 
 /// Two consumers (two service instances) of one fresh Redis stream.
 pub async fn redis_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
+    let endpoint = datastorage_redis::RedisEndpoint {
+        url: test_redis_url(),
+        ..Default::default()
+    };
+    queues_on(endpoint, capacity, reclaim_idle).await
+}
+
+/// Two consumers of one fresh stream at `endpoint`.
+async fn queues_on(
+    endpoint: datastorage_redis::RedisEndpoint,
+    capacity: u64,
+    reclaim_idle: std::time::Duration,
+) -> QueuePair {
+    datastorage::tls::install_crypto_provider();
     let prefix = unique_prefix();
     let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
-        endpoint: datastorage_redis::RedisEndpoint {
-            url: test_redis_url(),
-            ..Default::default()
-        },
+        endpoint: endpoint.clone(),
         key_prefix: prefix.clone(),
         consumer: consumer.to_owned(),
         capacity,
@@ -398,22 +409,7 @@ pub fn tls_endpoint(url: &str, pki: &crate::tls::TestPki) -> datastorage_redis::
 
 /// Two consumers of one fresh stream on the shared TLS Redis.
 pub async fn redis_tls_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
-    datastorage::tls::install_crypto_provider();
-    let prefix = unique_prefix();
-    let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
-        endpoint: redis_tls_endpoint(),
-        key_prefix: prefix.clone(),
-        consumer: consumer.to_owned(),
-        capacity,
-        reclaim_idle,
-    };
-    let a = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-1"))
-        .await
-        .expect("connect to the TLS Redis");
-    let b = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-2"))
-        .await
-        .expect("connect to the TLS Redis");
-    (Arc::new(a), Arc::new(b))
+    queues_on(redis_tls_endpoint(), capacity, reclaim_idle).await
 }
 
 /// The embedding cache on the shared TLS Redis, under fresh keys.

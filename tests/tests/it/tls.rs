@@ -18,6 +18,14 @@ use serde_json::Value;
 
 const EVENTS: &str = "/api/v1/audit/events";
 
+/// Settings as spawned apps have them, for a start that is expected to fail.
+fn settings() -> Settings {
+    let mut settings = Settings::defaults();
+    settings.http.addr = "127.0.0.1:0".parse().unwrap();
+    settings.embedder.kind = datastorage::EmbedderKind::None;
+    settings
+}
+
 fn verify_full(settings: &mut Settings, pg: &PgCluster, ca: &std::path::Path) {
     settings.database.url = Some(pg.url().into());
     settings.database.ssl_mode = Some(PgSslMode::VerifyFull);
@@ -53,9 +61,7 @@ async fn postgres_over_verify_full_stores_and_reads_and_plain_tcp_is_refused() {
     assert_ne!(tls, "0");
 
     // The same server without TLS: pg_hba.conf refuses it, and start-up says so.
-    let mut settings = Settings::defaults();
-    settings.http.addr = "127.0.0.1:0".parse().unwrap();
-    settings.embedder.kind = datastorage::EmbedderKind::None;
+    let mut settings = settings();
     settings.database.url = Some(pg.url().into());
     settings.database.ssl_mode = Some(PgSslMode::Disable);
     let refused = Application::build(settings).await.err().expect("refused");
@@ -69,9 +75,7 @@ async fn postgres_over_verify_full_stores_and_reads_and_plain_tcp_is_refused() {
 async fn postgres_with_a_ca_that_did_not_sign_its_certificate_fails_at_start_naming_the_setting() {
     let pki = TestPki::new();
     let pg = PgCluster::start_new_tls(&pki);
-    let mut settings = Settings::defaults();
-    settings.http.addr = "127.0.0.1:0".parse().unwrap();
-    settings.embedder.kind = datastorage::EmbedderKind::None;
+    let mut settings = settings();
     verify_full(&mut settings, &pg, &pki.unrelated_ca_file());
     let error = Application::build(settings)
         .await
