@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod dlq;
+pub mod effectiveness;
 mod extract;
 pub mod health;
 pub mod limits;
@@ -101,6 +102,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         "/api/v1",
         audit::router()
             .merge(dlq::router())
+            .merge(effectiveness::router())
             .merge(workflows::router())
             .route_layer(axum::middleware::from_fn_with_state(
                 limits,

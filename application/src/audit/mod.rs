@@ -2,6 +2,7 @@
 
 mod correlation_trail;
 mod durable_write;
+mod effectiveness;
 mod get_event;
 mod query_events;
 mod queue_status;
@@ -22,6 +23,7 @@ use crate::ports::{AuditEventRepository, DeadLetterQueue};
 
 pub use correlation_trail::CorrelationTrail;
 pub use durable_write::WriteOutcome;
+pub use effectiveness::{EffectivenessReport, MAX_EFFECTIVENESS_EVENTS};
 pub use query_events::{AuditQueryInput, AuditQueryResult};
 pub use queue_status::QueueStatus;
 pub use replay::{ReplayReport, ReplaySettings, ReplayWorker};

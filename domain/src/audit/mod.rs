@@ -1,5 +1,6 @@
 //! Audit events: what happened, who did it, to which resource, linked by a correlation id.
 
+mod effectiveness;
 mod event;
 mod event_data;
 mod event_data_text;
@@ -9,6 +10,10 @@ mod query;
 mod read_form;
 mod trail;
 
+pub use effectiveness::{
+    ALERT_WEIGHT, AssessmentStatus, ComponentAssessment, Effectiveness, EffectivenessFold,
+    HEALTH_WEIGHT, HashComparison, METRICS_WEIGHT, SPEC_DRIFT, assess, event_types,
+};
 pub use event::{
     AuditEvent, AuditEventDraft, DEFAULT_RETENTION_DAYS, EventIdOrigin, EventRules, NewAuditEvent,
     RetentionDefaults,

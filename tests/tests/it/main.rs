@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod conformance;
 mod contracts;
+mod effectiveness;
 mod embedder;
 mod export;
 mod faults;
