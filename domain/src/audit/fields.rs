@@ -176,7 +176,8 @@ macro_rules! closed_enum {
 }
 
 closed_enum!(
-    /// The service that emitted the event (ADR-034 v1.2).
+    /// The service that emitted the event (ADR-034 v1.2, plus the categories the original's
+    /// producers send today).
     EventCategory, "event_category", {
         Gateway => "gateway",
         Notification => "notification",
@@ -185,6 +186,15 @@ closed_enum!(
         Workflow => "workflow",
         Execution => "execution",
         Orchestration => "orchestration",
+        // The categories the original's producers added after the Dec-2025 contract.
+        AiAgent => "aiagent",
+        WorkflowExecution => "workflowexecution",
+        Approval => "approval",
+        Effectiveness => "effectiveness",
+        ActionType => "actiontype",
+        ApiFrontend => "apifrontend",
+        Security => "security",
+        AgentSession => "agentsession",
     }
 );
 
@@ -329,6 +339,33 @@ mod tests {
             prop_assert_eq!(ts.as_datetime().timestamp_subsec_nanos() % 1000, 0);
             prop_assert!(*ts.as_datetime() <= at);
         }
+    }
+
+    #[test]
+    fn every_category_the_producers_send_is_accepted() {
+        let sent = [
+            "gateway",
+            "notification",
+            "analysis",
+            "signalprocessing",
+            "workflow",
+            "orchestration",
+            "execution",
+            "aiagent",
+            "workflowexecution",
+            "approval",
+            "effectiveness",
+            "actiontype",
+            "apifrontend",
+            "security",
+            "agentsession",
+        ];
+        for name in sent {
+            let parsed = EventCategory::parse(name).map(|c| c.as_str());
+            assert_eq!(parsed.ok(), Some(name), "{name}");
+        }
+        assert_eq!(EventCategory::ALL.len(), sent.len());
+        assert!(EventCategory::parse("Effectiveness").is_err());
     }
 
     #[test]

@@ -38,6 +38,7 @@ macro_rules! all_api_cases {
             keyset_pagination_walks_every_event_once,
             since_accepts_relative_durations,
             query_filters_combine,
+            every_producer_category_is_stored_and_filterable,
             the_correlation_trail_is_a_parent_child_tree,
             health_probes_answer,
             swagger_ui_and_the_openapi_document_are_served,
@@ -383,6 +384,49 @@ async fn query_filters_combine(app: TestApp) {
         total(json_of(app.get(&q("event_outcome=pending")).await).await),
         0
     );
+}
+
+/// The fifteen categories the original's producers send (issue 25 step 0).
+const PRODUCER_CATEGORIES: [&str; 15] = [
+    "gateway",
+    "notification",
+    "analysis",
+    "signalprocessing",
+    "workflow",
+    "orchestration",
+    "execution",
+    "aiagent",
+    "workflowexecution",
+    "approval",
+    "effectiveness",
+    "actiontype",
+    "apifrontend",
+    "security",
+    "agentsession",
+];
+
+async fn every_producer_category_is_stored_and_filterable(app: TestApp) {
+    let events: Vec<Value> = PRODUCER_CATEGORIES
+        .iter()
+        .map(|category| {
+            let mut e = event_body("api-categories");
+            e["event_category"] = json!(category);
+            e
+        })
+        .collect();
+    let response = app.post_json(BATCH, &Value::Array(events)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for category in PRODUCER_CATEGORIES {
+        let page = json_of(
+            app.get(&format!(
+                "{EVENTS}?correlation_id=api-categories&event_category={category}"
+            ))
+            .await,
+        )
+        .await;
+        assert_eq!(page["pagination"]["total"], 1, "{category}");
+        assert_eq!(page["data"][0]["event_category"], category);
+    }
 }
 
 async fn the_correlation_trail_is_a_parent_child_tree(app: TestApp) {

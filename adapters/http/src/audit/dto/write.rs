@@ -19,6 +19,19 @@ pub enum EventCategoryDoc {
     Workflow,
     Execution,
     Orchestration,
+    #[serde(rename = "aiagent")]
+    AiAgent,
+    #[serde(rename = "workflowexecution")]
+    WorkflowExecution,
+    Approval,
+    Effectiveness,
+    #[serde(rename = "actiontype")]
+    ActionType,
+    #[serde(rename = "apifrontend")]
+    ApiFrontend,
+    Security,
+    #[serde(rename = "agentsession")]
+    AgentSession,
 }
 
 /// Result of the event.
