@@ -190,6 +190,8 @@ pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
         "/audit/log/status" => &[Role::AuditReader, Role::Operator],
         r if r.starts_with("/audit/") && write => &[Role::AuditWriter],
         r if r.starts_with("/audit/") => &[Role::AuditReader],
+        // Read from the audit trail: the same readers.
+        r if r.starts_with("/remediation-history/") => &[Role::AuditReader],
         "/workflows/search" => &[Role::CatalogReader, Role::CatalogAdmin],
         r if r.starts_with("/workflows") && write => &[Role::CatalogAdmin],
         r if r.starts_with("/workflows") => &[Role::CatalogReader, Role::CatalogAdmin],

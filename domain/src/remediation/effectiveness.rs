@@ -3,16 +3,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, EventCategory};
 
 /// Weights of the health, alert and metrics components; renormalised over the assessed ones.
 pub const WEIGHTS: [f64; 3] = [0.40, 0.35, 0.25];
 
 /// The completion reason that forces the score to zero, whatever the components say.
 pub const SPEC_DRIFT: &str = "SpecDrift";
-
-/// The category every effectiveness monitor event carries.
-pub const EFFECTIVENESS_CATEGORY: &str = "effectiveness";
 
 /// One assessed component (health, alert or metrics).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,7 +90,7 @@ impl Effectiveness {
     pub fn fold<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Self {
         let mut out = Self::default();
         for event in events {
-            if event.event_category.as_str() != EFFECTIVENESS_CATEGORY {
+            if event.event_category != EventCategory::Effectiveness {
                 continue;
             }
             out.apply(event.event_type.as_str(), event.event_data.as_map());

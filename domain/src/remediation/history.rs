@@ -11,9 +11,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::effectiveness::{AssessmentStatus, EFFECTIVENESS_CATEGORY, Effectiveness, HealthChecks};
+use super::effectiveness::{AssessmentStatus, Effectiveness, HealthChecks};
 use super::window::{HistoryWindow, WindowError};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, EventCategory};
 
 /// The orchestrator's event that opens a remediation's history entry.
 pub const WORKFLOW_CREATED: &str = "remediation.workflow_created";
@@ -238,7 +238,7 @@ pub fn remediation_history(
     let produced_current: HashSet<&str> = ordered
         .iter()
         .filter(|e| {
-            e.event_category.as_str() == EFFECTIVENESS_CATEGORY
+            e.event_category == EventCategory::Effectiveness
                 && text(e.event_data.as_map(), "post_remediation_spec_hash") == Some(current)
         })
         .map(|e| e.correlation_id.as_str())

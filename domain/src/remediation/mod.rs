@@ -8,8 +8,7 @@ mod history_tests;
 mod window;
 
 pub use effectiveness::{
-    AssessmentStatus, Component, EFFECTIVENESS_CATEGORY, Effectiveness, HashComparison,
-    HealthChecks, SPEC_DRIFT, WEIGHTS,
+    AssessmentStatus, Component, Effectiveness, HashComparison, HealthChecks, SPEC_DRIFT, WEIGHTS,
 };
 pub use history::{
     HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
