@@ -423,7 +423,8 @@ async fn bad_parameters_are_400_problems_in_the_originals_words(app: TestApp) {
     let plus = |extra: &[(&'static str, &'static str)]| {
         full.iter().chain(extra).copied().collect::<Vec<_>>()
     };
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Params<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Params, &str, &str)> = vec![
         (
             vec![],
             "missing-parameter",
