@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod embedding;
 pub mod log;
+pub mod remediation;
 pub mod retry;
 pub mod validation;
 pub mod workflow;

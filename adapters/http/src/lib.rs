@@ -15,6 +15,7 @@ pub mod metrics;
 mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod remediation_history;
 pub mod trace;
 pub mod trace_context;
 pub mod workflows;
@@ -104,6 +105,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
             .merge(dlq::router())
             .merge(effectiveness::router())
             .merge(workflows::router())
+            .merge(remediation_history::router())
             .route_layer(axum::middleware::from_fn_with_state(
                 limits,
                 limits::enforce,

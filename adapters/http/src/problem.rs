@@ -217,6 +217,23 @@ impl From<AuditError> for ApiError {
     }
 }
 
+/// The remediation history's parameters, with the original's problem types and wording.
+impl From<datastorage_domain::remediation::HistoryParamError> for ApiError {
+    fn from(e: datastorage_domain::remediation::HistoryParamError) -> Self {
+        use datastorage_domain::remediation::HistoryParamError as H;
+        let (slug, title) = match e {
+            H::Missing(_) => ("missing-parameter", "Missing Required Parameter"),
+            _ => ("invalid-parameter", "Invalid Parameter"),
+        };
+        ApiError::Specific {
+            status: StatusCode::BAD_REQUEST,
+            slug,
+            title,
+            detail: e.to_string(),
+        }
+    }
+}
+
 impl From<datastorage_application::WorkflowError> for ApiError {
     fn from(e: datastorage_application::WorkflowError) -> Self {
         use datastorage_application::WorkflowError as W;

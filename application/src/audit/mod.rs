@@ -8,6 +8,7 @@ mod query_events;
 mod queue_status;
 mod record_batch;
 mod record_event;
+mod remediation_history;
 mod replay;
 
 use crate::cause::chain;

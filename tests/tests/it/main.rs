@@ -20,6 +20,7 @@ mod operations;
 mod partitions;
 mod ranking;
 mod rate_limits;
+mod remediation_history;
 mod request_tracing;
 mod retrieval;
 mod semantic;

@@ -1,0 +1,16 @@
+//! Reads over the remediation lifecycle recorded in the audit trail: which remediations a
+//! target has had, how effective they were. Pure: the caller hands in the events.
+
+mod effectiveness;
+mod history;
+#[cfg(test)]
+mod history_tests;
+mod window;
+
+pub use effectiveness::{Effectiveness, HealthChecks};
+pub use history::{
+    HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
+    LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED,
+    remediation_history,
+};
+pub use window::{HistoryWindow, WindowError};
