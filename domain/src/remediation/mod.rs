@@ -1,10 +1,11 @@
 //! Reads over the remediation lifecycle recorded in the audit trail: which remediations a
-//! target has had, how effective they were. Pure: the caller hands in the events.
+//! target has had, how effective they were, and how one unfolded. Pure: the caller hands in the events.
 
 mod effectiveness;
 mod history;
 #[cfg(test)]
 mod history_tests;
+mod timeline;
 mod window;
 
 pub use effectiveness::{Effectiveness, HealthChecks};
@@ -12,5 +13,9 @@ pub use history::{
     HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
     LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED,
     remediation_history,
+};
+pub use timeline::{
+    Late, LateAfter, LateAfterError, OutOfOrder, Phase, PhaseSummary, Timeline, TimelineStep,
+    Verdict, build_timeline, human_duration,
 };
 pub use window::{HistoryWindow, WindowError};
