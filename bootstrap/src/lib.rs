@@ -37,6 +37,7 @@ use datastorage_application::ports::{
 };
 use datastorage_application::{AuditService, AuditSettings};
 use datastorage_domain::audit::{EventRules, RetentionDefaults};
+use datastorage_domain::remediation::LateAfter;
 use datastorage_domain::retry::RetryPolicy;
 use datastorage_http::{AppState, HttpSettings, Services};
 use tokio::net::TcpListener;
@@ -243,6 +244,12 @@ impl Application {
                     failure_threshold: settings.breaker.failure_threshold,
                     open_for: Duration::from_millis(settings.breaker.open_ms),
                 },
+                timeline: LateAfter::parse(&settings.timeline.late_after).map_err(|e| {
+                    StartupError::Setting {
+                        key: "DS_TIMELINE__LATE_AFTER",
+                        reason: e.to_string(),
+                    }
+                })?,
                 ..AuditSettings::default()
             },
         );

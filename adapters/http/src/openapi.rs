@@ -37,6 +37,7 @@ use crate::auth;
         crate::audit::legal_hold::list,
         crate::audit::legal_hold::release,
         crate::effectiveness::effectiveness,
+        crate::audit::timeline::timeline,
         crate::remediation_history::context,
         crate::dlq::dlq_status,
         crate::workflows::register,

@@ -10,12 +10,14 @@ mod record_batch;
 mod record_event;
 mod remediation_history;
 mod replay;
+mod timeline;
 
 use crate::cause::chain;
 use std::sync::Arc;
 use std::time::Duration;
 
 use datastorage_domain::audit::{EventId, EventRules, EventTimestamp};
+use datastorage_domain::remediation::LateAfter;
 use datastorage_domain::retry::RetryPolicy;
 
 use crate::circuit::{BreakerSettings, CircuitBreaker};
@@ -28,6 +30,7 @@ pub use effectiveness::{EffectivenessReport, MAX_EFFECTIVENESS_EVENTS};
 pub use query_events::{AuditQueryInput, AuditQueryResult};
 pub use queue_status::QueueStatus;
 pub use replay::{ReplayReport, ReplaySettings, ReplayWorker};
+pub use timeline::RemediationTimeline;
 
 /// Limits of the audit use-cases that operators may tune.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,6 +45,8 @@ pub struct AuditSettings {
     /// Longest a request waits in retries before falling back to the queue.
     pub retry_deadline: Duration,
     pub breaker: BreakerSettings,
+    /// How long each lifecycle phase may take to begin before the timeline calls it late.
+    pub timeline: LateAfter,
 }
 
 impl Default for AuditSettings {
@@ -53,6 +58,7 @@ impl Default for AuditSettings {
             retry: RetryPolicy::default(),
             retry_deadline: Duration::from_secs(2),
             breaker: BreakerSettings::default(),
+            timeline: LateAfter::default(),
         }
     }
 }

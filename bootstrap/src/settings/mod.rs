@@ -9,12 +9,14 @@ mod otel;
 mod queue;
 mod search;
 mod storage;
+mod timeline;
 
 pub use auth::AuthSettings;
 pub use otel::OtelSettings;
 pub use queue::{BreakerSettings, DlqSettings, RedisSettings, RetrySettings};
 pub use search::{EmbedderKind, EmbedderSettings, EmbeddingCacheSettings, ModelSettings};
 pub use storage::{AuditLimits, AuditLogSettings, DatabaseSettings, PartitionSettings};
+pub use timeline::TimelineSettings;
 
 pub use crate::secret::redact_url;
 
@@ -37,6 +39,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     #[command(flatten, next_help_heading = "Audit events")]
     pub audit: AuditLimits,
+    #[command(flatten, next_help_heading = "Remediation timeline")]
+    pub timeline: TimelineSettings,
     #[command(flatten, next_help_heading = "Transparency log")]
     pub audit_log: AuditLogSettings,
     #[command(flatten, next_help_heading = "Redis")]

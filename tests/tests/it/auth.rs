@@ -93,6 +93,13 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
         ),
         (
             Method::GET,
+            "/api/v1/audit/correlations/auth/timeline".into(),
+            None,
+            "reader",
+            "writer",
+        ),
+        (
+            Method::GET,
             "/api/v1/effectiveness/auth".into(),
             None,
             "reader",

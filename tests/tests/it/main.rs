@@ -24,6 +24,7 @@ mod remediation_history;
 mod request_tracing;
 mod retrieval;
 mod semantic;
+mod timeline;
 mod tls;
 mod workflows_api;
 mod write_path;

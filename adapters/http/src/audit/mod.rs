@@ -3,6 +3,7 @@
 pub mod dto;
 pub(crate) mod legal_hold;
 pub(crate) mod log;
+pub(crate) mod timeline;
 
 use std::sync::Arc;
 
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(log::router())
         .merge(legal_hold::router())
+        .merge(timeline::router())
 }
 
 /// Batches decoded at once: twice the cores. A batch's body, its parsed events and its
