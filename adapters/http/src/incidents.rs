@@ -63,6 +63,9 @@ fn severity_schema() -> utoipa::openapi::schema::Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(["critical", "high", "medium", "low", ""]))
+        .description(Some(
+            "The alert's severity, case-insensitive: critical, high, medium or low (empty: any)",
+        ))
         .into()
 }
 

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 const INCIDENTS: &str = "/api/v1/incidents";
 
+/// Query parameters of one request.
+type Params<'a> = Vec<(&'a str, &'a str)>;
+
 macro_rules! incident_cases {
     ($storage:expr; $($case:ident),+ $(,)?) => {
         $(
@@ -324,7 +327,7 @@ async fn filters_combine(app: TestApp) {
         (start + Duration::minutes(minute)).to_rfc3339_opts(SecondsFormat::Secs, true)
     };
     let (since, until) = (at(5), at(55));
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    let cases: Vec<(Params, Vec<&str>)> = vec![
         (
             vec![("alert_name", "HighCPULoad")],
             vec!["rr-g", "rr-e", "rr-d", "rr-c", "rr-b", "rr-a"],
