@@ -191,7 +191,11 @@ pub fn required_role(method: &Method, route: &str) -> Option<&'static [Role]> {
         r if r.starts_with("/audit/") && write => &[Role::AuditWriter],
         r if r.starts_with("/audit/") => &[Role::AuditReader],
         // Read from the audit trail, so readable by whoever reads the trail.
-        r if r.starts_with("/effectiveness/") || r.starts_with("/remediation-history/") => {
+        r if r.starts_with("/effectiveness/")
+            || r.starts_with("/remediation-history/")
+            || r == "/incidents"
+            || r.starts_with("/incidents/") =>
+        {
             &[Role::AuditReader]
         }
         "/workflows/search" => &[Role::CatalogReader, Role::CatalogAdmin],

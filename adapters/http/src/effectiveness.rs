@@ -82,7 +82,7 @@ pub struct HashComparisonDto {
 
 /// A score as the original's JSON writes it: a whole number without a fraction (`1`, not
 /// `1.0`), so clients comparing bodies see the same text.
-fn number(score: Option<f64>) -> Option<Number> {
+pub(crate) fn number(score: Option<f64>) -> Option<Number> {
     score.and_then(|s| {
         const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole f64 below is an i64
         if s.fract() == 0.0 && s.abs() < EXACT {

@@ -10,6 +10,7 @@ pub mod dlq;
 pub mod effectiveness;
 mod extract;
 pub mod health;
+pub mod incidents;
 pub mod limits;
 pub mod metrics;
 mod openapi;
@@ -104,6 +105,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         audit::router()
             .merge(dlq::router())
             .merge(effectiveness::router())
+            .merge(incidents::router())
             .merge(workflows::router())
             .merge(remediation_history::router())
             .route_layer(axum::middleware::from_fn_with_state(

@@ -38,6 +38,8 @@ use crate::auth;
         crate::audit::legal_hold::release,
         crate::effectiveness::effectiveness,
         crate::audit::timeline::timeline,
+        crate::incidents::list,
+        crate::incidents::one,
         crate::remediation_history::context,
         crate::dlq::dlq_status,
         crate::workflows::register,

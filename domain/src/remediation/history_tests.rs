@@ -11,7 +11,7 @@ use crate::audit::{AssessmentStatus, AuditEvent, AuditEventDraft, EventId, Event
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-fn at(day: u32, h: u32, m: u32, s: u32) -> DateTime<Utc> {
+pub(super) fn at(day: u32, h: u32, m: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 8, day, h, m, s)
         .single()
         .unwrap_or_default()
@@ -23,6 +23,7 @@ fn category_of(event_type: &str) -> &'static str {
         "aianalysis" => "analysis",
         "remediation" | "orchestrator" => "orchestration",
         "workflowexecution" => "workflowexecution",
+        "signalprocessing" => "signalprocessing",
         _ => "effectiveness",
     }
 }
@@ -68,7 +69,7 @@ fn event_in(
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn event(corr: &str, when: DateTime<Utc>, ty: &str, data: Value) -> AuditEvent {
+pub(super) fn event(corr: &str, when: DateTime<Utc>, ty: &str, data: Value) -> AuditEvent {
     event_in(None, corr, when, ty, data)
 }
 

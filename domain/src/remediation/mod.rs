@@ -5,6 +5,7 @@ mod effectiveness;
 mod history;
 #[cfg(test)]
 mod history_tests;
+mod incidents;
 mod timeline;
 mod window;
 
@@ -13,6 +14,10 @@ pub use history::{
     HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
     LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED,
     remediation_history,
+};
+pub use incidents::{
+    ExecutionStatus, Incident, IncidentFilter, SIGNAL_PROCESSED, SIGNAL_RECEIVED, incident,
+    sort_incidents,
 };
 pub use timeline::{
     Late, LateAfter, LateAfterError, OutOfOrder, Phase, PhaseSummary, Timeline, TimelineStep,

@@ -107,6 +107,20 @@ async fn every_route_group_needs_a_token_with_the_right_role() {
         ),
         (
             Method::GET,
+            "/api/v1/incidents".into(),
+            None,
+            "reader",
+            "writer",
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/auth".into(),
+            None,
+            "reader",
+            "catalog",
+        ),
+        (
+            Method::GET,
             "/api/v1/remediation-history/context?targetKind=Deployment&targetName=api&currentSpecHash=h".into(),
             None,
             "reader",

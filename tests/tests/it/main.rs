@@ -12,6 +12,7 @@ mod embedder;
 mod export;
 mod faults;
 mod governance;
+mod incidents;
 mod jwt;
 mod log;
 mod migrate;
