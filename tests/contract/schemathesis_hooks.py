@@ -20,6 +20,7 @@ import schemathesis
 # name -> (field, words of the service's message for it)
 CROSS_FIELD_RULES = {
     "until-not-before-since": ("until", "must not be earlier than since"),
+    "end-not-before-start": ("end_time", "must not be earlier than start_time"),
     "no-own-parent": ("parent_event_id", "an event cannot be its own parent"),
     "event-timestamp-window": ("event_timestamp", "must lie between"),
     "sent-at-window": ("sent_at", "must lie between"),
@@ -36,6 +37,16 @@ CROSS_FIELD_RULES = {
     # A cursor is opaque: only a next_cursor of an earlier page is one.
     "cursor-from-a-page": ("cursor", "is not a cursor this service issued"),
 }
+# The original's remediation-history problems carry a `detail`, not field errors: problem type
+# -> {rule name: words of the detail}. A window is a Go duration or days, positive, and tier 2
+# longer than tier 1: a grammar and an order JSON Schema cannot state.
+DETAIL_RULES = {
+    "invalid-parameter": {
+        "window-is-a-duration": "must be a valid duration string",
+        "window-is-positive": "must be a positive duration",
+        "tier2-longer-than-tier1": "tier2Window must be greater than tier1Window",
+    },
+}
 # Problem types that are rules against stored state, not against the request alone.
 STATE_RULES = {
     "version-not-incremented": "a registered version must be greater than the name's latest",
@@ -50,6 +61,10 @@ def _named_rules(body: dict) -> list[str] | None:
     slug = str(body.get("type", "")).rsplit("/", 1)[-1]
     if slug in STATE_RULES:
         return [slug]
+    detail = str(body.get("detail", ""))
+    by_detail = [name for name, words in DETAIL_RULES.get(slug, {}).items() if words in detail]
+    if by_detail:
+        return by_detail
     errors = body.get("field_errors") or {}
     if slug != "validation-error" or not errors:
         return None

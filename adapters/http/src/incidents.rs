@@ -32,16 +32,16 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct IncidentsParams {
     /// The alert's name (the gateway's `signal_name`), exact.
-    #[param(example = "HighCPULoad", max_length = 255)]
+    #[param(example = "HighCPULoad", max_length = 255, pattern = r"^[^\u0000]*$")]
     pub alert_name: Option<String>,
     /// The alert's severity, case-insensitive: critical, high, medium or low.
     #[param(example = "critical", schema_with = severity_schema)]
     pub severity: Option<String>,
     /// The chosen workflow's action type, exact.
-    #[param(example = "ScaleReplicas", max_length = 255)]
+    #[param(example = "ScaleReplicas", max_length = 255, pattern = r"^[^\u0000]*$")]
     pub action_type: Option<String>,
     /// The target's namespace, exact.
-    #[param(example = "prod", max_length = 255)]
+    #[param(example = "prod", max_length = 255, pattern = r"^[^\u0000]*$")]
     pub namespace: Option<String>,
     /// Earliest action_timestamp (inclusive): RFC 3339, or relative to now like 24h, 7d.
     #[param(example = "7d", schema_with = time_bound_schema)]

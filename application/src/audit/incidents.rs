@@ -210,9 +210,10 @@ impl AuditService {
         };
         let offset = match given(input.offset) {
             None => Some(0),
+            // The document says int64, as the audit query's offset.
             Some(v) => match v.parse::<u64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
+                Ok(n) if n <= i64::MAX as u64 => Some(n),
+                _ => {
                     errors.push_because(
                         "offset",
                         Reason::WrongType,

@@ -319,8 +319,10 @@ async fn verify_chain(
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Inclusive lower bound on event_timestamp: RFC 3339, or a span back from now (`24h`).
+    #[param(schema_with = crate::audit::dto::time_bound_schema)]
     pub start_time: Option<String>,
     /// Inclusive upper bound on event_timestamp: RFC 3339, or a span back from now.
+    #[param(schema_with = crate::audit::dto::time_bound_schema)]
     pub end_time: Option<String>,
     pub correlation_id: Option<String>,
     #[param(value_type = Option<crate::audit::dto::EventCategoryDoc>)]

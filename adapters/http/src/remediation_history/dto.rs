@@ -16,17 +16,32 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(rename_all = "camelCase")]
 pub struct HistoryQueryParams {
     /// Kind of the remediation target, e.g. `Deployment`. Required.
-    #[param(required = true, example = "Deployment")]
+    #[param(
+        required = true,
+        example = "Deployment",
+        min_length = 1,
+        pattern = r"^[^\u0000]+$"
+    )]
     pub target_kind: Option<String>,
     /// Name of the remediation target. Required.
-    #[param(required = true, example = "api")]
+    #[param(
+        required = true,
+        example = "api",
+        min_length = 1,
+        pattern = r"^[^\u0000]+$"
+    )]
     pub target_name: Option<String>,
     /// Namespace of the target; empty or absent for a cluster-scoped target (`/Node/node-1`).
-    #[param(example = "prod")]
+    #[param(example = "prod", pattern = r"^[^\u0000]*$")]
     pub target_namespace: Option<String>,
     /// The target's current spec hash (`sha256:<64 hex>` by convention; compared for
     /// equality only). Required.
-    #[param(required = true, example = "sha256:bb22")]
+    #[param(
+        required = true,
+        example = "sha256:bb22",
+        min_length = 1,
+        pattern = r"^[^\u0000]+$"
+    )]
     pub current_spec_hash: Option<String>,
     /// Tier 1 look-back: a Go duration (`24h`, `1h30m`) or, beyond the original, days
     /// (`7d`). Default `24h`.
@@ -37,7 +52,7 @@ pub struct HistoryQueryParams {
     #[param(example = "2160h")]
     pub tier2_window: Option<String>,
     /// Only remediations recorded with this `cluster_name`; empty or absent: every cluster.
-    #[param(example = "c1")]
+    #[param(example = "c1", pattern = r"^[^\u0000]*$")]
     pub cluster_id: Option<String>,
 }
 
