@@ -195,34 +195,9 @@ impl AuditService {
         {
             errors.push("until", "must not be earlier than since");
         }
-        let limit = match given(input.limit) {
-            None => Some(PageLimit::DEFAULT),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) => errors.collect(PageLimit::parse(n)),
-                Err(_) => {
-                    errors.push(
-                        "limit",
-                        format!("must be an integer between 1 and {MAX_PAGE_LIMIT} (got {v:?})"),
-                    );
-                    None
-                }
-            },
-        };
-        let offset = match given(input.offset) {
-            None => Some(0),
-            // The document says int64, as the audit query's offset.
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if n <= i64::MAX as u64 => Some(n),
-                _ => {
-                    errors.push_because(
-                        "offset",
-                        Reason::WrongType,
-                        format!("must be a non-negative integer (got {v:?})"),
-                    );
-                    None
-                }
-            },
-        };
+        let limit = super::query_events::page_limit(&mut errors, given(input.limit));
+        // Absent is the first page; an invalid one is recorded and ends the request below.
+        let offset = super::query_events::page_offset(&mut errors, given(input.offset)).or(Some(0));
         errors.into_result()?;
         match (limit, offset) {
             (Some(limit), Some(offset)) => Ok((filter, limit, offset)),

@@ -105,33 +105,8 @@ impl AuditService {
             }
         };
 
-        let limit = match given(input.limit) {
-            None => Some(PageLimit::DEFAULT),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) => errors.collect(PageLimit::parse(n)),
-                Err(_) => {
-                    errors.push(
-                        "limit",
-                        format!("must be an integer between 1 and {MAX_PAGE_LIMIT} (got {v:?})"),
-                    );
-                    None
-                }
-            },
-        };
-        let offset = match given(input.offset) {
-            None => None,
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if n <= i64::MAX as u64 => Some(n),
-                _ => {
-                    errors.push_because(
-                        "offset",
-                        Reason::WrongType,
-                        format!("must be a non-negative integer (got {v:?})"),
-                    );
-                    None
-                }
-            },
-        };
+        let limit = page_limit(&mut errors, given(input.limit));
+        let offset = page_offset(&mut errors, given(input.offset));
         let cursor = errors
             .collect(given(input.cursor).map(|v| Cursor::decode(&v)).transpose())
             .flatten();
@@ -168,6 +143,44 @@ impl AuditService {
                 include_total,
             }),
             _ => Err(ValidationErrors::single("query", "is invalid")),
+        }
+    }
+}
+
+/// A query's `limit`: 1..=[`MAX_PAGE_LIMIT`], [`PageLimit::DEFAULT`] when absent; `None`, with
+/// the error recorded, when invalid. Shared by every paged read of the audit trail.
+pub(super) fn page_limit(
+    errors: &mut ValidationErrors,
+    value: Option<String>,
+) -> Option<PageLimit> {
+    let Some(v) = value else {
+        return Some(PageLimit::DEFAULT);
+    };
+    match v.parse::<i64>() {
+        Ok(n) => errors.collect(PageLimit::parse(n)),
+        Err(_) => {
+            errors.push(
+                "limit",
+                format!("must be an integer between 1 and {MAX_PAGE_LIMIT} (got {v:?})"),
+            );
+            None
+        }
+    }
+}
+
+/// A query's `offset`: a non-negative int64, as the document says; `None` when absent, or
+/// invalid (the error recorded).
+pub(super) fn page_offset(errors: &mut ValidationErrors, value: Option<String>) -> Option<u64> {
+    let v = value?;
+    match v.parse::<u64>() {
+        Ok(n) if n <= i64::MAX as u64 => Some(n),
+        _ => {
+            errors.push_because(
+                "offset",
+                Reason::WrongType,
+                format!("must be a non-negative integer (got {v:?})"),
+            );
+            None
         }
     }
 }
