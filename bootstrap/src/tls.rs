@@ -34,9 +34,13 @@ pub(crate) fn database_connect_error(e: datastorage_postgres::PgError) -> Startu
     }
 }
 
-/// An HTTP client (rustls) that trusts the system's store and the CAs of `ca_file`; the
-/// error names the file.
-pub(crate) fn http_client(
+/// An HTTP client (rustls) that trusts the system's store and the CAs of `ca_file`, each
+/// request bounded by `timeout`: every outbound HTTP client of the process (the embedder,
+/// JWKS, OTLP) is made here. The error names the file.
+///
+/// # Errors
+/// The CA file cannot be read or holds no PEM certificate.
+pub fn http_client(
     timeout: std::time::Duration,
     ca_file: Option<&std::path::Path>,
 ) -> Result<reqwest::Client, String> {

@@ -23,19 +23,24 @@ pub(crate) fn build_embedder(
         EmbedderKind::None => return Ok(None),
         EmbedderKind::Local => local_embedder(settings)?,
         EmbedderKind::Http => Arc::new(
-            datastorage_embedder::HttpEmbedder::new(datastorage_embedder::HttpEmbedderSettings {
-                url: settings
-                    .embedder
-                    .url
-                    .as_ref()
-                    .map(|u| u.expose().to_owned())
-                    .unwrap_or_default(),
-                model: settings.embedder.model.clone(),
-                dimension: settings.embedder.dimension,
-                timeout: Duration::from_millis(settings.embedder.timeout_ms),
-                attempts: settings.embedder.attempts,
-                ca_file: settings.embedder.ca_file.clone(),
-            })
+            datastorage_embedder::HttpEmbedder::new(
+                datastorage_embedder::HttpEmbedderSettings {
+                    url: settings
+                        .embedder
+                        .url
+                        .as_ref()
+                        .map(|u| u.expose().to_owned())
+                        .unwrap_or_default(),
+                    model: settings.embedder.model.clone(),
+                    dimension: settings.embedder.dimension,
+                    attempts: settings.embedder.attempts,
+                },
+                crate::tls::http_client(
+                    Duration::from_millis(settings.embedder.timeout_ms),
+                    settings.embedder.ca_file.as_deref(),
+                )
+                .map_err(StartupError::Embedder)?,
+            )
             .map_err(|e| StartupError::Embedder(e.to_string()))?,
         ),
     };

@@ -18,11 +18,8 @@ pub struct HttpEmbedderSettings {
     pub model: String,
     /// The dimension every answer must have.
     pub dimension: usize,
-    pub timeout: Duration,
     /// Attempts in all (transient failures only: connection errors, timeouts, 5xx, 429).
     pub attempts: u32,
-    /// PEM file of CAs trusted for an `https` server, beyond the system's store.
-    pub ca_file: Option<std::path::PathBuf>,
 }
 
 pub struct HttpEmbedder {
@@ -49,38 +46,20 @@ enum Failure {
 }
 
 impl HttpEmbedder {
+    /// `client` carries the per-attempt timeout and the TLS trust (the process builds every
+    /// outbound HTTP client one way: `datastorage::tls::http_client`).
+    ///
     /// # Errors
     /// When the model name is not a valid model id.
-    pub fn new(settings: HttpEmbedderSettings) -> Result<Self, EmbedError> {
+    pub fn new(
+        settings: HttpEmbedderSettings,
+        client: reqwest::Client,
+    ) -> Result<Self, EmbedError> {
         let id =
             EmbeddingModel::parse(settings.model.clone()).map_err(|e| EmbedError::BadAnswer {
                 embedder: settings.url.clone(),
                 reason: e.to_string(),
             })?;
-        let unavailable = |reason: String| EmbedError::Unavailable {
-            embedder: settings.url.clone(),
-            reason,
-        };
-        let mut builder = reqwest::Client::builder().timeout(settings.timeout);
-        if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| unavailable(format!("cannot read CA file {}: {e}", path.display())))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| unavailable(format!("CA file {}: {e}", path.display())))?;
-            if certificates.is_empty() {
-                return Err(unavailable(format!(
-                    "CA file {} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let client = builder.build().map_err(|e| EmbedError::Unavailable {
-            embedder: settings.url.clone(),
-            reason: e.to_string(),
-        })?;
         Ok(Self {
             client,
             endpoint: format!("{}/v1/embeddings", settings.url.trim_end_matches('/')),

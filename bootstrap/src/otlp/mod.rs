@@ -78,9 +78,7 @@ pub(crate) fn start(
         })?,
         None => HeaderMap::new(),
     };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(settings.timeout_ms))
-        .build()
+    let client = crate::tls::http_client(Duration::from_millis(settings.timeout_ms), None)
         .map_err(|e| StartupError::Setting {
             key: "OTEL_EXPORTER_OTLP_ENDPOINT",
             reason: format!("cannot build the HTTP client: {e}"),

@@ -16,14 +16,15 @@ use datastorage_tests::support::*;
 use serde_json::{Value, json};
 
 fn http_embedder(url: &str, timeout_ms: u64) -> HttpEmbedder {
-    HttpEmbedder::new(HttpEmbedderSettings {
-        url: url.into(),
-        model: "sentence-transformers/all-MiniLM-L6-v2".into(),
-        dimension: 384,
-        timeout: Duration::from_millis(timeout_ms),
-        attempts: 3,
-        ca_file: None,
-    })
+    HttpEmbedder::new(
+        HttpEmbedderSettings {
+            url: url.into(),
+            model: "sentence-transformers/all-MiniLM-L6-v2".into(),
+            dimension: 384,
+            attempts: 3,
+        },
+        datastorage::tls::http_client(Duration::from_millis(timeout_ms), None).unwrap(),
+    )
     .unwrap()
 }
 

@@ -176,14 +176,15 @@ async fn postgres_stopped_a_write_is_queued_on_tls_redis_and_replayed() {
 }
 
 fn https_embedder(url: &str, ca_file: Option<std::path::PathBuf>) -> HttpEmbedder {
-    HttpEmbedder::new(HttpEmbedderSettings {
-        url: url.into(),
-        model: "sentence-transformers/all-MiniLM-L6-v2".into(),
-        dimension: 384,
-        timeout: Duration::from_secs(30),
-        attempts: 1,
-        ca_file,
-    })
+    HttpEmbedder::new(
+        HttpEmbedderSettings {
+            url: url.into(),
+            model: "sentence-transformers/all-MiniLM-L6-v2".into(),
+            dimension: 384,
+            attempts: 1,
+        },
+        datastorage::tls::http_client(Duration::from_secs(30), ca_file.as_deref()).unwrap(),
+    )
     .unwrap()
 }
 
