@@ -195,9 +195,10 @@ impl AuditService {
         {
             errors.push("until", "must not be earlier than since");
         }
-        let limit = super::query_events::page_limit(&mut errors, given(input.limit));
+        // An empty `limit=` or `offset=` is not absent: the document declares integers.
+        let limit = super::query_events::page_limit(&mut errors, input.limit);
         // Absent is the first page; an invalid one is recorded and ends the request below.
-        let offset = super::query_events::page_offset(&mut errors, given(input.offset)).or(Some(0));
+        let offset = super::query_events::page_offset(&mut errors, input.offset).or(Some(0));
         errors.into_result()?;
         match (limit, offset) {
             (Some(limit), Some(offset)) => Ok((filter, limit, offset)),
