@@ -45,6 +45,9 @@ enum Scenario {
     /// GET /api/v1/audit/log/proof/consistency?first=<random in 1..=--tree-size>&second=
     /// --tree-size (expects 200, and an answer for those two sizes).
     Consistency,
+    /// GET a random line of --ids-file, each a path with its query (expects 200): any read,
+    /// e.g. the remediation reads over many targets and correlations.
+    Paths,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,7 +107,8 @@ struct Args {
     page_limit: u32,
     #[arg(long, default_value_t = 20)]
     pages: u32,
-    /// Inclusion scenario: a file of event ids, one a line, the proofs are asked for.
+    /// Inclusion scenario: a file of event ids, one a line, the proofs are asked for; paths
+    /// scenario: a file of paths, one a line.
     #[arg(long)]
     ids_file: Option<std::path::PathBuf>,
     /// Proof scenarios: the tree size every answer must be for (the consistency proofs' second
@@ -227,6 +231,10 @@ impl<'a> Requests<'a> {
                 let id = a.ids.get(self.asked as usize).map_or("", String::as_str);
                 get(format!("/api/v1/audit/log/proof/inclusion?event_id={id}"))
             }
+            Scenario::Paths => {
+                let line = self.rng.next() % a.ids.len().max(1) as u64;
+                get(a.ids.get(line as usize).cloned().unwrap_or_default())
+            }
             Scenario::Consistency => {
                 self.asked = 1 + self.rng.next() % a.tree_size.max(1);
                 get(format!(
@@ -342,11 +350,11 @@ async fn run_client(
 /// The proof scenarios' inputs: the ids of --ids-file, a tree size for consistency proofs.
 fn read_proof_inputs(args: &mut Args) -> Result<(), String> {
     match args.scenario {
-        Scenario::Inclusion => {
+        Scenario::Inclusion | Scenario::Paths => {
             let path = args
                 .ids_file
                 .as_ref()
-                .ok_or("the inclusion scenario needs --ids-file")?;
+                .ok_or("the inclusion and paths scenarios need --ids-file")?;
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             args.ids = text

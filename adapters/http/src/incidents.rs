@@ -53,9 +53,13 @@ pub struct IncidentsParams {
     /// Page size (1-1000, default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 50)]
     pub limit: Option<String>,
-    /// Incidents to skip (default 0).
+    /// Incidents to skip (default 0). Not with cursor.
     #[param(value_type = Option<u64>, minimum = 0, default = 0)]
     pub offset: Option<String>,
+    /// Keyset pagination: `pagination.next_cursor` of the previous page; stable while
+    /// remediations are added, unlike offset. Not with offset.
+    #[param(example = "1772359200000000_72722d637075")]
+    pub cursor: Option<String>,
 }
 
 fn severity_schema() -> utoipa::openapi::schema::Schema {
@@ -80,6 +84,7 @@ impl From<IncidentsParams> for IncidentQueryInput {
             until: p.until,
             limit: p.limit,
             offset: p.offset,
+            cursor: p.cursor,
         }
     }
 }
@@ -151,6 +156,9 @@ pub struct IncidentsPagination {
     pub total: u64,
     /// Whether incidents beyond this page match.
     pub has_more: bool,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// One page of incidents, newest first (`action_timestamp`, then id, descending).
@@ -162,13 +170,13 @@ pub struct IncidentsResponse {
 
 impl From<IncidentPage> for IncidentsResponse {
     fn from(page: IncidentPage) -> Self {
-        let has_more = page.has_more();
         Self {
             pagination: IncidentsPagination {
                 limit: page.limit.get(),
                 offset: page.offset,
                 total: page.total,
-                has_more,
+                has_more: page.has_more,
+                next_cursor: page.next_cursor.map(|c| c.encode()),
             },
             data: page.incidents.into_iter().map(IncidentDto::from).collect(),
         }
@@ -179,14 +187,16 @@ impl From<IncidentPage> for IncidentsResponse {
 ///
 /// A remediation is a correlation with a `remediation.workflow_created` event; its row folds
 /// the correlation's lifecycle events (signal, workflow, execution, completion,
-/// effectiveness). `pagination.total` is the exact count of every match.
+/// effectiveness). `pagination.total` is the exact count of every match. Page with
+/// `offset` (the seeds') or `cursor` (`pagination.next_cursor`, stable while remediations
+/// are added).
 #[utoipa::path(
     get, path = "/api/v1/incidents", tag = "Remediation Read API",
     operation_id = "listIncidents",
     params(IncidentsParams),
     responses(
         (status = 200, description = "One page of incidents", body = IncidentsResponse),
-        (status = 400, description = "A filter is invalid (unknown severity, limit outside 1-1000, a time that is neither RFC 3339 nor relative, until before since), or more than 10000 remediations are in range", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A filter is invalid (unknown severity, limit outside 1-1000, a time that is neither RFC 3339 nor relative, until before since, cursor with offset or not issued by this service)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

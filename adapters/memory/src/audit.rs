@@ -1,6 +1,6 @@
 //! Audit events in a sorted map, newest-first iteration by (timestamp, id).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -12,6 +12,7 @@ use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, EventTimestamp, NewAuditEvent,
     PagePosition,
 };
+use datastorage_domain::remediation::{IncidentKeys, IncidentQuery, incident, incident_keys};
 
 type SortKey = (EventTimestamp, EventId);
 
@@ -202,6 +203,45 @@ impl AuditEventRepository for MemoryAuditEventRepository {
             .take(limit as usize)
             .map(|s| s.event.clone())
             .collect())
+    }
+
+    async fn correlations(
+        &self,
+        correlation_ids: &[CorrelationId],
+        limit_each: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        let wanted: HashSet<&CorrelationId> = correlation_ids.iter().collect();
+        let mut taken: HashMap<&CorrelationId, u32> = HashMap::new();
+        let state = self.read();
+        Ok(state
+            .events
+            .values()
+            .filter(|s| {
+                let id = &s.event.correlation_id;
+                wanted.contains(id) && {
+                    let n = taken.entry(id).or_default();
+                    *n += 1;
+                    *n <= limit_each
+                }
+            })
+            .map(|s| s.event.clone())
+            .collect())
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<IncidentKeys, RepositoryError> {
+        // The domain's own fold over every correlation: the reference the SQL must match.
+        let state = self.read();
+        let mut trails: BTreeMap<&CorrelationId, Vec<AuditEvent>> = BTreeMap::new();
+        for stored in state.events.values() {
+            trails
+                .entry(&stored.event.correlation_id)
+                .or_default()
+                .push(stored.event.clone());
+        }
+        let rows = trails
+            .into_iter()
+            .filter_map(|(id, events)| incident(id, &events));
+        Ok(incident_keys(rows, query))
     }
 
     async fn ping(&self) -> Result<(), RepositoryError> {

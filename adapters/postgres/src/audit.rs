@@ -277,6 +277,21 @@ impl AuditEventRepository for PgAuditEventRepository {
         into_events(rows)
     }
 
+    async fn correlations(
+        &self,
+        correlation_ids: &[CorrelationId],
+        limit_each: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        crate::remediation::correlations(&self.pool, correlation_ids, limit_each).await
+    }
+
+    async fn incidents(
+        &self,
+        query: &datastorage_domain::remediation::IncidentQuery,
+    ) -> Result<datastorage_domain::remediation::IncidentKeys, RepositoryError> {
+        crate::remediation::incidents(&self.pool, query).await
+    }
+
     async fn ping(&self) -> Result<(), RepositoryError> {
         sqlx::query_scalar!("SELECT 1 AS \"one!\"")
             .fetch_one(&self.pool)

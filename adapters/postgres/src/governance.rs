@@ -1,7 +1,7 @@
 //! `PgGovernance`: legal holds, and retention that drops whole monthly partitions.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
 use datastorage_application::ports::{
     Cause, LegalHold, LegalHoldStore, MonthRetention, PlaceOutcome, PrunedMonth, ReleasedHold,
     RepositoryError, RetentionStore,
@@ -210,6 +210,28 @@ impl RetentionStore for PgGovernance {
         .bind(events)
         .bind(sqlx::types::Json(&log_ranges))
         .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_repository_error)?;
+        // The month's remediations go with their events; one that also chose in a month
+        // still kept (held, or kept longer) falls back to its last choice there.
+        sqlx::query(
+            "WITH gone AS (DELETE FROM remediations
+                 WHERE action_at >= $3 AND action_at < $4 RETURNING correlation_id)
+             INSERT INTO remediations
+                 (correlation_id, action_at, action_event_id, action_type, target_resource)
+             SELECT DISTINCT ON (e.correlation_id) e.correlation_id, e.event_timestamp,
+                 e.event_id, audit_text(e.event_data, 'action_type'),
+                 audit_text(e.event_data, 'target_resource')
+             FROM audit_events e JOIN gone g ON g.correlation_id = e.correlation_id
+             WHERE e.event_type = 'remediation.workflow_created'
+               AND NOT (e.event_date >= $1 AND e.event_date < $2)
+             ORDER BY e.correlation_id, e.event_timestamp DESC, e.event_id DESC",
+        )
+        .bind(month)
+        .bind(end)
+        .bind(month.and_time(NaiveTime::MIN).and_utc())
+        .bind(end.and_time(NaiveTime::MIN).and_utc())
         .execute(&mut *tx)
         .await
         .map_err(to_repository_error)?;

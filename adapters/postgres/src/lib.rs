@@ -12,6 +12,7 @@ mod governance;
 mod group_commit;
 mod log;
 mod partitions;
+mod remediation;
 mod schema;
 mod writer;
 

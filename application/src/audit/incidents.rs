@@ -1,29 +1,21 @@
 //! Use-case: the seeds' incidents, one row per remediation, read from the audit trail
-//! (issue 25 step 3).
+//! (issue 25 steps 3 and 5).
 //!
-//! Correctness first: finds the candidate remediations through the ordinary query (the
-//! `remediation.workflow_created` events of the time range, narrowed by `action_type`), reads
-//! each candidate's trail, lets the domain fold and filter the rows, and cuts the page from
-//! the full sorted list, so `total` is the count of every match. Faster reads are step 5's.
+//! The store finds the page and the exact count of every match (`AuditEventRepository::
+//! incidents`, by the domain's rules); the page's trails are read in one round trip and
+//! folded into rows by the domain.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
-use datastorage_domain::audit::{
-    AuditFilter, AuditQuery, CorrelationId, DetailMatch, EventType, MAX_PAGE_LIMIT, PageLimit,
-    PagePosition, parse_time_bound,
-};
+use datastorage_domain::audit::{AuditEvent, CorrelationId, PageLimit, parse_time_bound};
 use datastorage_domain::remediation::{
-    Incident, IncidentFilter, WORKFLOW_CREATED, incident, sort_incidents,
+    Incident, IncidentCursor, IncidentFilter, IncidentPosition, IncidentQuery, incident,
 };
 use datastorage_domain::workflow::Severity;
 use datastorage_domain::{Reason, ValidationErrors};
 
 use super::AuditService;
 use crate::error::AuditError;
-
-/// Most remediations one request examines. Past it the request is refused (400: narrow the
-/// time range or filters) rather than answered with a total that is not the true count.
-pub const MAX_INCIDENT_CANDIDATES: usize = 10_000;
 
 /// The filters and paging as the client wrote them; parsed here because relative times
 /// (`since=24h`) need the service's clock.
@@ -37,6 +29,7 @@ pub struct IncidentQueryInput {
     pub until: Option<String>,
     pub limit: Option<String>,
     pub offset: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// One page of incidents, newest first, and the count of every match.
@@ -45,40 +38,39 @@ pub struct IncidentPage {
     pub incidents: Vec<Incident>,
     pub total: u64,
     pub limit: PageLimit,
+    /// The offset asked for; 0 for a keyset page.
     pub offset: u64,
-}
-
-impl IncidentPage {
-    pub fn has_more(&self) -> bool {
-        self.offset + (self.incidents.len() as u64) < self.total
-    }
+    pub has_more: bool,
+    /// Where the next page starts, when rows follow this one.
+    pub next_cursor: Option<IncidentCursor>,
 }
 
 impl AuditService {
     /// # Errors
-    /// [`AuditError::Invalid`] for a bad filter or too many candidates; storage errors.
+    /// [`AuditError::Invalid`] for a bad filter or cursor; storage errors.
     pub async fn incidents(&self, input: IncidentQueryInput) -> Result<IncidentPage, AuditError> {
-        let (filter, limit, offset) = self.parse_incident_query(input)?;
-        let mut rows = Vec::new();
-        for correlation in self.incident_candidates(&filter).await? {
-            let trail = self
-                .repository
-                .correlation(&correlation, self.settings.max_trail)
-                .await?;
-            rows.extend(incident(&correlation, &trail).filter(|i| filter.matches(i)));
-        }
-        sort_incidents(&mut rows);
-        let total = rows.len() as u64;
-        let incidents = rows
-            .into_iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(limit.get() as usize)
+        let query = self.parse_incident_query(input)?;
+        let keys = self.repository.incidents(&query).await?;
+        let mut trails = self.trails(&keys.ids).await?;
+        let incidents: Vec<Incident> = keys
+            .ids
+            .iter()
+            .filter_map(|id| incident(id, &trails.remove(id).unwrap_or_default()))
             .collect();
+        let next_cursor = keys
+            .has_more
+            .then(|| incidents.last().map(IncidentCursor::after))
+            .flatten();
         Ok(IncidentPage {
             incidents,
-            total,
-            limit,
-            offset,
+            total: keys.total,
+            limit: query.limit,
+            offset: match query.position {
+                IncidentPosition::Offset(n) => n,
+                IncidentPosition::After(_) => 0,
+            },
+            has_more: keys.has_more,
+            next_cursor,
         })
     }
 
@@ -95,58 +87,29 @@ impl AuditService {
         Ok(incident(&correlation, &trail))
     }
 
-    /// Correlations with a `workflow_created` event in the time range (and of the action
-    /// type): a superset of the matches, since a row's time is its last such event.
-    async fn incident_candidates(
+    /// Each correlation's events, oldest first, read in one round trip.
+    pub(super) async fn trails(
         &self,
-        filter: &IncidentFilter,
-    ) -> Result<BTreeSet<CorrelationId>, AuditError> {
-        let query_filter = AuditFilter {
-            event_type: Some(EventType::parse(WORKFLOW_CREATED)?),
-            detail: filter
-                .action_type
-                .clone()
-                .map(|a| DetailMatch::parse("action_type".into(), a))
-                .transpose()?,
-            since: filter.since,
-            until: filter.until,
-            ..AuditFilter::default()
-        };
-        let mut correlations = BTreeSet::new();
-        let mut position = PagePosition::Offset(0);
-        loop {
-            let page = self
-                .repository
-                .query(&AuditQuery {
-                    filter: query_filter.clone(),
-                    limit: PageLimit::parse(i64::from(MAX_PAGE_LIMIT))?,
-                    position,
-                    include_total: false,
-                })
-                .await?;
-            correlations.extend(page.events.into_iter().map(|e| e.correlation_id));
-            if correlations.len() > MAX_INCIDENT_CANDIDATES {
-                return Err(ValidationErrors::single_because(
-                    "since",
-                    Reason::OutOfRange,
-                    format!(
-                        "more than {MAX_INCIDENT_CANDIDATES} remediations in range; \
-                         narrow the time range or filter by action_type"
-                    ),
-                )
-                .into());
-            }
-            match page.next_cursor {
-                Some(cursor) if page.has_more => position = PagePosition::After(cursor),
-                _ => return Ok(correlations),
-            }
+        ids: &[CorrelationId],
+    ) -> Result<HashMap<CorrelationId, Vec<AuditEvent>>, AuditError> {
+        let mut trails: HashMap<CorrelationId, Vec<AuditEvent>> = HashMap::new();
+        for event in self
+            .repository
+            .correlations(ids, self.settings.max_trail)
+            .await?
+        {
+            trails
+                .entry(event.correlation_id.clone())
+                .or_default()
+                .push(event);
         }
+        Ok(trails)
     }
 
     fn parse_incident_query(
         &self,
         input: IncidentQueryInput,
-    ) -> Result<(IncidentFilter, PageLimit, u64), ValidationErrors> {
+    ) -> Result<IncidentQuery, ValidationErrors> {
         let now = self.clock.now();
         let mut errors = ValidationErrors::new();
         // An empty parameter means "no filter", as in the audit query.
@@ -197,11 +160,32 @@ impl AuditService {
         }
         // An empty `limit=` or `offset=` is not absent: the document declares integers.
         let limit = super::query_events::page_limit(&mut errors, input.limit);
-        // Absent is the first page; an invalid one is recorded and ends the request below.
-        let offset = super::query_events::page_offset(&mut errors, input.offset).or(Some(0));
+        let offset = super::query_events::page_offset(&mut errors, input.offset);
+        let cursor = errors
+            .collect(
+                given(input.cursor)
+                    .map(|v| IncidentCursor::decode(&v))
+                    .transpose(),
+            )
+            .flatten();
+        let position = match (offset, cursor) {
+            (Some(_), Some(_)) => {
+                errors.push(
+                    "cursor",
+                    "cannot be combined with offset; use one or the other",
+                );
+                None
+            }
+            (_, Some(cursor)) => Some(IncidentPosition::After(cursor)),
+            (offset, None) => Some(IncidentPosition::Offset(offset.unwrap_or(0))),
+        };
         errors.into_result()?;
-        match (limit, offset) {
-            (Some(limit), Some(offset)) => Ok((filter, limit, offset)),
+        match (limit, position) {
+            (Some(limit), Some(position)) => Ok(IncidentQuery {
+                filter,
+                limit,
+                position,
+            }),
             _ => Err(ValidationErrors::single("query", "is invalid")),
         }
     }

@@ -28,7 +28,7 @@ use crate::ports::{AuditEventRepository, DeadLetterQueue};
 pub use correlation_trail::CorrelationTrail;
 pub use durable_write::WriteOutcome;
 pub use effectiveness::{EffectivenessReport, MAX_EFFECTIVENESS_EVENTS};
-pub use incidents::{IncidentPage, IncidentQueryInput, MAX_INCIDENT_CANDIDATES};
+pub use incidents::{IncidentPage, IncidentQueryInput};
 pub use query_events::{AuditQueryInput, AuditQueryResult};
 pub use queue_status::QueueStatus;
 pub use replay::{ReplayReport, ReplaySettings, ReplayWorker};

@@ -2,7 +2,7 @@
 //!
 //! Reads the target's `remediation.workflow_created` events of the whole look-back through
 //! the ordinary query (the `event_type` and `target_resource` filters), then every event of
-//! their correlations, and leaves the tiers, hash matching and scores to the domain.
+//! their correlations (one round trip), and leaves the tiers, hash matching and scores to the domain.
 
 use std::collections::BTreeSet;
 
@@ -59,18 +59,20 @@ impl AuditService {
             }
         }
         events.truncate(MAX_WORKFLOWS);
-        let correlations: BTreeSet<CorrelationId> = events
+        let correlations: Vec<CorrelationId> = events
             .iter()
             .filter(|e| request.targets(e))
             .map(|e| e.correlation_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
-        for correlation in &correlations {
-            let trail = self
-                .repository
-                .correlation(correlation, self.settings.max_trail)
-                .await?;
-            events.extend(trail);
-        }
+        // Every remediation's trail in one round trip: a target with fifty remediations is
+        // one query, not fifty.
+        let trails = self
+            .repository
+            .correlations(&correlations, self.settings.max_trail)
+            .await?;
+        events.extend(trails);
         Ok(remediation_history(request, now, &events))
     }
 }

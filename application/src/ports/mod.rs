@@ -11,6 +11,7 @@ pub use crate::cause::Cause;
 use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, NewAuditEvent,
 };
+use datastorage_domain::remediation::{IncidentKeys, IncidentQuery};
 
 /// What happened to one event of an insert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,26 @@ pub trait AuditEventRepository: Send + Sync + 'static {
         correlation_id: &CorrelationId,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, RepositoryError>;
+
+    /// Up to `limit_each` events of each of `correlation_ids`, each correlation's oldest
+    /// first (the order of [`AuditEventRepository::correlation`]), correlations in any order:
+    /// one round trip for a page of remediations.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unavailable`]; [`RepositoryError::Corrupt`].
+    async fn correlations(
+        &self,
+        correlation_ids: &[CorrelationId],
+        limit_each: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError>;
+
+    /// The remediations (correlations with a `remediation.workflow_created` event) matching
+    /// `query`: the page's ids, the exact count of every match, by the rules of
+    /// [`datastorage_domain::remediation::incident_keys`].
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unavailable`]; [`RepositoryError::Corrupt`].
+    async fn incidents(&self, query: &IncidentQuery) -> Result<IncidentKeys, RepositoryError>;
 
     /// Whether the store answers right now.
     ///

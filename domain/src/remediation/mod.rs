@@ -5,6 +5,7 @@ mod effectiveness;
 mod history;
 #[cfg(test)]
 mod history_tests;
+mod incident_page;
 mod incidents;
 mod timeline;
 mod window;
@@ -14,6 +15,9 @@ pub use history::{
     HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
     LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED,
     remediation_history,
+};
+pub use incident_page::{
+    IncidentCursor, IncidentKeys, IncidentPosition, IncidentQuery, incident_keys,
 };
 pub use incidents::{
     ExecutionStatus, Incident, IncidentFilter, SIGNAL_PROCESSED, SIGNAL_RECEIVED, incident,

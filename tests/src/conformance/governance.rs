@@ -8,7 +8,7 @@ use datastorage_application::ports::{
     AuditEventRepository, AuditLogStore, LegalHold, LegalHoldStore, PlaceOutcome, RetentionStore,
     SequenceOutcome,
 };
-use datastorage_domain::audit::{CorrelationId, NewAuditEvent};
+use datastorage_domain::audit::{CorrelationId, NewAuditEvent, PageLimit};
 
 use crate::support::EventFactory;
 
@@ -30,6 +30,7 @@ macro_rules! governance_conformance {
             a_month_drops_only_when_every_event_is_expired,
             a_held_event_keeps_its_month_until_the_hold_is_released,
             pruning_leaves_the_log_whole_and_records_the_month_and_its_indexes,
+            a_pruned_month_takes_its_remediations_out_of_the_incidents,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -261,5 +262,67 @@ pub async fn pruning_leaves_the_log_whole_and_records_the_month_and_its_indexes(
         entries
             .iter()
             .all(|e| e.event_date.format("%Y-%m").to_string() == "2026-04")
+    );
+}
+
+pub async fn a_pruned_month_takes_its_remediations_out_of_the_incidents(g: GovernancePair) {
+    use datastorage_domain::remediation::{IncidentFilter, IncidentPosition, IncidentQuery};
+    let chosen = |when: &str, correlation: &str, retention_days: i64| {
+        let f = EventFactory::at(at(when));
+        let mut d = f.draft(correlation);
+        d.retention_days = Some(retention_days);
+        d.event_type = "remediation.workflow_created".into();
+        d.event_category = "workflow".into();
+        d.event_data = serde_json::json!({"target_resource": "prod/Deployment/api"}).into();
+        f.build(d)
+    };
+    g.events
+        .insert_batch(&[
+            chosen("2026-02-10T00:00:00Z", "gone", 30),
+            // Chose in January (kept 400 days) and again in February.
+            chosen("2026-01-05T00:00:00Z", "both", 400),
+            chosen("2026-02-20T00:00:00Z", "both", 30),
+            chosen("2026-03-10T00:00:00Z", "kept", 30),
+        ])
+        .await
+        .unwrap();
+    let all = IncidentQuery {
+        filter: IncidentFilter::default(),
+        limit: PageLimit::parse(10).unwrap(),
+        position: IncidentPosition::Offset(0),
+    };
+    let ids = |keys: datastorage_domain::remediation::IncidentKeys| {
+        (
+            keys.total,
+            keys.ids
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        ids(g.events.incidents(&all).await.unwrap()),
+        (3, vec!["kept".into(), "both".into(), "gone".into()])
+    );
+    g.retention
+        .prune(day(2026, 2, 1), at("2026-04-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .expect("February expired");
+    // "both" is listed by its January choice now, below "kept"; "gone" is gone.
+    assert_eq!(
+        ids(g.events.incidents(&all).await.unwrap()),
+        (2, vec!["kept".into(), "both".into()])
+    );
+    let january = IncidentQuery {
+        filter: IncidentFilter {
+            until: Some(at("2026-01-31T00:00:00Z")),
+            ..IncidentFilter::default()
+        },
+        ..all
+    };
+    assert_eq!(
+        ids(g.events.incidents(&january).await.unwrap()),
+        (1, vec!["both".into()])
     );
 }

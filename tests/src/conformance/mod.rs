@@ -8,3 +8,4 @@ pub mod embedding_cache;
 pub mod governance;
 pub mod log;
 pub mod queue;
+pub mod remediation;

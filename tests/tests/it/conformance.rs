@@ -13,6 +13,18 @@ mod postgres {
     );
 }
 
+mod memory_remediation {
+    datastorage_tests::remediation_reads_conformance!(
+        datastorage_tests::support::memory_repository()
+    );
+}
+
+mod postgres_remediation {
+    datastorage_tests::remediation_reads_conformance!(
+        datastorage_tests::support::postgres_repository()
+    );
+}
+
 mod memory_queue {
     datastorage_tests::dead_letter_queue_conformance!(datastorage_tests::support::memory_queues);
 }

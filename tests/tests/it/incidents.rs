@@ -268,6 +268,40 @@ async fn totals_are_exact_on_every_page_and_paging_visits_each_incident_once(app
     let (_, _, body) = list(&app, &[]).await;
     assert_eq!(ids(&body).len(), 7);
     assert_eq!(body["pagination"]["limit"], 50);
+    assert!(body["pagination"].get("next_cursor").is_none(), "{body}");
+
+    // Keyset pages: the same rows in the same order, the total on each page; a remediation
+    // added while paging is counted but does not shift the pages already read.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut params = vec![("limit", "3")];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c.as_str()));
+        }
+        let (status, _, body) = list(&app, &params).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["pagination"]["total"],
+            7 + u64::from(cursor.is_some()),
+            "{body}"
+        );
+        seen.extend(ids(&body));
+        if cursor.is_none() {
+            write_all(&app, &[plain("rr-page-late", 30)], start).await;
+        }
+        match body["pagination"]["next_cursor"].as_str() {
+            Some(next) => {
+                assert_eq!(body["pagination"]["has_more"], true);
+                cursor = Some(next.to_owned());
+            }
+            None => {
+                assert_eq!(body["pagination"]["has_more"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, newest_first);
 }
 
 async fn filters_combine(app: TestApp) {
@@ -502,6 +536,11 @@ async fn bad_filters_are_400_problems(app: TestApp) {
         (&[("limit", "1001")], "limit"),
         (&[("limit", "many")], "limit"),
         (&[("offset", "-1")], "offset"),
+        (&[("cursor", "not-a-cursor")], "cursor"),
+        (
+            &[("cursor", "1772359200000000_7272"), ("offset", "0")],
+            "cursor",
+        ),
         (&[("since", "yesterday")], "since"),
         (&[("until", "2026-13-45T00:00:00Z")], "until"),
         (

@@ -89,6 +89,19 @@ impl AuditEventRepository for FakeStore {
     ) -> Result<Vec<AuditEvent>, RepositoryError> {
         self.inner.correlation(id, limit).await
     }
+    async fn correlations(
+        &self,
+        ids: &[CorrelationId],
+        limit_each: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        self.inner.correlations(ids, limit_each).await
+    }
+    async fn incidents(
+        &self,
+        query: &datastorage_domain::remediation::IncidentQuery,
+    ) -> Result<datastorage_domain::remediation::IncidentKeys, RepositoryError> {
+        self.inner.incidents(query).await
+    }
     async fn ping(&self) -> Result<(), RepositoryError> {
         self.pings.fetch_add(1, Ordering::SeqCst);
         match self.behaviour {
