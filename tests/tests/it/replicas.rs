@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Months, NaiveDate};
-use datastorage_application::ports::{AuditEventRepository, RetentionStore};
+use datastorage_application::ports::{AuditEventRepository, DeadLetterQueue, RetentionStore};
 use datastorage_domain::log::checkpoint::open_checkpoint;
 use datastorage_domain::log::note::{NoteSigner, NoteVerifier};
 use datastorage_tests::processes::{PgCluster, free_port};
@@ -552,6 +552,89 @@ async fn two_replicas_with_postgres_stopped_under_load_queue_and_replay_each_ent
         replayed[1]
     );
     drop(replicas);
+    let _ = std::fs::remove_dir_all(&shared.dir);
+}
+
+/// A consumer of the replicas' queue, as a replica named `name` would be.
+async fn queue_as(shared: &Shared, name: &str) -> datastorage_redis::RedisStreamDeadLetterQueue {
+    datastorage_redis::RedisStreamDeadLetterQueue::connect(datastorage_redis::RedisQueueSettings {
+        endpoint: datastorage_redis::RedisEndpoint {
+            url: shared.redis_url.clone(),
+            ..Default::default()
+        },
+        key_prefix: shared.key_prefix.clone(),
+        consumer: name.to_owned(),
+        capacity: 1000,
+        reclaim_idle: Duration::from_secs(3600),
+    })
+    .await
+    .unwrap()
+}
+
+/// Enqueues `entries` entries of two events each and claims them as `consumer`, which then
+/// dies without acknowledging them; answers their events' ids.
+async fn claimed_and_left(shared: &Shared, consumer: &str, entries: usize) -> HashSet<Uuid> {
+    let queue = queue_as(shared, consumer).await;
+    let f = EventFactory::default();
+    let mut ids = HashSet::new();
+    for _ in 0..entries {
+        let events = [f.event(consumer, -2), f.event(consumer, -1)];
+        ids.extend(events.iter().map(|e| *e.event.event_id.as_uuid()));
+        queue.enqueue(&events).await.unwrap();
+    }
+    assert_eq!(queue.claim(entries).await.unwrap().entries.len(), entries);
+    ids
+}
+
+async fn stored_ids(pool: &PgPool) -> HashSet<Uuid> {
+    sqlx::query_scalar("SELECT event_id FROM audit_events")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// A replica's consumers are named by DS_DLQ__CONSUMER: restarted under its name, a replica
+/// replays at once what it had claimed and not acknowledged when it died (no other replica
+/// could take it over within the hour); what a replica that never comes back held is taken
+/// over by another once it has sat idle for that one's DS_DLQ__RECLAIM_IDLE_MS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_replica_takes_back_its_entries_and_a_gone_ones_are_taken_over() {
+    datastorage::tls::install_crypto_provider();
+    let shared = Shared::new(fresh_database_url().await);
+    let mine = claimed_and_left(&shared, "replica-a", 3).await;
+    let gone = claimed_and_left(&shared, "replica-gone", 2).await;
+
+    let mut restarted = Replica::spawn(
+        "replica-a",
+        &shared,
+        &[("DS_DLQ__RECLAIM_IDLE_MS", "3600000")],
+    );
+    restarted.wait_ready().await;
+    let pool = PgPool::connect(&shared.database_url).await.unwrap();
+    eventually("the restarted replica replays its own entries", || async {
+        let q: Value = restarted.get("/api/v1/dlq").await.json().await.unwrap();
+        q["depth"] == 2 && q["pending"] == 2
+    })
+    .await;
+    assert_eq!(
+        stored_ids(&pool).await,
+        mine,
+        "its own entries, and only those"
+    );
+
+    let mut other = Replica::spawn("replica-b", &shared, &[("DS_DLQ__RECLAIM_IDLE_MS", "1")]);
+    other.wait_ready().await;
+    eventually(
+        "another replica takes the gone one's entries over",
+        || async {
+            let q: Value = other.get("/api/v1/dlq").await.json().await.unwrap();
+            q["depth"] == 0 && q["pending"] == 0
+        },
+    )
+    .await;
+    assert_eq!(stored_ids(&pool).await, &mine | &gone);
     let _ = std::fs::remove_dir_all(&shared.dir);
 }
 
