@@ -173,11 +173,16 @@ impl Application {
                 }
             };
 
-        let consumer = format!(
-            "datastorage-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        );
+        // Distinct per replica, so that replicas share the queue's entries instead of
+        // reading each other's pending ones (see docs/architecture.md, "Several replicas").
+        let consumer = match settings.dlq.consumer.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => format!(
+                "datastorage-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
+        };
         let connect_queue = |consumer: String| {
             let settings = &settings;
             async move {

@@ -161,6 +161,13 @@ impl RetentionStore for PgGovernance {
         let end = month.checked_add_months(Months::new(1)).unwrap_or(month);
         let partition = format!("audit_events_{}", month.format("%Y_%m"));
         let mut tx = self.pool.begin().await.map_err(to_repository_error)?;
+        // One drop at a time across replicas: a second one waits here, then finds the
+        // partition gone and does nothing (unserialised, the two deadlock or one fails on
+        // the table the other dropped).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('datastorage.retention'))")
+            .execute(&mut *tx)
+            .await
+            .map_err(to_repository_error)?;
         // No hold can be placed until the month is gone; writers of other months go on.
         sqlx::query("LOCK TABLE audit_legal_holds IN SHARE MODE")
             .execute(&mut *tx)

@@ -113,6 +113,19 @@ pub struct DlqSettings {
     )]
     pub replay_batch: usize,
 
+    /// This instance's name in the dead-letter queue's consumer group (its replay workers
+    /// are `<name>`, `<name>-1`, ...). Give each replica its own, stable across its
+    /// restarts (a pod's name): a restarted instance then takes back its own unacknowledged
+    /// entries at once instead of after DS_DLQ__RECLAIM_IDLE_MS. Absent: a name unique to
+    /// the process.
+    #[arg(
+        id = "dlq_consumer",
+        value_name = "DLQ_CONSUMER",
+        long = "dlq-consumer",
+        env = "DS_DLQ__CONSUMER"
+    )]
+    pub consumer: Option<String>,
+
     /// Replay workers (each its own Redis consumer): while one writes to PostgreSQL the
     /// next claims and decodes.
     #[arg(id = "dlq_replay_workers",
