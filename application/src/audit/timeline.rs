@@ -39,7 +39,7 @@ impl AuditService {
         events.truncate(max as usize);
         Ok(Some(RemediationTimeline {
             correlation_id,
-            timeline: build_timeline(events, &self.settings.timeline),
+            timeline: build_timeline(events, &self.settings.timeline, self.clock.now()),
             truncated,
         }))
     }

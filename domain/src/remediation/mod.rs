@@ -24,7 +24,7 @@ pub use incidents::{
     sort_incidents,
 };
 pub use timeline::{
-    Late, LateAfter, LateAfterError, OutOfOrder, Phase, PhaseSummary, Timeline, TimelineStep,
-    Verdict, build_timeline, human_duration,
+    Late, LateAfter, LateAfterError, OutOfOrder, Overdue, Phase, PhaseSummary, Timeline,
+    TimelineStep, Verdict, build_timeline, human_duration,
 };
 pub use window::{HistoryWindow, WindowError};

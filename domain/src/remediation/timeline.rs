@@ -236,15 +236,32 @@ pub struct Late {
     pub limit: Duration,
 }
 
+/// The next expected phase of a remediation still under way, when its limit since the last
+/// phase has passed with nothing recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue {
+    pub phase: Phase,
+    /// The phase that began last.
+    pub after: Phase,
+    pub waited: Duration,
+    pub limit: Duration,
+}
+
 /// How the trail measures up to the lifecycle contract.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// No phase missing, none out of order, none late.
+    /// The lifecycle completed with no phase missing, none out of order, none late.
     pub complete: bool,
-    /// Expected phases without an event, in the contract's order.
+    /// Expected phases without an event where one should be by now (the lifecycle completed,
+    /// or a later phase began), in the contract's order.
     pub missing: Vec<Phase>,
     pub out_of_order: Vec<OutOfOrder>,
     pub late: Vec<Late>,
+    /// A remediation still under way: the expected phases after the last one recorded, not
+    /// yet due (the next one's limit since the last phase has not passed). Not gaps.
+    pub awaiting: Vec<Phase>,
+    /// A remediation still under way whose next expected phase is past its limit.
+    pub overdue: Option<Overdue>,
     /// The verdict in one sentence.
     pub summary: String,
 }
@@ -291,8 +308,14 @@ fn expected(events: &[AuditEvent]) -> [bool; 9] {
     })
 }
 
-/// The timeline of one correlation's events (any order; they are sorted here).
-pub fn build_timeline(mut events: Vec<AuditEvent>, limits: &LateAfter) -> Timeline {
+/// The timeline of one correlation's events (any order; they are sorted here), judged at
+/// `now` (a remediation still under way is awaited, not missing, until its next phase is
+/// overdue).
+pub fn build_timeline(
+    mut events: Vec<AuditEvent>,
+    limits: &LateAfter,
+    now: DateTime<Utc>,
+) -> Timeline {
     events.sort_by_key(|e| (e.event_timestamp, e.event_id));
     let expected = expected(&events);
 
@@ -338,7 +361,7 @@ pub fn build_timeline(mut events: Vec<AuditEvent>, limits: &LateAfter) -> Timeli
         previous = Some(at);
     }
 
-    let verdict = judge(&phases, limits);
+    let verdict = judge(&phases, limits, last_begun, now);
     Timeline {
         steps,
         phases,
@@ -350,12 +373,50 @@ fn begun(p: &PhaseSummary) -> Option<(&PhaseSummary, EventId, DateTime<Utc>)> {
     p.first.map(|(id, at)| (p, id, at))
 }
 
-fn judge(phases: &[PhaseSummary], limits: &LateAfter) -> Verdict {
-    let missing: Vec<Phase> = phases
+fn judge(
+    phases: &[PhaseSummary],
+    limits: &LateAfter,
+    last_begun: Option<(Phase, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let absent = phases.iter().filter(|p| p.expected && p.first.is_none());
+    // Under way (not completed): the absent phases from the furthest one reached onwards are
+    // still to come; those before it are gaps.
+    let completed = phases
         .iter()
-        .filter(|p| p.expected && p.first.is_none())
+        .any(|p| p.phase == Phase::Completion && p.first.is_some());
+    let reached = phases
+        .iter()
+        .filter(|p| p.first.is_some())
+        .filter_map(|p| p.phase.rank())
+        .max();
+    let to_come = |p: &PhaseSummary| {
+        !completed
+            && p.phase
+                .rank()
+                .is_some_and(|r| reached.is_none_or(|m| r >= m))
+    };
+    let missing: Vec<Phase> = absent
+        .clone()
+        .filter(|p| !to_come(p))
         .map(|p| p.phase)
         .collect();
+    let mut awaiting: Vec<Phase> = absent.filter(|p| to_come(p)).map(|p| p.phase).collect();
+    let overdue = match (awaiting.first(), last_begun) {
+        (Some(&phase), Some((after, at))) => limits
+            .get(phase)
+            .filter(|limit| now - at > *limit)
+            .map(|limit| Overdue {
+                phase,
+                after,
+                waited: now - at,
+                limit,
+            }),
+        _ => None,
+    };
+    if overdue.is_some() {
+        awaiting.remove(0);
+    }
     let mut out_of_order = Vec::new();
     for (summary, event_id, at) in phases.iter().filter_map(begun) {
         let Some(rank) = summary.phase.rank() else {
@@ -392,13 +453,19 @@ fn judge(phases: &[PhaseSummary], limits: &LateAfter) -> Verdict {
             })
         })
         .collect();
-    let complete = missing.is_empty() && out_of_order.is_empty() && late.is_empty();
-    let summary = text::summary(&missing, &out_of_order, &late);
+    let complete = missing.is_empty()
+        && out_of_order.is_empty()
+        && late.is_empty()
+        && awaiting.is_empty()
+        && overdue.is_none();
+    let summary = text::summary(&missing, &out_of_order, &late, &awaiting, overdue.as_ref());
     Verdict {
         complete,
         missing,
         out_of_order,
         late,
+        awaiting,
+        overdue,
         summary,
     }
 }

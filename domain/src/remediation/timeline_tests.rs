@@ -1,4 +1,4 @@
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -85,6 +85,15 @@ fn remediation(at: [i64; 8]) -> Vec<AuditEvent> {
 
 const ON_TIME: [i64; 8] = [0, 5, 90, 92, 190, 200, 720, 725];
 
+/// A day after the remediations start: whatever has not happened by then is overdue.
+fn later() -> DateTime<Utc> {
+    at(86_400)
+}
+
+fn at(second: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap_or_default()
+}
+
 fn id_of(events: &[AuditEvent], event_type: &str) -> EventId {
     events
         .iter()
@@ -95,7 +104,7 @@ fn id_of(events: &[AuditEvent], event_type: &str) -> EventId {
 
 #[test]
 fn a_whole_remediation_on_time_is_complete() {
-    let timeline = build_timeline(remediation(ON_TIME), &LateAfter::default());
+    let timeline = build_timeline(remediation(ON_TIME), &LateAfter::default(), later());
     let v = &timeline.verdict;
     assert!(v.complete, "{v:?}");
     assert!(v.missing.is_empty() && v.out_of_order.is_empty() && v.late.is_empty());
@@ -142,7 +151,7 @@ fn a_whole_remediation_on_time_is_complete() {
 fn a_missing_execution_is_named_as_a_gap() {
     let mut events = remediation(ON_TIME);
     events.retain(|e| e.event_category != EventCategory::WorkflowExecution);
-    let v = build_timeline(events, &LateAfter::default()).verdict;
+    let v = build_timeline(events, &LateAfter::default(), later()).verdict;
     assert!(!v.complete);
     assert_eq!(v.missing, [Phase::Execution]);
     assert!(v.out_of_order.is_empty() && v.late.is_empty(), "{v:?}");
@@ -156,7 +165,7 @@ fn a_missing_execution_is_named_as_a_gap() {
 fn effectiveness_before_execution_is_out_of_order() {
     let events = remediation([0, 5, 90, 92, 700, 705, 600, 725]);
     let effectiveness = id_of(&events, "effectiveness.assessment.completed");
-    let v = build_timeline(events, &LateAfter::default()).verdict;
+    let v = build_timeline(events, &LateAfter::default(), later()).verdict;
     assert_eq!(
         v.out_of_order,
         [OutOfOrder {
@@ -177,7 +186,7 @@ fn completion_and_effectiveness_may_come_in_either_order_and_notifications_anywh
     // The orchestrator may close the lifecycle before the monitor assesses; a notification
     // may go out before the execution.
     let events = remediation([0, 5, 90, 92, 190, 91, 900, 300]);
-    let v = build_timeline(events, &LateAfter::default()).verdict;
+    let v = build_timeline(events, &LateAfter::default(), later()).verdict;
     assert!(v.complete, "{v:?}");
 }
 
@@ -185,7 +194,7 @@ fn completion_and_effectiveness_may_come_in_either_order_and_notifications_anywh
 fn a_late_completion_says_how_late_against_which_limit() {
     let events = remediation([0, 5, 90, 92, 190, 200, 720, 720 + 7200]);
     let completion = id_of(&events, "orchestrator.lifecycle.completed");
-    let v = build_timeline(events, &LateAfter::default()).verdict;
+    let v = build_timeline(events, &LateAfter::default(), later()).verdict;
     assert_eq!(
         v.late,
         [Late {
@@ -204,7 +213,7 @@ fn a_late_completion_says_how_late_against_which_limit() {
     // The limit is configurable: three hours make the same trail on time.
     let relaxed = LateAfter::parse("completion=3h").unwrap_or_default();
     let events = remediation([0, 5, 90, 92, 190, 200, 720, 720 + 7200]);
-    assert!(build_timeline(events, &relaxed).verdict.complete);
+    assert!(build_timeline(events, &relaxed, later()).verdict.complete);
 }
 
 #[test]
@@ -216,7 +225,7 @@ fn approval_is_expected_when_asked_for_and_no_action_needs_no_execution() {
         90,
         json!({"workflow_id": "wf-scale", "approval_required": true}),
     );
-    let v = build_timeline(events.clone(), &LateAfter::default()).verdict;
+    let v = build_timeline(events.clone(), &LateAfter::default(), later()).verdict;
     assert_eq!(v.missing, [Phase::Approval]);
 
     let failed = vec![
@@ -231,34 +240,61 @@ fn approval_is_expected_when_asked_for_and_no_action_needs_no_execution() {
         ),
     ];
     assert!(
-        build_timeline(failed, &LateAfter::default())
+        build_timeline(failed, &LateAfter::default(), later())
             .verdict
             .complete
     );
 }
 
 #[test]
-fn an_empty_or_unfinished_trail_lists_what_is_missing() {
-    let v = build_timeline(Vec::new(), &LateAfter::default()).verdict;
-    assert_eq!(
-        v.missing,
-        [
-            Phase::Signal,
-            Phase::Processing,
-            Phase::Analysis,
-            Phase::Workflow,
-            Phase::Execution,
-            Phase::Effectiveness,
-            Phase::Completion
-        ]
+fn an_unfinished_remediation_awaits_what_follows_until_it_is_overdue() {
+    // Signal, processing, analysis and the workflow chosen at 92 s; nothing since.
+    let mut events = remediation(ON_TIME);
+    events.truncate(4);
+    let v = build_timeline(events.clone(), &LateAfter::default(), at(92 + 600)).verdict;
+    assert!(
+        v.missing.is_empty() && v.overdue.is_none() && !v.complete,
+        "{v:?}"
     );
+    assert_eq!(
+        v.awaiting,
+        [Phase::Execution, Phase::Effectiveness, Phase::Completion]
+    );
+    assert_eq!(
+        v.summary,
+        "In progress: nothing missing, out of order or late so far. Still to come: execution, effectiveness, completion."
+    );
+    // 45 minutes on, the execution (30 min after the workflow by default) is overdue.
+    let v = build_timeline(events.clone(), &LateAfter::default(), at(92 + 2_700)).verdict;
+    assert_eq!(
+        v.overdue,
+        Some(Overdue {
+            phase: Phase::Execution,
+            after: Phase::Workflow,
+            waited: Duration::minutes(45),
+            limit: Duration::minutes(30),
+        })
+    );
+    assert_eq!(v.awaiting, [Phase::Effectiveness, Phase::Completion]);
+    assert_eq!(
+        v.summary,
+        "Not complete: execution overdue: nothing recorded 45m after workflow (expected within 30m). Still to come: effectiveness, completion."
+    );
+    // A phase before the furthest one reached is a gap even while under way.
+    events.remove(1);
+    let v = build_timeline(events, &LateAfter::default(), at(92 + 600)).verdict;
+    assert_eq!(v.missing, [Phase::Processing]);
+    // Nothing recorded yet: everything is still to come, nothing is a gap.
+    let v = build_timeline(Vec::new(), &LateAfter::default(), later()).verdict;
+    assert!(v.missing.is_empty() && v.overdue.is_none(), "{v:?}");
+    assert_eq!(v.awaiting.len(), 7);
 }
 
 #[test]
 fn events_of_no_phase_are_listed_not_judged() {
     let mut events = remediation(ON_TIME);
     events.push(event("security", "security.token.rejected", 1, json!({})));
-    let timeline = build_timeline(events, &LateAfter::default());
+    let timeline = build_timeline(events, &LateAfter::default(), later());
     assert_eq!(timeline.steps[1].phase, Phase::Other);
     assert_eq!(
         timeline.steps[1].line,

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde_json::{Map, Value};
 
-use super::{Late, OutOfOrder, Phase};
+use super::{Late, OutOfOrder, Overdue, Phase};
 use crate::audit::AuditEvent;
 
 /// `actor_type/actor_id`, or whichever of the two the event names.
@@ -168,7 +168,13 @@ fn names(phases: &[Phase]) -> String {
 }
 
 /// The verdict in one sentence.
-pub(super) fn summary(missing: &[Phase], out_of_order: &[OutOfOrder], late: &[Late]) -> String {
+pub(super) fn summary(
+    missing: &[Phase],
+    out_of_order: &[OutOfOrder],
+    late: &[Late],
+    awaiting: &[Phase],
+    overdue: Option<&Overdue>,
+) -> String {
     let mut parts = Vec::new();
     if !missing.is_empty() {
         parts.push(format!(
@@ -192,9 +198,25 @@ pub(super) fn summary(missing: &[Phase], out_of_order: &[OutOfOrder], late: &[La
             human_duration(l.limit)
         ));
     }
-    if parts.is_empty() {
-        "Complete: every expected phase recorded, in order and on time.".to_owned()
+    if let Some(o) = overdue {
+        parts.push(format!(
+            "{} overdue: nothing recorded {} after {} (expected within {})",
+            o.phase,
+            human_duration(o.waited),
+            o.after,
+            human_duration(o.limit)
+        ));
+    }
+    let still = if awaiting.is_empty() {
+        String::new()
     } else {
-        format!("Not complete: {}.", parts.join("; "))
+        format!(" Still to come: {}.", names(awaiting))
+    };
+    if parts.is_empty() && awaiting.is_empty() {
+        "Complete: every expected phase recorded, in order and on time.".to_owned()
+    } else if parts.is_empty() {
+        format!("In progress: nothing missing, out of order or late so far.{still}")
+    } else {
+        format!("Not complete: {}.{still}", parts.join("; "))
     }
 }

@@ -1,7 +1,8 @@
 //! `GET /api/v1/audit/correlations/{correlation_id}/timeline` against a real service, on
 //! memory and on PostgreSQL, its events written through the API: a complete remediation says
 //! complete; a missing execution, effectiveness before execution and a late completion each
-//! say exactly that; the late limit follows `DS_TIMELINE__LATE_AFTER`; 404 and 400.
+//! say exactly that; an unfinished one awaits its next phase until it is overdue; the late
+//! limit follows `DS_TIMELINE__LATE_AFTER`; 404 and 400.
 
 use chrono::{DateTime, Duration, Utc};
 use datastorage_tests::support::{Storage, TestApp, spawn_app, spawn_app_with};
@@ -29,6 +30,7 @@ macro_rules! all_cases {
             effectiveness_before_execution_says_out_of_order,
             a_late_completion_says_late_by_how_much,
             the_late_limit_follows_the_setting,
+            an_unfinished_remediation_awaits_its_next_phase_until_it_is_overdue,
             an_unknown_correlation_is_404_and_a_bad_id_400,
         );
     };
@@ -173,7 +175,7 @@ async fn a_complete_remediation_says_complete(storage: Storage) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["verdict"],
-        json!({"complete": true, "missing": [], "out_of_order": [], "late": [],
+        json!({"complete": true, "missing": [], "out_of_order": [], "late": [], "awaiting": [],
                "summary": "Complete: every expected phase recorded, in order and on time."})
     );
     assert_eq!(body["correlation_id"], id.as_str());
@@ -226,7 +228,7 @@ async fn a_missing_execution_says_execution_is_missing(storage: Storage) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["verdict"],
-        json!({"complete": false, "missing": ["execution"], "out_of_order": [], "late": [],
+        json!({"complete": false, "missing": ["execution"], "out_of_order": [], "late": [], "awaiting": [],
                "summary": "Not complete: no event recorded for the expected phase(s) execution \
                            (a gap in the trail, not proof that nothing happened)."})
     );
@@ -250,7 +252,7 @@ async fn effectiveness_before_execution_says_out_of_order(storage: Storage) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["verdict"],
-        json!({"complete": false, "missing": [], "late": [],
+        json!({"complete": false, "missing": [], "late": [], "awaiting": [],
                "out_of_order": [{"phase": "effectiveness",
                                  "event_id": event_of(&written, "effectiveness"),
                                  "should_follow": ["execution"]}],
@@ -272,7 +274,7 @@ async fn a_late_completion_says_late_by_how_much(storage: Storage) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["verdict"],
-        json!({"complete": false, "missing": [], "out_of_order": [],
+        json!({"complete": false, "missing": [], "out_of_order": [], "awaiting": [],
                "late": [{"phase": "completion", "event_id": event_of(&written, "completion"),
                          "after": "effectiveness", "took_ms": 7_200_000, "limit_ms": 3_600_000}],
                "summary": "Not complete: completion began 2h after effectiveness (expected within 1h)."})
@@ -298,6 +300,54 @@ async fn the_late_limit_follows_the_setting(storage: Storage) {
         body["verdict"]["late"],
         json!([{"phase": "processing", "event_id": event_of(&written, "processing"),
                 "after": "signal", "took_ms": 5000, "limit_ms": 1000}])
+    );
+}
+
+async fn an_unfinished_remediation_awaits_its_next_phase_until_it_is_overdue(storage: Storage) {
+    let app = spawn_app(storage).await;
+    // Chosen a workflow a moment ago: what follows is still to come, nothing is missing.
+    let fresh = correlation("rr-under-way");
+    let until_workflow = [Some(0), Some(5), Some(90), Some(92), None, None, None];
+    write(
+        &app,
+        &fresh,
+        Utc::now() - Duration::seconds(100),
+        until_workflow,
+    )
+    .await;
+    let (status, body) = timeline(&app, &fresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["verdict"],
+        json!({"complete": false, "missing": [], "out_of_order": [], "late": [],
+               "awaiting": ["execution", "effectiveness", "completion"],
+               "summary": "In progress: nothing missing, out of order or late so far. \
+                           Still to come: execution, effectiveness, completion."})
+    );
+    // Chosen two hours ago and nothing since: the execution (30 min by default) is overdue.
+    let stuck = correlation("rr-stuck");
+    write(
+        &app,
+        &stuck,
+        Utc::now() - Duration::hours(2),
+        until_workflow,
+    )
+    .await;
+    let (_, body) = timeline(&app, &stuck).await;
+    let verdict = &body["verdict"];
+    assert_eq!(verdict["missing"], json!([]), "{body}");
+    assert_eq!(verdict["awaiting"], json!(["effectiveness", "completion"]));
+    assert_eq!(verdict["overdue"]["phase"], "execution");
+    assert_eq!(verdict["overdue"]["after"], "workflow");
+    assert_eq!(verdict["overdue"]["limit_ms"], 1_800_000);
+    let waited = verdict["overdue"]["waited_ms"].as_i64().unwrap();
+    assert!(waited > 1_800_000, "{body}");
+    assert!(
+        verdict["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not complete: execution overdue: nothing recorded "),
+        "{body}"
     );
 }
 

@@ -75,12 +75,20 @@ pub struct TimelineResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = TimelineVerdict)]
 pub struct VerdictDto {
-    /// Nothing missing, nothing out of order, nothing late.
+    /// The lifecycle completed with nothing missing, nothing out of order, nothing late.
     pub complete: bool,
-    /// Expected phases with no event: a gap in the trail, not proof that nothing happened.
+    /// Expected phases with no event where one should be by now (the lifecycle completed, or
+    /// a later phase began): a gap in the trail, not proof that nothing happened.
     pub missing: Vec<TimelinePhase>,
     pub out_of_order: Vec<OutOfOrderDto>,
     pub late: Vec<LateDto>,
+    /// A remediation still under way: the expected phases after the last one recorded that
+    /// are not yet due. Not gaps.
+    pub awaiting: Vec<TimelinePhase>,
+    /// A remediation still under way whose next expected phase is past its limit
+    /// (`DS_TIMELINE__LATE_AFTER`) since the last phase, judged at the time of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<OverdueDto>,
     /// The verdict in one sentence.
     #[schema(
         example = "Not complete: completion began 2h after effectiveness (expected within 1h)."
@@ -110,6 +118,19 @@ pub struct LateDto {
     /// The phase that began just before it.
     pub after: TimelinePhase,
     pub took_ms: i64,
+    pub limit_ms: i64,
+}
+
+/// The next expected phase of an unfinished remediation, past its limit with nothing
+/// recorded.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TimelineOverdue)]
+pub struct OverdueDto {
+    pub phase: TimelinePhase,
+    /// The phase that began last.
+    pub after: TimelinePhase,
+    /// From the last phase's first event to the request.
+    pub waited_ms: i64,
     pub limit_ms: i64,
 }
 
@@ -201,6 +222,13 @@ impl From<&RemediationTimeline> for TimelineResponse {
                         limit_ms: ms(l.limit),
                     })
                     .collect(),
+                awaiting: phases(&v.awaiting),
+                overdue: v.overdue.as_ref().map(|o| OverdueDto {
+                    phase: o.phase.into(),
+                    after: o.after.into(),
+                    waited_ms: ms(o.waited),
+                    limit_ms: ms(o.limit),
+                }),
                 summary: v.summary.clone(),
             },
             phases: t
@@ -245,7 +273,10 @@ impl From<&RemediationTimeline> for TimelineResponse {
 /// completion; `other` for none) with one plain-language line and its transparency-log index,
 /// then a verdict against the lifecycle contract: which expected phases have no event, which
 /// began before a phase they should follow, and which began later after the phase before them
-/// than `DS_TIMELINE__LATE_AFTER` allows. 404 when the correlation has no event.
+/// than `DS_TIMELINE__LATE_AFTER` allows. A remediation still under way (no lifecycle
+/// completion yet) is judged at the time of the request: the phases after the last one
+/// recorded are `awaiting`, not missing, until the next one is `overdue`. 404 when the
+/// correlation has no event.
 #[utoipa::path(
     get, path = "/api/v1/audit/correlations/{correlation_id}/timeline", tag = "Remediation Read API",
     operation_id = "getRemediationTimeline",
