@@ -19,6 +19,7 @@
 //! `appendfsync always`, which [`RedisStreamDeadLetterQueue::durability`] reports.
 
 mod cache;
+mod cluster;
 mod codec;
 mod connection;
 mod queue;
