@@ -153,7 +153,7 @@ impl RedisCluster {
         // Under `sh`, which stops the server once its stdin closes (this process ended or
         // the handle was dropped), so no node outlives the tests.
         let shell = Command::new("sh")
-            .args(["-c", "\"$0\" \"$@\" & read _; kill $!"])
+            .args(["-c", "\"$0\" \"$@\" & read _; kill $! 2>/dev/null"])
             .arg(redis.get_program())
             .args(redis.get_args())
             .stdin(Stdio::piped())
@@ -213,12 +213,15 @@ impl RedisCluster {
 
     /// The client port of the master serving `key`'s slot.
     pub fn master_of(&self, key: &str) -> u16 {
-        let port = self.nodes[0].port;
-        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])
-            .trim()
-            .parse()
-            .expect("CLUSTER KEYSLOT");
-        cluster_nodes(port)
+        self.serving(self.nodes[0].port, key)
+            .expect("a master for the slot")
+    }
+
+    /// The master serving `key`'s slot as the node on `via` sees it, if one does (none while
+    /// a failed master's replica is not yet promoted).
+    fn serving(&self, via: u16, key: &str) -> Option<u16> {
+        let slot: u16 = cli(via, &["CLUSTER", "KEYSLOT", key]).trim().parse().ok()?;
+        cluster_nodes(via)
             .into_iter()
             .find(|n| {
                 n.flags.contains("master")
@@ -226,7 +229,6 @@ impl RedisCluster {
                     && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
             })
             .map(|n| n.port)
-            .expect("a master for the slot")
     }
 
     /// Kills the node on `port` with SIGKILL, as a crash would.
@@ -270,10 +272,12 @@ impl RedisCluster {
         poll(
             "a replica is promoted in place of the killed master",
             || {
-                alive
-                    .iter()
-                    .all(|p| cli(*p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-                    && alive.contains(&self.master_of(key))
+                alive.iter().all(|p| {
+                    cli(*p, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+                        && self
+                            .serving(*p, key)
+                            .is_some_and(|master| alive.contains(&master))
+                })
             },
         );
     }
