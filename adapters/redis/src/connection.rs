@@ -253,10 +253,10 @@ impl RedisEndpoint {
     /// As [`RedisEndpoint::client`].
     pub(crate) fn lazy_connection(&self) -> Result<LazyConn, EndpointError> {
         Ok(if self.cluster {
-            LazyConn::Cluster {
+            LazyConn::Cluster(Box::new(LazyCluster {
                 client: self.cluster_client()?,
                 conn: tokio::sync::OnceCell::new(),
-            }
+            }))
         } else {
             LazyConn::Single(ConnectionManager::new_lazy_with_config(
                 self.client()?,
@@ -297,19 +297,25 @@ fn cluster_config() -> ClusterConfig {
 /// A connection made on first use, and again on the next use if that failed.
 pub(crate) enum LazyConn {
     Single(ConnectionManager),
-    Cluster {
-        client: ClusterClient,
-        conn: tokio::sync::OnceCell<ClusterConnection>,
-    },
+    Cluster(Box<LazyCluster>),
+}
+
+pub(crate) struct LazyCluster {
+    client: ClusterClient,
+    conn: tokio::sync::OnceCell<ClusterConnection>,
 }
 
 impl LazyConn {
     pub(crate) async fn get(&self) -> Result<RedisConn, RedisError> {
         match self {
             LazyConn::Single(manager) => Ok(RedisConn::Single(Resilient(manager.clone()))),
-            LazyConn::Cluster { client, conn } => {
-                let conn = conn
-                    .get_or_try_init(|| client.get_async_connection_with_config(cluster_config()))
+            LazyConn::Cluster(lazy) => {
+                let conn = lazy
+                    .conn
+                    .get_or_try_init(|| {
+                        lazy.client
+                            .get_async_connection_with_config(cluster_config())
+                    })
                     .await?;
                 Ok(RedisConn::Cluster(conn.clone()))
             }
