@@ -196,6 +196,8 @@ impl Application {
                         consumer,
                         capacity: settings.dlq.capacity,
                         reclaim_idle: Duration::from_millis(settings.dlq.reclaim_idle_ms),
+                        min_replicas: settings.redis.min_replicas(),
+                        replica_timeout: Duration::from_millis(settings.redis.replica_timeout_ms),
                     },
                 )
                 .await

@@ -63,8 +63,16 @@ impl std::fmt::Debug for SecretText {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a comma-separated list
+/// (a Redis Cluster's seed nodes) URL by URL.
 pub fn redact_url(url: &str) -> String {
+    if url.contains(',') {
+        return url.split(',').map(redact_one).collect::<Vec<_>>().join(",");
+    }
+    redact_one(url)
+}
+
+fn redact_one(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "***".into();
     };
@@ -84,4 +92,16 @@ pub fn redact_url(url: &str) -> String {
         .map(|p| format!("/{p}"))
         .unwrap_or_default();
     format!("{scheme}://{authority}{path}")
+}
+
+#[cfg(test)]
+mod seed_list_tests {
+    use super::redact_url;
+
+    #[test]
+    fn every_url_of_a_seed_list_is_redacted() {
+        let shown = redact_url("rediss://u:pw1@a:6379/,rediss://u:pw2@b:6379/");
+        assert_eq!(shown, "rediss://u:***@a:6379/,rediss://u:***@b:6379/");
+        assert!(!shown.contains("pw"));
+    }
 }

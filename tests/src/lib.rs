@@ -6,6 +6,7 @@
 //! loudly; they never skip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
 pub mod conformance;
 pub mod embedding_server;
 pub mod processes;

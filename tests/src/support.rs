@@ -374,11 +374,13 @@ async fn queues_on(
     datastorage::tls::install_crypto_provider();
     let prefix = unique_prefix();
     let make = |consumer: &str| datastorage_redis::RedisQueueSettings {
-        endpoint: endpoint.clone(),
-        key_prefix: prefix.clone(),
-        consumer: consumer.to_owned(),
-        capacity,
         reclaim_idle,
+        ..datastorage_redis::RedisQueueSettings::new(
+            endpoint.clone(),
+            prefix.clone(),
+            consumer.to_owned(),
+            capacity,
+        )
     };
     let a = datastorage_redis::RedisStreamDeadLetterQueue::connect(make("consumer-1"))
         .await
@@ -387,6 +389,36 @@ async fn queues_on(
         .await
         .expect("connect to the test Redis");
     (Arc::new(a), Arc::new(b))
+}
+
+/// Two consumers of one fresh stream on the shared Redis Cluster (3 masters, 3 replicas),
+/// each enqueue acknowledged once a replica has it.
+pub async fn redis_cluster_queues(capacity: u64, reclaim_idle: std::time::Duration) -> QueuePair {
+    queues_on(redis_cluster_endpoint(), capacity, reclaim_idle).await
+}
+
+/// The shared Redis Cluster as the service reaches it: every node a seed.
+pub fn redis_cluster_endpoint() -> datastorage_redis::RedisEndpoint {
+    datastorage_redis::RedisEndpoint {
+        url: crate::cluster::shared_redis_cluster().url(),
+        cluster: true,
+        ..Default::default()
+    }
+}
+
+/// The embedding cache on the shared Redis Cluster, under fresh keys.
+pub async fn redis_cluster_embedding_cache()
+-> Arc<dyn datastorage_application::ports::EmbeddingCache> {
+    Arc::new(
+        datastorage_redis::RedisEmbeddingCache::new(&redis_cluster_endpoint(), &unique_prefix())
+            .expect("the Redis Cluster embedding cache"),
+    )
+}
+
+/// Points a service at a dead-letter queue of its own on the shared Redis Cluster.
+pub fn with_redis_cluster_queue(settings: &mut Settings) {
+    with_redis_queue(settings, crate::cluster::shared_redis_cluster().url());
+    settings.redis.cluster = true;
 }
 
 /// The shared TLS Redis as the service reaches it: `rediss://` with its ACL user, the test
@@ -404,6 +436,7 @@ pub fn tls_endpoint(url: &str, pki: &crate::tls::TestPki) -> datastorage_redis::
             ca_file: Some(pki.ca_file.clone()),
             client_cert: Some((pki.client_cert_file.clone(), pki.client_key_file.clone())),
         },
+        cluster: false,
     }
 }
 

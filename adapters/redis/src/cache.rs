@@ -1,6 +1,11 @@
 //! `RedisEmbeddingCache`: embeddings as little-endian f32 bytes under
 //! `<prefix>:v1:emb:<model>:<sha256>` with a TTL; a set `<prefix>:v1:emb-wf:<workflow_id>`
 //! lists the keys tagged with a workflow, so invalidating it is one `SMEMBERS` + `DEL`.
+//!
+//! On a Redis Cluster an entry and its workflow's set are in different slots (an entry is
+//! shared by every workflow with the same text), so no command or pipeline spans them: a put
+//! sets the entry, then tags it; an invalidation deletes key by key; "everything" is a `SCAN`
+//! of every master.
 
 use std::time::Duration;
 
@@ -9,14 +14,14 @@ use datastorage_application::ports::{CacheError, CacheKey, EmbeddingCache};
 use datastorage_domain::embedding::Embedding;
 use datastorage_domain::workflow::WorkflowId;
 use redis::Value;
-use redis::aio::ConnectionManager;
 
-use crate::connection::{RedisEndpoint, Resilient};
+use crate::cluster::Node;
+use crate::connection::{LazyConn, RedisConn, RedisEndpoint};
 
 pub struct RedisEmbeddingCache {
     /// Connects on first use: the cache is an optimisation, and a Redis that is down at
     /// start only costs misses until it is up.
-    conn: ConnectionManager,
+    conn: LazyConn,
     prefix: String,
 }
 
@@ -35,8 +40,8 @@ impl RedisEmbeddingCache {
     }
 
     /// A handle on the shared connection (a clone, not a checkout).
-    fn conn(&self) -> Resilient {
-        Resilient(self.conn.clone())
+    async fn conn(&self) -> Result<RedisConn, CacheError> {
+        self.conn.get().await.map_err(down)
     }
 
     fn entry_key(&self, k: &CacheKey) -> String {
@@ -51,7 +56,7 @@ impl RedisEmbeddingCache {
 #[async_trait]
 impl EmbeddingCache for RedisEmbeddingCache {
     async fn get(&self, key: &CacheKey) -> Result<Option<Embedding>, CacheError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn().await?;
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.entry_key(key))
             .query_async(&mut conn)
@@ -72,7 +77,7 @@ impl EmbeddingCache for RedisEmbeddingCache {
         embedding: &Embedding,
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn().await?;
         let bytes: Vec<u8> = embedding
             .values()
             .iter()
@@ -88,6 +93,12 @@ impl EmbeddingCache for RedisEmbeddingCache {
             .arg(ttl_ms)
             .ignore();
         if let Some(id) = key.workflow {
+            if conn.is_cluster() {
+                // The set is in another slot: the entry first, so a set never names an
+                // entry that was not written.
+                let _: () = pipe.query_async(&mut conn).await.map_err(down)?;
+                pipe = redis::pipe();
+            }
             let tag = self.tag_key(id);
             pipe.cmd("SADD").arg(&tag).arg(&entry).ignore();
             pipe.cmd("PEXPIRE").arg(&tag).arg(ttl_ms).ignore();
@@ -97,22 +108,14 @@ impl EmbeddingCache for RedisEmbeddingCache {
     }
 
     async fn invalidate_workflow(&self, id: WorkflowId) -> Result<u64, CacheError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn().await?;
         let tag = self.tag_key(id);
         let members: Vec<String> = redis::cmd("SMEMBERS")
             .arg(&tag)
             .query_async(&mut conn)
             .await
             .map_err(down)?;
-        let removed: u64 = if members.is_empty() {
-            0
-        } else {
-            redis::cmd("DEL")
-                .arg(&members)
-                .query_async(&mut conn)
-                .await
-                .map_err(down)?
-        };
+        let removed = delete(&mut conn, &members).await?;
         let _: u64 = redis::cmd("DEL")
             .arg(&tag)
             .query_async(&mut conn)
@@ -122,60 +125,98 @@ impl EmbeddingCache for RedisEmbeddingCache {
     }
 
     async fn invalidate_all(&self) -> Result<u64, CacheError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn().await?;
+        // A single server is its own only "master"; a cluster's keys are spread over all.
+        let masters = conn.masters().await.map_err(down)?;
+        let nodes: Vec<Option<Node>> = if masters.is_empty() {
+            vec![None]
+        } else {
+            masters.into_iter().map(Some).collect()
+        };
         let mut removed = 0u64;
-        for pattern in [
-            format!("{}:emb:*", self.prefix),
-            format!("{}:emb-wf:*", self.prefix),
-        ] {
-            let mut cursor = "0".to_owned();
-            loop {
-                let reply: Value = redis::cmd("SCAN")
-                    .arg(&cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(down)?;
-                let (next, keys) = match &reply {
-                    Value::Array(parts) if parts.len() == 2 => {
-                        let next = match &parts[0] {
-                            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-                            Value::SimpleString(s) => s.clone(),
-                            _ => "0".into(),
-                        };
-                        let keys: Vec<Vec<u8>> = match &parts[1] {
-                            Value::Array(ks) => ks
-                                .iter()
-                                .filter_map(|k| match k {
-                                    Value::BulkString(b) => Some(b.clone()),
-                                    _ => None,
-                                })
-                                .collect(),
-                            _ => Vec::new(),
-                        };
-                        (next, keys)
+        for node in &nodes {
+            for pattern in [
+                format!("{}:emb:*", self.prefix),
+                format!("{}:emb-wf:*", self.prefix),
+            ] {
+                let mut cursor = "0".to_owned();
+                loop {
+                    let mut scan = redis::cmd("SCAN");
+                    scan.arg(&cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000);
+                    let reply = match node {
+                        Some(node) => conn.on_node(scan, node).await,
+                        None => scan.query_async(&mut conn).await,
                     }
-                    _ => ("0".into(), Vec::new()),
-                };
-                if !keys.is_empty() {
-                    let n: u64 = redis::cmd("DEL")
-                        .arg(&keys)
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(down)?;
+                    .map_err(down)?;
+                    let (next, keys) = scan_page(&reply);
+                    let n = delete(&mut conn, &keys).await?;
                     if pattern.contains(":emb:") {
                         removed += n;
                     }
+                    if next == "0" {
+                        break;
+                    }
+                    cursor = next;
                 }
-                if next == "0" {
-                    break;
-                }
-                cursor = next;
             }
         }
         Ok(removed)
     }
+}
+
+/// A `SCAN` reply's next cursor and keys.
+fn scan_page(reply: &Value) -> (String, Vec<Vec<u8>>) {
+    match reply {
+        Value::Array(parts) if parts.len() == 2 => {
+            let next = match &parts[0] {
+                Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                Value::SimpleString(s) => s.clone(),
+                _ => "0".into(),
+            };
+            let keys: Vec<Vec<u8>> = match &parts[1] {
+                Value::Array(ks) => ks
+                    .iter()
+                    .filter_map(|k| match k {
+                        Value::BulkString(b) => Some(b.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (next, keys)
+        }
+        _ => ("0".into(), Vec::new()),
+    }
+}
+
+/// Deletes `keys`; how many existed. On a single server one `DEL`; on a cluster one `DEL`
+/// per key (they are in different slots), each sent to its key's master.
+async fn delete<K: redis::ToSingleRedisArg + redis::ToRedisArgs>(
+    conn: &mut RedisConn,
+    keys: &[K],
+) -> Result<u64, CacheError> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    if !conn.is_cluster() {
+        return redis::cmd("DEL")
+            .arg(keys)
+            .query_async(conn)
+            .await
+            .map_err(down);
+    }
+    let mut removed = 0;
+    for key in keys {
+        let n: u64 = redis::cmd("DEL")
+            .arg(key)
+            .query_async(conn)
+            .await
+            .map_err(down)?;
+        removed += n;
+    }
+    Ok(removed)
 }

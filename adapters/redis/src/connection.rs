@@ -6,13 +6,17 @@
 //!
 //! Each redis-rs user holds a [`ConnectionManager`]: one multiplexed connection, cloned rather
 //! than checked out of a pool, so no call pays a `PING` before it runs (deadpool-redis sent
-//! one per checkout), and reconnected in the background after an I/O error.
+//! one per checkout), and reconnected in the background after an I/O error. On a Redis
+//! Cluster it holds redis-rs's cluster connection instead ([`RedisConn`]), which discovers the
+//! slots, follows `MOVED`/`ASK` and never sends `SELECT`.
 
 use std::path::PathBuf;
 
 use std::sync::Arc;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
 use redis::{
     Client, ClientTlsConfig, ConnectionInfo, IntoConnectionInfo, RedisError, TlsCertificates,
 };
@@ -26,8 +30,12 @@ use crate::resp::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT};
 #[derive(Debug, Clone, Default)]
 pub struct RedisEndpoint {
     /// `redis://` or `rediss://` (TLS), with ACL user and password if the server wants them.
+    /// On a Redis Cluster ([`RedisEndpoint::cluster`]), one or more of its nodes, separated by
+    /// commas; the others are discovered.
     pub url: String,
     pub tls: RedisTls,
+    /// A Redis Cluster: every connection discovers the slots and follows `MOVED`/`ASK`.
+    pub cluster: bool,
 }
 
 /// TLS material beyond the URL's scheme. Without a CA file, a `rediss://` server is checked
@@ -60,6 +68,8 @@ pub enum EndpointError {
         path: String,
         reason: String,
     },
+    #[error("a Redis Cluster has only database 0; the URL {0} names another")]
+    ClusterDatabase(String),
     #[error("cannot use the TLS settings: {0}")]
     Tls(#[from] rustls::Error),
     #[error(transparent)]
@@ -91,17 +101,43 @@ fn read(setting: &'static str, path: &std::path::Path) -> Result<Vec<u8>, Endpoi
 }
 
 impl RedisEndpoint {
-    /// The redis-rs client for this endpoint: plain, or TLS with the CA and client
-    /// certificate read now (a missing file fails here, at start, naming its setting).
+    /// The nodes the URL names: one, or on a cluster each of the comma-separated seeds (each
+    /// on database 0: a cluster has no other, and `SELECT` is never sent to one).
     ///
     /// # Errors
-    /// An invalid URL, an unreadable file, or TLS material for a `redis://` URL.
-    pub fn client(&self) -> Result<Client, EndpointError> {
-        let info = self.url.as_str().into_connection_info()?;
-        if self.tls.ca_file.is_none() && self.tls.client_cert.is_none() {
-            return Ok(Client::open(info)?);
+    /// An invalid URL, or a cluster seed naming another database.
+    pub(crate) fn nodes(&self) -> Result<Vec<ConnectionInfo>, EndpointError> {
+        if !self.cluster {
+            return Ok(vec![self.url.as_str().into_connection_info()?]);
         }
-        if !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+        let mut nodes = Vec::new();
+        for seed in self.url.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let info = seed.into_connection_info()?;
+            if info.redis_settings().db() != 0 {
+                return Err(EndpointError::ClusterDatabase(format!("{}", info.addr())));
+            }
+            nodes.push(info);
+        }
+        if nodes.is_empty() {
+            return Err(RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "no Redis Cluster node in the URL",
+            ))
+            .into());
+        }
+        Ok(nodes)
+    }
+
+    /// The CA and client certificate for redis-rs, read now (a missing file fails here, at
+    /// start, naming its setting); `None` without TLS material.
+    fn certificates(
+        &self,
+        first: &ConnectionInfo,
+    ) -> Result<Option<TlsCertificates>, EndpointError> {
+        if self.tls.ca_file.is_none() && self.tls.client_cert.is_none() {
+            return Ok(None);
+        }
+        if !matches!(first.addr(), redis::ConnectionAddr::TcpTls { .. }) {
             return Err(EndpointError::TlsWithoutRediss);
         }
         let root_cert = self
@@ -117,13 +153,45 @@ impl RedisEndpoint {
             }),
             None => None,
         };
-        Ok(Client::build_with_tls(
-            info,
-            TlsCertificates {
-                client_tls,
-                root_cert,
-            },
-        )?)
+        Ok(Some(TlsCertificates {
+            client_tls,
+            root_cert,
+        }))
+    }
+
+    /// The redis-rs client for a single server: plain, or TLS with the CA and client
+    /// certificate.
+    ///
+    /// # Errors
+    /// An invalid URL, an unreadable file, or TLS material for a `redis://` URL.
+    pub fn client(&self) -> Result<Client, EndpointError> {
+        let info = self.url.as_str().into_connection_info()?;
+        Ok(match self.certificates(&info)? {
+            None => Client::open(info)?,
+            Some(certificates) => Client::build_with_tls(info, certificates)?,
+        })
+    }
+
+    /// The redis-rs client for a cluster, seeded with the URL's nodes, with the same TLS
+    /// material and the ACL user of the URL.
+    fn cluster_client(&self) -> Result<ClusterClient, EndpointError> {
+        let nodes = self.nodes()?;
+        let certificates = match nodes.first() {
+            Some(first) => self.certificates(first)?,
+            None => None,
+        };
+        let mut builder = ClusterClientBuilder::new(nodes)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(RESPONSE_TIMEOUT)
+            // A redirect or a reconnect after a failover is a retry: a few, briefly, then the
+            // caller hears (a claim is tried again on the next pass).
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(10)
+            .max_retry_wait(200);
+        if let Some(certificates) = certificates {
+            builder = builder.certs(certificates);
+        }
+        Ok(builder.build()?)
     }
 
     /// The server's address and, for `rediss://`, the rustls connector the enqueue's own
@@ -134,13 +202,16 @@ impl RedisEndpoint {
     /// An invalid URL, an unreadable or invalid file, or TLS material for a `redis://` URL.
     pub(crate) fn tls_connector(
         &self,
-    ) -> Result<(ConnectionInfo, Option<TlsConnector>), EndpointError> {
-        let info = self.url.as_str().into_connection_info()?;
-        if !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+    ) -> Result<(Vec<ConnectionInfo>, Option<TlsConnector>), EndpointError> {
+        let nodes = self.nodes()?;
+        let tls = nodes
+            .first()
+            .is_some_and(|info| matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }));
+        if !tls {
             if self.tls.ca_file.is_some() || self.tls.client_cert.is_some() {
                 return Err(EndpointError::TlsWithoutRediss);
             }
-            return Ok((info, None));
+            return Ok((nodes, None));
         }
         let mut roots = rustls::RootCertStore::empty();
         match &self.tls.ca_file {
@@ -172,28 +243,83 @@ impl RedisEndpoint {
             }
             None => builder.with_no_client_auth(),
         };
-        Ok((info, Some(TlsConnector::from(Arc::new(config)))))
+        Ok((nodes, Some(TlsConnector::from(Arc::new(config)))))
     }
 
-    /// A managed connection that connects on first use (for callers that may start before
-    /// Redis is up, such as the embedding cache).
+    /// A connection that connects on first use (for callers that may start before Redis is
+    /// up, such as the embedding cache).
     ///
     /// # Errors
     /// As [`RedisEndpoint::client`].
-    pub fn lazy_connection(&self) -> Result<ConnectionManager, EndpointError> {
-        Ok(ConnectionManager::new_lazy_with_config(
-            self.client()?,
-            manager_config(),
-        )?)
+    pub(crate) fn lazy_connection(&self) -> Result<LazyConn, EndpointError> {
+        Ok(if self.cluster {
+            LazyConn::Cluster(Box::new(LazyCluster {
+                client: self.cluster_client()?,
+                conn: tokio::sync::OnceCell::new(),
+            }))
+        } else {
+            LazyConn::Single(ConnectionManager::new_lazy_with_config(
+                self.client()?,
+                manager_config(),
+            )?)
+        })
     }
 
-    /// A managed connection, connected now.
+    /// A connection, connected now.
     ///
     /// # Errors
     /// As [`RedisEndpoint::client`], or when Redis cannot be reached (or refuses the TLS
     /// handshake or the credentials).
-    pub async fn connection(&self) -> Result<ConnectionManager, EndpointError> {
-        Ok(ConnectionManager::new_with_config(self.client()?, manager_config()).await?)
+    pub(crate) async fn connection(&self) -> Result<RedisConn, EndpointError> {
+        Ok(if self.cluster {
+            RedisConn::Cluster(
+                self.cluster_client()?
+                    .get_async_connection_with_config(cluster_config())
+                    .await?,
+            )
+        } else {
+            RedisConn::Single(Resilient(
+                ConnectionManager::new_with_config(self.client()?, manager_config()).await?,
+            ))
+        })
+    }
+}
+
+/// Redirects and reconnects a cluster command may take before its caller hears of it.
+const CLUSTER_RETRIES: u32 = 4;
+
+fn cluster_config() -> ClusterConfig {
+    ClusterConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+}
+
+/// A connection made on first use, and again on the next use if that failed.
+pub(crate) enum LazyConn {
+    Single(ConnectionManager),
+    Cluster(Box<LazyCluster>),
+}
+
+pub(crate) struct LazyCluster {
+    client: ClusterClient,
+    conn: tokio::sync::OnceCell<ClusterConnection>,
+}
+
+impl LazyConn {
+    pub(crate) async fn get(&self) -> Result<RedisConn, RedisError> {
+        match self {
+            LazyConn::Single(manager) => Ok(RedisConn::Single(Resilient(manager.clone()))),
+            LazyConn::Cluster(lazy) => {
+                let conn = lazy
+                    .conn
+                    .get_or_try_init(|| {
+                        lazy.client
+                            .get_async_connection_with_config(cluster_config())
+                    })
+                    .await?;
+                Ok(RedisConn::Cluster(conn.clone()))
+            }
+        }
     }
 }
 
@@ -254,5 +380,44 @@ impl redis::aio::ConnectionLike for Resilient {
 
     fn get_db(&self) -> i64 {
         self.0.get_db()
+    }
+}
+
+/// A handle on a single Redis ([`Resilient`]) or on a cluster (redis-rs's cluster connection:
+/// each command goes to the master of its key's slot). Cheap to clone.
+#[derive(Clone)]
+pub(crate) enum RedisConn {
+    Single(Resilient),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Single(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
+        }
     }
 }

@@ -194,6 +194,25 @@ impl RespConnection {
 
     /// Sends one packed command and reads its reply.
     pub(crate) async fn call(&mut self, command: &[u8]) -> io::Result<Reply> {
+        self.send(command).await?;
+        self.reply().await
+    }
+
+    /// Sends packed commands in one write and reads their `count` replies.
+    pub(crate) async fn call_many(
+        &mut self,
+        commands: &[u8],
+        count: usize,
+    ) -> io::Result<Vec<Reply>> {
+        self.send(commands).await?;
+        let mut replies = Vec::with_capacity(count);
+        for _ in 0..count {
+            replies.push(self.reply().await?);
+        }
+        Ok(replies)
+    }
+
+    async fn send(&mut self, command: &[u8]) -> io::Result<()> {
         match &mut self.stream {
             Stream::Tcp(s) => s.write_all(command).await?,
             Stream::Tls(s) => {
@@ -204,6 +223,11 @@ impl RespConnection {
             #[cfg(unix)]
             Stream::Unix(s) => s.write_all(command).await?,
         }
+        Ok(())
+    }
+
+    /// Reads the next reply.
+    async fn reply(&mut self) -> io::Result<Reply> {
         loop {
             if let Some((reply, used)) = parse(&self.read)? {
                 self.read.drain(..used);

@@ -61,6 +61,42 @@ pub struct RedisSettings {
         requires = "redis_client_cert_file"
     )]
     pub client_key_file: Option<PathBuf>,
+
+    /// REDIS_URL is a Redis Cluster: one or more of its nodes, comma-separated
+    /// (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`); the others are discovered, every
+    /// connection follows `MOVED`/`ASK`, and no database is selected (database 0 only).
+    #[arg(
+        id = "redis_cluster",
+        value_name = "REDIS_CLUSTER",
+        long = "redis-cluster",
+        env = "DS_REDIS__CLUSTER",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub cluster: bool,
+
+    /// Replicas that must have a dead-letter enqueue (Redis `WAIT`) before it is answered
+    /// 202. Absent: 1 on a cluster (a failover then loses nothing acknowledged), 0 on a
+    /// single server (acknowledged once its master has fsynced it).
+    #[arg(
+        id = "redis_min_replicas",
+        value_name = "REDIS_MIN_REPLICAS",
+        long = "redis-min-replicas",
+        env = "DS_REDIS__MIN_REPLICAS"
+    )]
+    pub min_replicas: Option<u32>,
+
+    /// Milliseconds an enqueue waits for those replicas; when fewer have it by then, the
+    /// write is not acknowledged (503, as when Redis is down).
+    #[arg(
+        id = "redis_replica_timeout_ms",
+        value_name = "REDIS_REPLICA_TIMEOUT_MS",
+        long = "redis-replica-timeout-ms",
+        env = "DS_REDIS__REPLICA_TIMEOUT_MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=60_000)
+    )]
+    pub replica_timeout_ms: u64,
 }
 
 impl RedisSettings {
@@ -76,7 +112,13 @@ impl RedisSettings {
                     .clone()
                     .zip(self.client_key_file.clone()),
             },
+            cluster: self.cluster,
         })
+    }
+
+    /// Replicas an enqueue waits for: as set, else 1 on a cluster and 0 on a single server.
+    pub fn min_replicas(&self) -> u32 {
+        self.min_replicas.unwrap_or(u32::from(self.cluster))
     }
 }
 

@@ -104,3 +104,18 @@ mod redis_tls_embedding_cache {
         datastorage_tests::support::redis_tls_embedding_cache()
     );
 }
+
+/// The same suites on a Redis Cluster of 3 masters and 3 replicas (started by the test
+/// process): each queue's streams live on the master of their hash tag's slot, reached by
+/// following `MOVED`; every enqueue is acknowledged once a replica has it (`WAIT 1`).
+mod redis_cluster_queue {
+    datastorage_tests::dead_letter_queue_conformance!(
+        datastorage_tests::support::redis_cluster_queues
+    );
+}
+
+mod redis_cluster_embedding_cache {
+    datastorage_tests::embedding_cache_conformance!(
+        datastorage_tests::support::redis_cluster_embedding_cache()
+    );
+}

@@ -105,6 +105,8 @@ async fn a_dead_letter_queue_entry_carries_every_field_of_an_event() {
             consumer: "contracts".into(),
             capacity: 10,
             reclaim_idle: Duration::from_secs(60),
+            min_replicas: 0,
+            replica_timeout: Duration::from_secs(1),
         },
     )
     .await
@@ -123,7 +125,7 @@ async fn a_dead_letter_queue_entry_carries_every_field_of_an_event() {
     let client = redis::Client::open(test_redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(format!("{prefix}:v1:dlq:audit"))
+        .arg(format!("{prefix}:v2:{{{prefix}:dlq}}:audit"))
         .arg("-")
         .arg("+")
         .query_async(&mut conn)

@@ -47,6 +47,19 @@ fn event_with_id(correlation: &str, id: uuid::Uuid) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_under_load_every_event_is_acknowledged_and_stored_exactly_once() {
+    postgres_stopped_under_load(|s| with_redis_queue(s, test_redis_url())).await;
+}
+
+/// The same on a Redis Cluster (3 masters, 3 replicas): each 202 waited for a replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_a_redis_cluster_postgres_stopped_under_load_every_event_is_stored_exactly_once() {
+    postgres_stopped_under_load(with_redis_cluster_queue).await;
+}
+
+/// 10,000 single events from 16 clients; PostgreSQL is stopped a fifth of the way in and
+/// started again 2,000 answers later. Every answer is 201 or 202, and every event is stored
+/// and logged exactly once. `queue` points the service at its dead-letter queue.
+async fn postgres_stopped_under_load(queue: fn(&mut datastorage::Settings)) {
     const CLIENTS: usize = 16;
     const PER_CLIENT: usize = 625; // 10,000 events
     const TOTAL: usize = CLIENTS * PER_CLIENT;
@@ -55,7 +68,7 @@ async fn postgres_stopped_under_load_every_event_is_acknowledged_and_stored_exac
         spawn_app_with(Storage::Memory, |s| {
             s.database.url = Some(pg.url().into());
             s.database.acquire_timeout_secs = 1;
-            with_redis_queue(s, test_redis_url());
+            queue(s);
         })
         .await,
     );
@@ -272,6 +285,8 @@ async fn a_permanently_refused_entry_is_dead_lettered_with_its_reason_and_blocks
                 consumer: "only".into(),
                 capacity: 1000,
                 reclaim_idle: Duration::from_secs(60),
+                min_replicas: 0,
+                replica_timeout: Duration::from_secs(1),
             },
         )
         .await
@@ -320,7 +335,7 @@ async fn a_permanently_refused_entry_is_dead_lettered_with_its_reason_and_blocks
     let client = redis::Client::open(test_redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let dead: redis::Value = redis::cmd("XRANGE")
-        .arg(format!("{prefix}:v1:dlq:audit:dead"))
+        .arg(format!("{prefix}:v2:{{{prefix}:dlq}}:audit:dead"))
         .arg("-")
         .arg("+")
         .query_async(&mut conn)
@@ -410,6 +425,8 @@ async fn an_enqueue_after_redis_restarts_reconnects_resends_its_script_and_loses
             consumer: "only".into(),
             capacity: 1000,
             reclaim_idle: Duration::from_secs(60),
+            min_replicas: 0,
+            replica_timeout: Duration::from_secs(1),
         },
     )
     .await

@@ -21,6 +21,7 @@ mod operations;
 mod partitions;
 mod ranking;
 mod rate_limits;
+mod redis_cluster;
 mod remediation_history;
 mod replicas;
 mod request_tracing;

@@ -569,6 +569,8 @@ async fn queue_as(shared: &Shared, name: &str) -> datastorage_redis::RedisStream
         consumer: name.to_owned(),
         capacity: 1000,
         reclaim_idle: Duration::from_secs(3600),
+        min_replicas: 0,
+        replica_timeout: Duration::from_secs(1),
     })
     .await
     .unwrap()

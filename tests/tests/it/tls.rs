@@ -106,6 +106,8 @@ async fn redis_with_a_ca_that_did_not_sign_its_certificate_fails_at_start() {
             consumer: "only".into(),
             capacity: 10,
             reclaim_idle: Duration::from_secs(60),
+            min_replicas: 0,
+            replica_timeout: Duration::from_secs(1),
         },
     )
     .await;

@@ -7,6 +7,7 @@
 mod capacity;
 mod enqueue;
 mod entries;
+mod migrate;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,20 +18,19 @@ use chrono::{DateTime, Utc};
 use datastorage_application::ports::*;
 use datastorage_domain::audit::NewAuditEvent;
 use datastorage_grouping::Grouped;
-use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingReply, StreamRangeReply, StreamReadReply,
 };
 
-use crate::connection::{RedisEndpoint, Resilient};
+use crate::connection::{RedisConn, RedisEndpoint};
 use capacity::CapacityWatch;
-use enqueue::{ENQUEUE_GROUP, Enqueuer};
+use enqueue::{ENQUEUE_GROUP, Enqueuer, Replication};
 
 /// How to reach and lay out the queue.
 #[derive(Debug, Clone)]
 pub struct RedisQueueSettings {
     pub endpoint: RedisEndpoint,
-    /// Key prefix; the layout version is appended (`<prefix>:v1:...`).
+    /// Key prefix; the layout version is appended (`<prefix>:v2:...`).
     pub key_prefix: String,
     /// This instance's consumer name in the group (unique per process).
     pub consumer: String,
@@ -38,6 +38,32 @@ pub struct RedisQueueSettings {
     pub capacity: u64,
     /// How long another consumer's entry must sit unacknowledged before it is taken over.
     pub reclaim_idle: Duration,
+    /// Replicas that must have an enqueue's entries (`WAIT`) before it is acknowledged; 0:
+    /// acknowledged once the master has them (and has fsynced them, with `appendfsync always`).
+    pub min_replicas: u32,
+    /// How long an enqueue waits for those replicas before it is refused as not durable.
+    pub replica_timeout: Duration,
+}
+
+impl RedisQueueSettings {
+    /// Settings with the replicas an enqueue waits for at their default: one on a cluster
+    /// (its masters fail over to replicas), none on a single server.
+    pub fn new(
+        endpoint: RedisEndpoint,
+        key_prefix: String,
+        consumer: String,
+        capacity: u64,
+    ) -> Self {
+        Self {
+            min_replicas: u32::from(endpoint.cluster),
+            endpoint,
+            key_prefix,
+            consumer,
+            capacity,
+            reclaim_idle: Duration::from_secs(30),
+            replica_timeout: Duration::from_secs(1),
+        }
+    }
 }
 
 struct Keys {
@@ -46,10 +72,23 @@ struct Keys {
     dead: String,
 }
 
+impl Keys {
+    /// Layout v2: both streams under one hash tag (`{<prefix>:dlq}`), so that on a Redis
+    /// Cluster they are in one slot and a `MULTI` or script across them is not CROSSSLOT.
+    fn v2(prefix: &str) -> Self {
+        let tagged = format!("{prefix}:v2:{{{prefix}:dlq}}:audit");
+        Self {
+            dead: format!("{tagged}:dead"),
+            stream: tagged,
+            group: format!("{prefix}:v2:replay"),
+        }
+    }
+}
+
 /// The dead-letter queue on Redis Streams. See the crate docs for the layout.
 pub struct RedisStreamDeadLetterQueue {
     /// Claims, acknowledgements and stats (the enqueue has its own).
-    conn: ConnectionManager,
+    conn: RedisConn,
     keys: Keys,
     consumer: String,
     reclaim_idle: Duration,
@@ -72,15 +111,19 @@ impl RedisStreamDeadLetterQueue {
     pub async fn connect(settings: RedisQueueSettings) -> Result<Self, QueueError> {
         let conn = settings.endpoint.connection().await.map_err(unavailable)?;
         let enqueue_target = settings.endpoint.tls_connector().map_err(unavailable)?;
-        let prefix = format!("{}:v1", settings.key_prefix);
-        let keys = Keys {
-            stream: format!("{prefix}:dlq:audit"),
-            group: format!("{prefix}:replay"),
-            dead: format!("{prefix}:dlq:audit:dead"),
-        };
+        let keys = Keys::v2(&settings.key_prefix);
         let watch = Arc::new(CapacityWatch::new(settings.capacity));
         let enqueues = Grouped::new(
-            Enqueuer::new(enqueue_target, keys.stream.clone(), watch.clone()),
+            Enqueuer::new(
+                enqueue_target,
+                settings.endpoint.cluster,
+                keys.stream.clone(),
+                watch.clone(),
+                Replication {
+                    replicas: settings.min_replicas,
+                    timeout: settings.replica_timeout,
+                },
+            ),
             ENQUEUE_GROUP,
         );
         let queue = Self {
@@ -105,6 +148,7 @@ impl RedisStreamDeadLetterQueue {
         {
             return Err(unavailable(e));
         }
+        migrate::from_v1(&mut conn, &settings.key_prefix, &queue.keys).await?;
         match queue.durability().await? {
             QueueDurability::Always => {
                 tracing::info!(stream = %queue.keys.stream, "dead-letter queue ready (appendfsync always)")
@@ -119,8 +163,8 @@ impl RedisStreamDeadLetterQueue {
     }
 
     /// A handle on the shared connection (a clone, not a checkout).
-    fn conn(&self) -> Resilient {
-        Resilient(self.conn.clone())
+    fn conn(&self) -> RedisConn {
+        self.conn.clone()
     }
 
     /// Acknowledges and deletes `ids` as part of `pipe`.
@@ -135,7 +179,7 @@ impl RedisStreamDeadLetterQueue {
 
     async fn read_group(
         &self,
-        conn: &mut Resilient,
+        conn: &mut RedisConn,
         count: usize,
         from: &str,
     ) -> Result<Vec<StreamId>, QueueError> {
@@ -323,13 +367,17 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
         let mut conn = self.conn();
         // `CONFIG GET` answers name/value pairs; an error (a managed Redis that hides its
         // configuration) leaves the setting unknown.
+        // On a cluster, the master that owns the stream answers: it is the one that fsyncs
+        // the entries before the enqueue is acknowledged.
+        let stream = self.keys.stream.clone();
         let mut setting = async |name: &str| -> Option<String> {
-            let reply: redis::RedisResult<HashMap<String, String>> = redis::cmd("CONFIG")
-                .arg("GET")
-                .arg(name)
-                .query_async(&mut conn)
-                .await;
-            reply.ok().and_then(|mut pairs| pairs.remove(name))
+            let mut cmd = redis::cmd("CONFIG");
+            cmd.arg("GET").arg(name);
+            let reply = conn.on_master_of(cmd, &stream).await;
+            reply
+                .ok()
+                .and_then(|v| redis::from_redis_value::<HashMap<String, String>>(v).ok())
+                .and_then(|mut pairs| pairs.remove(name))
         };
         let appendonly = setting("appendonly").await;
         let appendfsync = setting("appendfsync").await;
