@@ -40,14 +40,16 @@ pub(crate) async fn correlations(
 /// that carry it, in trail order (`audit_text` is the domain's `text`: a non-empty string).
 /// An ordered aggregate, not `ORDER BY ... LIMIT 1`: with a LIMIT the planner may walk the
 /// time index of every partition looking for the correlation instead of reading the
-/// correlation's few events by its index.
+/// correlation's few events by its index. The id is compared in the events' collation: in
+/// the table's bytewise one no index of `audit_events` serves the comparison.
 fn in_trail(event_type: &str, key: &str, asc: bool) -> String {
     let order = if asc { "" } else { " DESC" };
     format!(
         "(SELECT (array_agg(audit_text(s.event_data, '{key}') \
                   ORDER BY s.event_timestamp{order}, s.event_id{order}))[1] \
            FROM audit_events s \
-           WHERE s.correlation_id = r.correlation_id AND s.event_type = '{event_type}' \
+           WHERE s.correlation_id = (r.correlation_id COLLATE \"default\") \
+             AND s.event_type = '{event_type}' \
              AND audit_text(s.event_data, '{key}') IS NOT NULL)"
     )
 }

@@ -168,17 +168,12 @@ impl AuditService {
                     .transpose(),
             )
             .flatten();
-        let position = match (offset, cursor) {
-            (Some(_), Some(_)) => {
-                errors.push(
-                    "cursor",
-                    "cannot be combined with offset; use one or the other",
-                );
-                None
-            }
-            (_, Some(cursor)) => Some(IncidentPosition::After(cursor)),
-            (offset, None) => Some(IncidentPosition::Offset(offset.unwrap_or(0))),
-        };
+        let position = super::query_events::page_start(&mut errors, offset, cursor).map(
+            |start| match start {
+                super::query_events::PageStart::Offset(n) => IncidentPosition::Offset(n),
+                super::query_events::PageStart::After(c) => IncidentPosition::After(c),
+            },
+        );
         errors.into_result()?;
         match (limit, position) {
             (Some(limit), Some(position)) => Ok(IncidentQuery {

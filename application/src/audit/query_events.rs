@@ -110,17 +110,10 @@ impl AuditService {
         let cursor = errors
             .collect(given(input.cursor).map(|v| Cursor::decode(&v)).transpose())
             .flatten();
-        let position = match (offset, cursor) {
-            (Some(_), Some(_)) => {
-                errors.push(
-                    "cursor",
-                    "cannot be combined with offset; use one or the other",
-                );
-                None
-            }
-            (_, Some(cursor)) => Some(PagePosition::After(cursor)),
-            (offset, None) => Some(PagePosition::Offset(offset.unwrap_or(0))),
-        };
+        let position = page_start(&mut errors, offset, cursor).map(|start| match start {
+            PageStart::Offset(n) => PagePosition::Offset(n),
+            PageStart::After(cursor) => PagePosition::After(cursor),
+        });
         let include_total = match given(input.include_total).as_deref() {
             None | Some("true") => Some(true),
             Some("false") => Some(false),
@@ -165,6 +158,32 @@ pub(super) fn page_limit(
             );
             None
         }
+    }
+}
+
+/// Where a paged read starts: an offset (0 when neither is given) or after a cursor.
+pub(super) enum PageStart<C> {
+    Offset(u64),
+    After(C),
+}
+
+/// `offset` or `cursor`, never both (the error recorded, `None`). Shared by every paged read
+/// that offers both.
+pub(super) fn page_start<C>(
+    errors: &mut ValidationErrors,
+    offset: Option<u64>,
+    cursor: Option<C>,
+) -> Option<PageStart<C>> {
+    match (offset, cursor) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                "cursor",
+                "cannot be combined with offset; use one or the other",
+            );
+            None
+        }
+        (_, Some(cursor)) => Some(PageStart::After(cursor)),
+        (offset, None) => Some(PageStart::Offset(offset.unwrap_or(0))),
     }
 }
 
