@@ -4,8 +4,8 @@
 //! [`distribute`], run by the migrator after them, does nothing unless the `citus`
 //! extension is installed. Then it distributes `audit_events` by `correlation_id` (a
 //! remediation's trail on one shard) with `audit_event_ids` co-located, makes the workflow
-//! catalog reference tables (copied to every node), and leaves the transparency log's and
-//! legal holds' tables on the coordinator, where the sequencer's advisory lock is taken.
+//! catalog and the legal holds reference tables (copied to every node), and leaves the
+//! transparency log's tables on the coordinator, where the sequencer's advisory lock is taken.
 //!
 //! What changes on Citus is the log's queue: a trigger on a distributed table runs on the
 //! workers, which cannot reach the coordinator's `audit_log_pending`. So each event carries
@@ -26,9 +26,11 @@ pub(crate) async fn installed(conn: &mut PgConnection) -> Result<bool, sqlx::Err
         .await
 }
 
-/// The workflow catalog (embeddings included): keyed by workflow, not by correlation, small
-/// and read by every search, so a copy on every node.
-const REFERENCE_TABLES: [&str; 1] = ["workflows"];
+/// Copied to every node: the workflow catalog (embeddings included), keyed by workflow, not
+/// by correlation, small and read by every search; and the legal holds, which retention
+/// joins with a month of events (Citus joins a distributed table with a reference table,
+/// not with a coordinator-local one).
+const REFERENCE_TABLES: [&str; 2] = ["workflows", "audit_legal_holds"];
 
 /// On Citus, distributes the schema the migrations made (once; later runs find it done and
 /// change nothing). On plain PostgreSQL does nothing and answers false.

@@ -32,6 +32,17 @@ impl PgAuditLog {
             citus: Arc::default(),
         }
     }
+
+    async fn on_citus(&self) -> Result<bool, LogError> {
+        self.citus
+            .get_or_try_init(|| async {
+                let mut conn = self.pool.acquire().await?;
+                crate::citus::installed(&mut conn).await
+            })
+            .await
+            .copied()
+            .map_err(unavailable)
+    }
 }
 
 fn unavailable(e: sqlx::Error) -> LogError {
@@ -143,14 +154,7 @@ async fn claim_queued(conn: &mut PgConnection, max: usize) -> Result<Vec<Pending
 #[async_trait]
 impl AuditLogStore for PgAuditLog {
     async fn sequence(&self, max: usize) -> Result<SequenceOutcome, LogError> {
-        let citus = *self
-            .citus
-            .get_or_try_init(|| async {
-                let mut conn = self.pool.acquire().await?;
-                crate::citus::installed(&mut conn).await
-            })
-            .await
-            .map_err(unavailable)?;
+        let citus = self.on_citus().await?;
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         let ours: bool = sqlx::query_scalar(
             "SELECT pg_try_advisory_xact_lock(hashtext('datastorage.audit_log.sequencer'))",
@@ -409,7 +413,7 @@ impl AuditLogStore for PgAuditLog {
     }
 
     async fn backlog(&self) -> Result<LogBacklog, LogError> {
-        if self.citus.get() == Some(&true) {
+        if self.on_citus().await? {
             let mut conn = self.pool.acquire().await.map_err(unavailable)?;
             let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
                 .fetch_one(&mut *conn)
