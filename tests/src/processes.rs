@@ -37,18 +37,50 @@ fn scratch_dir(kind: &str) -> PathBuf {
     dir
 }
 
-/// A PostgreSQL 16 cluster of its own (initdb'd per test).
+/// A PostgreSQL 16 cluster of its own (initdb'd per test), or the external one that
+/// `DS_TEST_PG_EXTERNAL_DATA` names (see [`PgCluster::start_new`]).
 pub struct PgCluster {
     bin: PathBuf,
     data: PathBuf,
     dir: PathBuf,
     run_as: Vec<String>,
     pub port: u16,
+    /// The database the tests use, when it is not the cluster's `postgres`.
+    database_url: Option<String>,
 }
 
 impl PgCluster {
+    /// A new cluster; or, with `DS_TEST_PG_EXTERNAL_DATA` (a running server's data directory,
+    /// its Unix socket in the directory above) and `DS_TEST_PG_EXTERNAL_URL` (a fresh database
+    /// on it) set, that server, which the fault tests then stop and start with `pg_ctl` from
+    /// `DS_PG_BIN`: how the fault test runs against a Citus coordinator by hand
+    /// (docs/citus.md).
     pub fn start_new() -> Self {
+        if let Ok(data) = std::env::var("DS_TEST_PG_EXTERNAL_DATA") {
+            return Self::external(PathBuf::from(data), env("DS_TEST_PG_EXTERNAL_URL"));
+        }
         Self::start_new_with(PathBuf::from(env("DS_PG_BIN")), |_| String::new())
+    }
+
+    fn external(data: PathBuf, url: String) -> Self {
+        let port = url
+            .rsplit_once('@')
+            .and_then(|(_, host)| host.split_once(':'))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .and_then(|port| port.parse().ok())
+            .expect("DS_TEST_PG_EXTERNAL_URL names host:port");
+        Self {
+            bin: PathBuf::from(env("DS_PG_BIN")),
+            dir: data.parent().expect("a data directory's parent").to_owned(),
+            data,
+            run_as: std::env::var("DS_PG_RUN_AS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            port,
+            database_url: Some(url),
+        }
     }
 
     /// A cluster that takes TLS only: `ssl = on` with the PKI's server certificate, and
@@ -91,6 +123,7 @@ impl PgCluster {
             dir,
             run_as,
             port: free_port(),
+            database_url: None,
         };
         let mut initdb = cluster.command("initdb");
         initdb.arg("-D").arg(&cluster.data).args([
@@ -141,7 +174,9 @@ impl PgCluster {
     }
 
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:{}/postgres", self.port))
     }
 
     /// A SQL statement run with psql over the Unix socket (as the cluster's superuser).
@@ -200,6 +235,10 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        // An external server is the operator's: left running, its files untouched.
+        if self.database_url.is_some() {
+            return;
+        }
         let mut c = self.command("pg_ctl");
         c.arg("-D")
             .arg(&self.data)

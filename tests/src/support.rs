@@ -34,7 +34,59 @@ pub async fn fresh_database_url() -> String {
         .rsplit_once('/')
         .map(|(base, _)| base)
         .expect("DS_TEST_DATABASE_URL ends in /<database>");
-    format!("{base}/{name}")
+    let url = format!("{base}/{name}");
+    if let Ok(workers) = std::env::var("DS_TEST_CITUS_WORKERS") {
+        citus_database(&url, &name, &workers).await;
+    }
+    url
+}
+
+/// With `DS_TEST_DATABASE_URL` on a Citus coordinator and `DS_TEST_CITUS_WORKERS` naming its
+/// workers (`host:port,...`, same superuser): the new database is made on every worker too,
+/// with the extension, and the workers are added to it, as an operator would
+/// (docs/citus.md). Citus keeps its metadata per database.
+async fn citus_database(url: &str, name: &str, workers: &str) {
+    let (scheme_user, coordinator) = url
+        .rsplit_once('@')
+        .expect("DS_TEST_DATABASE_URL has user@host");
+    let coordinator = coordinator.split('/').next().expect("host:port");
+    for worker in workers.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let mut admin = PgConnection::connect(&format!("{scheme_user}@{worker}/postgres"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the Citus worker {worker}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the database on a worker");
+        let mut db = PgConnection::connect(&format!("{scheme_user}@{worker}/{name}"))
+            .await
+            .expect("connect to the worker's new database");
+        sqlx::query("CREATE EXTENSION citus")
+            .execute(&mut db)
+            .await
+            .expect("citus on a worker");
+    }
+    let mut db = PgConnection::connect(url).await.expect("the new database");
+    sqlx::query("CREATE EXTENSION citus")
+        .execute(&mut db)
+        .await
+        .expect("citus on the coordinator");
+    let (host, port) = coordinator.split_once(':').expect("host:port");
+    sqlx::query("SELECT citus_set_coordinator_host($1, $2::int)")
+        .bind(host)
+        .bind(port)
+        .execute(&mut db)
+        .await
+        .expect("citus_set_coordinator_host");
+    for worker in workers.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let (host, port) = worker.split_once(':').expect("worker host:port");
+        sqlx::query("SELECT citus_add_node($1, $2::int)")
+            .bind(host)
+            .bind(port)
+            .execute(&mut db)
+            .await
+            .expect("citus_add_node");
+    }
 }
 
 /// A pool on a fresh migrated database.

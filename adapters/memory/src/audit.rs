@@ -14,7 +14,9 @@ use datastorage_domain::audit::{
 };
 use datastorage_domain::remediation::{IncidentKeys, IncidentQuery, incident, incident_keys};
 
-type SortKey = (EventTimestamp, EventId);
+/// Newest-first order is by (timestamp, id); the third part tells apart events that share
+/// both (an event_id is unique only within its correlation), in the order they were stored.
+pub(crate) type SortKey = (EventTimestamp, EventId, u64);
 
 struct Stored {
     event: AuditEvent,
@@ -24,9 +26,11 @@ struct Stored {
 #[derive(Default)]
 pub(crate) struct State {
     events: BTreeMap<SortKey, Stored>,
-    by_id: HashMap<EventId, SortKey>,
+    /// Every stored event with this id, first stored first (usually one).
+    by_id: HashMap<EventId, Vec<SortKey>>,
+    stored: u64,
     /// Events committed and not yet in the log, in commit order, with their commit time.
-    pub(crate) unsequenced: VecDeque<(EventId, Instant)>,
+    pub(crate) unsequenced: VecDeque<(SortKey, Instant)>,
 }
 
 impl State {
@@ -44,31 +48,36 @@ impl State {
             .map(|(k, _)| *k)
             .collect();
         for key in &gone {
-            if let Some(s) = self.events.remove(key) {
-                self.by_id.remove(&s.event.event_id);
+            if let Some(s) = self.events.remove(key)
+                && let Some(keys) = self.by_id.get_mut(&s.event.event_id)
+            {
+                keys.retain(|k| k != key);
+                if keys.is_empty() {
+                    self.by_id.remove(&s.event.event_id);
+                }
             }
         }
         gone.len() as u64
     }
 
-    pub(crate) fn event(&self, id: &EventId) -> Option<&AuditEvent> {
-        self.by_id
-            .get(id)
-            .and_then(|key| self.events.get(key))
-            .map(|s| &s.event)
+    pub(crate) fn event(&self, key: &SortKey) -> Option<&AuditEvent> {
+        self.events.get(key).map(|s| &s.event)
     }
 }
 
 impl State {
     /// What inserting `new` would do, without doing it.
     fn check(&self, new: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
-        let Some(key) = self.by_id.get(&new.event.event_id) else {
+        // Unique within its correlation: the same id in another correlation is another event.
+        let stored = self.by_id.get(&new.event.event_id).and_then(|keys| {
+            keys.iter()
+                .filter_map(|k| self.events.get(k))
+                .find(|s| s.event.correlation_id == new.event.correlation_id)
+        });
+        let Some(stored) = stored else {
             return Ok(InsertOutcome::Created);
         };
-        let same = self
-            .events
-            .get(key)
-            .is_some_and(|s| s.content_hash == new.event.content_hash());
+        let same = stored.content_hash == new.event.content_hash();
         if same {
             Ok(InsertOutcome::AlreadyExists)
         } else {
@@ -79,10 +88,11 @@ impl State {
     }
 
     fn put(&mut self, new: &NewAuditEvent) {
-        let key = new.event.sort_key();
-        self.by_id.insert(new.event.event_id, key);
-        self.unsequenced
-            .push_back((new.event.event_id, Instant::now()));
+        let (timestamp, id) = new.event.sort_key();
+        let key = (timestamp, id, self.stored);
+        self.stored += 1;
+        self.by_id.entry(id).or_default().push(key);
+        self.unsequenced.push_back((key, Instant::now()));
         self.events.insert(
             key,
             Stored {
@@ -150,9 +160,11 @@ impl AuditEventRepository for MemoryAuditEventRepository {
 
     async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
         let state = self.read();
+        // An id used in several correlations answers the first stored.
         Ok(state
             .by_id
             .get(&id)
+            .and_then(|keys| keys.first())
             .and_then(|key| state.events.get(key))
             .map(|s| s.event.clone()))
     }
@@ -161,7 +173,7 @@ impl AuditEventRepository for MemoryAuditEventRepository {
         let state = self.read();
         let upper = match query.position {
             PagePosition::After(cursor) => {
-                Bound::Excluded((cursor.event_timestamp, cursor.event_id))
+                Bound::Excluded((cursor.event_timestamp, cursor.event_id, 0))
             }
             PagePosition::Offset(_) => Bound::Unbounded,
         };

@@ -13,6 +13,7 @@ use datastorage_domain::audit::{CorrelationId, EventId};
 use datastorage_domain::log::tiles::{TileId, TileSet};
 
 use crate::MemoryAuditEventRepository;
+use crate::audit::SortKey;
 
 #[derive(Default)]
 struct Log {
@@ -63,19 +64,19 @@ impl AuditLogStore for MemoryAuditLog {
         let mut events = self.events.write();
         let mut log = self.log();
         let take = max.min(events.unsequenced.len());
-        let batch: Vec<(EventId, Instant)> =
+        let batch: Vec<(SortKey, Instant)> =
             events.unsequenced.iter().take(take).copied().collect();
         let now = Instant::now();
         let mut leaves = Vec::with_capacity(take);
         let mut entries = Vec::with_capacity(take);
         let size = log.entries.len() as u64;
-        for (id, _) in &batch {
+        for (key, _) in &batch {
             // An event removed before it was sequenced has nothing left to log.
-            if let Some(event) = events.event(id) {
+            if let Some(event) = events.event(key) {
                 leaves.push(event.leaf_hash());
                 entries.push(LogEntry {
                     log_index: size + entries.len() as u64,
-                    event_id: *id,
+                    event_id: event.event_id,
                     correlation_id: event.correlation_id.clone(),
                     event_date: event.event_date(),
                 });
@@ -85,7 +86,10 @@ impl AuditLogStore for MemoryAuditLog {
             .append(size, &leaves)
             .map_err(|e| LogError::Corrupt(Cause::new(e)))?;
         for entry in entries {
-            log.by_event.insert(entry.event_id, entry.log_index);
+            // An id used in several correlations answers its first leaf, as PostgreSQL does.
+            log.by_event
+                .entry(entry.event_id)
+                .or_insert(entry.log_index);
             log.entries.push(entry);
         }
         events.unsequenced.drain(..take);

@@ -192,17 +192,14 @@ impl AuditEventRepository for PgAuditEventRepository {
     }
 
     async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
-        let row = sqlx::query_as!(
-            AuditEventRow,
-            r#"SELECT event_id, event_timestamp, version, event_type, event_category,
-                event_action, event_outcome, actor_type, actor_id, resource_type, resource_id,
-                resource_name, correlation_id, parent_event_id, parent_event_date, trace_id,
-                span_id, namespace, cluster_name, severity, duration_ms, error_code,
-                error_message, event_data AS "event_data: Json<EventDataText>", retention_days,
-                is_sensitive
-            FROM audit_events WHERE event_id = $1 LIMIT 1"#,
-            id.as_uuid()
-        )
+        // An event_id is unique within its correlation; an id a client used in several
+        // correlations answers the first stored. On Citus this asks every shard (the id says
+        // nothing of the correlation), each through its event_id index.
+        let row: Option<AuditEventRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE event_id = $1
+             ORDER BY created_at, correlation_id LIMIT 1"
+        ))
+        .bind(id.as_uuid())
         .fetch_optional(&self.pool)
         .await
         .map_err(to_repository_error)?;

@@ -4,8 +4,10 @@ use datastorage_application::ports::{Cause, RepositoryError};
 
 /// PostgreSQL reports a row with no partition as a check violation with this message.
 pub(crate) fn is_missing_partition(e: &sqlx::Error) -> bool {
+    // Citus relays a worker's refusal of a COPY row as XX000 with the worker's message.
     matches!(e, sqlx::Error::Database(db)
-        if db.code().as_deref() == Some("23514") && db.message().starts_with("no partition of relation"))
+        if matches!(db.code().as_deref(), Some("23514" | "XX000"))
+            && db.message().starts_with("no partition of relation"))
 }
 
 /// A statement PostgreSQL refused, with its SQLSTATE (the log's first clue) before sqlx's

@@ -6,6 +6,7 @@
 
 mod audit;
 mod catalog;
+mod citus;
 mod copy;
 mod error;
 mod governance;
@@ -19,14 +20,15 @@ mod writer;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sqlx::Connection;
 pub use sqlx::Error as PgError;
 pub use sqlx::PgPool;
 pub use sqlx::postgres::PgSslMode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
 
 pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
+pub use citus::distribute as distribute_on_citus;
 pub use governance::PgGovernance;
 pub use group_commit::GroupCommitSettings;
 pub use log::{PgAuditLog, log_queueing_enabled, queue_events_for_log};
@@ -94,6 +96,9 @@ pub fn is_tls_failure(e: &sqlx::Error) -> bool {
 pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
     let pool = connect(settings).await?;
     MIGRATOR.run(&pool).await?;
+    let mut conn = pool.acquire().await?;
+    citus::distribute(&mut conn).await?;
+    drop(conn);
     Ok(pool)
 }
 
@@ -104,14 +109,27 @@ pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::
 pub async fn connect(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
     let options = settings
         .tls
-        .apply(settings.url.parse::<PgConnectOptions>()?)
-        // audit_events is partitioned by month, and a custom plan (PostgreSQL's default for
-        // the first executions of a statement, and whenever it guesses one is cheaper) plans
-        // every partition again on each execution, most of a keyset page's time and growing
-        // with each month kept. Every filter has an index ending in the
-        // listing order, so the plan made once without the values is the one the values
-        // would give; the catalog's statements do not depend on their values either.
-        .options([("plan_cache_mode", "force_generic_plan")]);
+        .apply(settings.url.parse::<PgConnectOptions>()?);
+    // Citus plans a statement with parameters that touches several shards (a read by id, a
+    // time-ordered page) only from a custom plan: a forced generic one fails (0A000).
+    let citus = {
+        let mut conn = PgConnection::connect_with(&options).await?;
+        let citus = citus::installed(&mut conn).await;
+        let _ = conn.close().await;
+        citus?
+    };
+    let options = if citus {
+        options
+    } else {
+        options
+            // audit_events is partitioned by month, and a custom plan (PostgreSQL's default for
+            // the first executions of a statement, and whenever it guesses one is cheaper) plans
+            // every partition again on each execution, most of a keyset page's time and growing
+            // with each month kept. Every filter has an index ending in the
+            // listing order, so the plan made once without the values is the one the values
+            // would give; the catalog's statements do not depend on their values either.
+            .options([("plan_cache_mode", "force_generic_plan")])
+    };
     PgPoolOptions::new()
         // No ping before every checkout: it is a round trip per query. A dead connection
         // fails its query instead, which the callers

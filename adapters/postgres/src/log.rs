@@ -1,6 +1,7 @@
 //! `PgAuditLog`: the transparency log in `audit_log_*` tables (see the migration).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,6 +12,7 @@ use datastorage_domain::audit::{AuditEvent, CorrelationId, EventId};
 use datastorage_domain::log::Hash;
 use datastorage_domain::log::tiles::{self, TileId, TileSet, needs};
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::audit::{AuditEventRow, COLUMNS};
@@ -19,11 +21,27 @@ use crate::audit::{AuditEventRow, COLUMNS};
 #[derive(Clone)]
 pub struct PgAuditLog {
     pool: PgPool,
+    /// Whether the events live on Citus shards, asked once (see `citus`).
+    citus: Arc<OnceCell<bool>>,
 }
 
 impl PgAuditLog {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            citus: Arc::default(),
+        }
+    }
+
+    async fn on_citus(&self) -> Result<bool, LogError> {
+        self.citus
+            .get_or_try_init(|| async {
+                let mut conn = self.pool.acquire().await?;
+                crate::citus::installed(&mut conn).await
+            })
+            .await
+            .copied()
+            .map_err(unavailable)
     }
 }
 
@@ -43,15 +61,15 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// An event waiting for its leaf, in the order it is to be logged.
 #[derive(sqlx::FromRow)]
-struct PendingRow {
-    seq: i64,
-    event_id: Uuid,
-    event_date: NaiveDate,
-    correlation_id: String,
+pub(crate) struct PendingRow {
+    pub(crate) event_id: Uuid,
+    pub(crate) event_date: NaiveDate,
+    pub(crate) correlation_id: String,
     /// The writer's leaf hash; `None` for a row written another way.
-    leaf_hash: Option<Vec<u8>>,
-    lag: f64,
+    pub(crate) leaf_hash: Option<Vec<u8>>,
+    pub(crate) lag: f64,
 }
 
 impl PendingRow {
@@ -88,9 +106,55 @@ async fn read_tiles(conn: &mut PgConnection, ids: &BTreeSet<TileId>) -> Result<T
     Ok(set)
 }
 
+/// Takes up to `max` events from the queue the trigger fills, oldest first.
+async fn claim_queued(conn: &mut PgConnection, max: usize) -> Result<Vec<PendingRow>, sqlx::Error> {
+    // The pool plans generically (for the partitioned events table); the queue's plans
+    // depend on how many rows are asked for and queued, and a generic one scans the whole
+    // queue, dead rows and all, at every step.
+    // Every statement here has an index to follow; a table's statistics can lag far
+    // behind a queue that grew in seconds, so sequential scans are ruled out too.
+    for setting in [
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+        "SET LOCAL enable_seqscan = off",
+    ] {
+        sqlx::query(setting).execute(&mut *conn).await?;
+    }
+    let mut pending: Vec<(i64, PendingRow)> = sqlx::query_as(
+        // A range up to the batch's last seq, not `seq IN (subquery)`: a join the
+        // planner may run as a nested loop re-running the subquery per row.
+        "DELETE FROM audit_log_pending
+         WHERE seq <= (SELECT max(seq) FROM
+             (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1) AS batch)
+         RETURNING seq, event_id, event_date, correlation_id, leaf_hash,
+             extract(epoch FROM clock_timestamp() - committed_at)::float8 AS lag",
+    )
+    .bind(i64::try_from(max).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(
+        |(seq, event_id, event_date, correlation_id, leaf_hash, lag)| {
+            (
+                seq,
+                PendingRow {
+                    event_id,
+                    event_date,
+                    correlation_id,
+                    leaf_hash,
+                    lag,
+                },
+            )
+        },
+    )
+    .collect();
+    pending.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(pending.into_iter().map(|(_, p)| p).collect())
+}
+
 #[async_trait]
 impl AuditLogStore for PgAuditLog {
     async fn sequence(&self, max: usize) -> Result<SequenceOutcome, LogError> {
+        let citus = self.on_citus().await?;
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         let ours: bool = sqlx::query_scalar(
             "SELECT pg_try_advisory_xact_lock(hashtext('datastorage.audit_log.sequencer'))",
@@ -101,39 +165,18 @@ impl AuditLogStore for PgAuditLog {
         if !ours {
             return Ok(SequenceOutcome::Busy);
         }
-        // The pool plans generically (for the partitioned events table); the queue's plans
-        // depend on how many rows are asked for and queued, and a generic one scans the whole
-        // queue, dead rows and all, at every step.
-        // Every statement here has an index to follow; a table's statistics can lag far
-        // behind a queue that grew in seconds, so sequential scans are ruled out too.
-        for setting in [
-            "SET LOCAL plan_cache_mode = force_custom_plan",
-            "SET LOCAL enable_seqscan = off",
-        ] {
-            sqlx::query(setting)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        }
         let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
             .fetch_one(&mut *tx)
             .await
             .map_err(unavailable)?;
         let size = to_u64(size);
-        let mut pending: Vec<PendingRow> = sqlx::query_as(
-            // A range up to the batch's last seq, not `seq IN (subquery)`: a join the
-            // planner may run as a nested loop re-running the subquery per row.
-            "DELETE FROM audit_log_pending
-             WHERE seq <= (SELECT max(seq) FROM
-                 (SELECT seq FROM audit_log_pending ORDER BY seq LIMIT $1) AS batch)
-             RETURNING seq, event_id, event_date, correlation_id, leaf_hash,
-                 extract(epoch FROM clock_timestamp() - committed_at)::float8 AS lag",
-        )
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        pending.sort_unstable_by_key(|p| p.seq);
+        let pending = if citus {
+            crate::citus::claim_pending(&mut tx, max)
+                .await
+                .map_err(unavailable)?
+        } else {
+            claim_queued(&mut tx, max).await.map_err(unavailable)?
+        };
 
         let mut tiles = read_tiles(&mut tx, &needs::edge(size)).await?;
         if pending.is_empty() {
@@ -152,32 +195,52 @@ impl AuditLogStore for PgAuditLog {
             .iter()
             .filter(|p| p.writer_leaf().is_none())
             .collect();
-        let mut hashed: HashMap<(Uuid, NaiveDate), Hash> = HashMap::new();
+        let mut hashed: HashMap<(String, Uuid, NaiveDate), Hash> = HashMap::new();
         if !unhashed.is_empty() {
             let ids: Vec<Uuid> = unhashed.iter().map(|p| p.event_id).collect();
             let dates: Vec<NaiveDate> = unhashed.iter().map(|p| p.event_date).collect();
-            // A lateral lookup per row: the plan is the primary key's, whatever the generic
-            // plan would guess for a semi-join against the whole partitioned table.
+            let correlations: Vec<&str> =
+                unhashed.iter().map(|p| p.correlation_id.as_str()).collect();
             let columns = COLUMNS
                 .split(',')
                 .map(|c| format!("e.{}", c.trim()))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
-                "SELECT {columns} FROM UNNEST($1::uuid[], $2::date[]) AS p(event_id, event_date)
-                 CROSS JOIN LATERAL (SELECT * FROM audit_events a
-                     WHERE a.event_id = p.event_id AND a.event_date = p.event_date) e"
-            ))
-            .bind(&ids)
-            .bind(&dates)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            let sql = if citus {
+                // Citus joins a distributed table with a list of keys only this way (the
+                // list becomes an intermediate result sent to each shard).
+                format!(
+                    "SELECT {columns} FROM audit_events e
+                     WHERE (e.correlation_id, e.event_id, e.event_date) IN
+                         (SELECT * FROM UNNEST($3::text[], $1::uuid[], $2::date[]))"
+                )
+            } else {
+                // A lateral lookup per row: the plan is the primary key's, whatever the
+                // generic plan would guess for a semi-join against the whole partitioned table.
+                format!(
+                    "SELECT {columns}
+                     FROM UNNEST($1::uuid[], $2::date[], $3::text[]) AS p(event_id, event_date, correlation_id)
+                     CROSS JOIN LATERAL (SELECT * FROM audit_events a
+                         WHERE a.correlation_id = p.correlation_id AND a.event_id = p.event_id
+                           AND a.event_date = p.event_date) e"
+                )
+            };
+            let rows: Vec<AuditEventRow> = sqlx::query_as(&sql)
+                .bind(&ids)
+                .bind(&dates)
+                .bind(&correlations)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(unavailable)?;
             for row in rows {
                 let event =
                     AuditEvent::try_from(row).map_err(|e| LogError::Corrupt(Cause::new(e)))?;
                 hashed.insert(
-                    (*event.event_id.as_uuid(), event.event_date()),
+                    (
+                        event.correlation_id.as_str().to_owned(),
+                        *event.event_id.as_uuid(),
+                        event.event_date(),
+                    ),
                     event.leaf_hash(),
                 );
             }
@@ -189,10 +252,11 @@ impl AuditLogStore for PgAuditLog {
         for p in &pending {
             // A row read back for its hash but deleted before it was sequenced has nothing
             // left to log.
-            let Some(leaf) = p
-                .writer_leaf()
-                .or_else(|| hashed.get(&(p.event_id, p.event_date)).copied())
-            else {
+            let Some(leaf) = p.writer_leaf().or_else(|| {
+                hashed
+                    .get(&(p.correlation_id.clone(), p.event_id, p.event_date))
+                    .copied()
+            }) else {
                 continue;
             };
             indexes.push(to_i64(size + leaves.len() as u64));
@@ -200,6 +264,11 @@ impl AuditLogStore for PgAuditLog {
             leaf_ids.push(p.event_id);
             leaf_dates.push(p.event_date);
             correlations.push(p.correlation_id.clone());
+        }
+        if citus {
+            crate::citus::mark_logged(&mut tx, &pending)
+                .await
+                .map_err(unavailable)?;
         }
         let changed = tiles.append(size, &leaves).map_err(corrupt)?;
         let new_size = size + leaves.len() as u64;
@@ -344,6 +413,21 @@ impl AuditLogStore for PgAuditLog {
     }
 
     async fn backlog(&self) -> Result<LogBacklog, LogError> {
+        if self.on_citus().await? {
+            let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+            let size: i64 = sqlx::query_scalar("SELECT size FROM audit_log_state")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(unavailable)?;
+            let (unsequenced, oldest) = crate::citus::backlog(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            return Ok(LogBacklog {
+                size: to_u64(size),
+                unsequenced: to_u64(unsequenced),
+                oldest_unsequenced_seconds: oldest,
+            });
+        }
         // The queue's seq range, two index probes: counting a queue of dead and live rows
         // under load cost a core when polled. Rows of aborted writes leave gaps, so this is
         // at most the true backlog, and exact when nothing was rolled back.
@@ -365,34 +449,44 @@ impl AuditLogStore for PgAuditLog {
     }
 }
 
-/// Whether the trigger that queues inserted events for the log is enabled (a catalog read:
-/// any role may ask).
+/// Whether inserted events are queued for the log: the trigger enabled, or on Citus the
+/// `log_pending` mark's default set (a catalog read: any role may ask).
 ///
 /// # Errors
 /// When PostgreSQL cannot be reached.
 pub async fn log_queueing_enabled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    let state: String = sqlx::query_scalar(
-        "SELECT tgenabled::text FROM pg_trigger
-         WHERE tgname = 'audit_log_enqueue' AND tgrelid = 'audit_events'::regclass",
+    let on: Option<bool> = sqlx::query_scalar(
+        "SELECT coalesce(
+            (SELECT tgenabled <> 'D' FROM pg_trigger
+             WHERE tgname = 'audit_log_enqueue' AND tgrelid = 'audit_events'::regclass),
+            (SELECT atthasdef FROM pg_attribute
+             WHERE attrelid = 'audit_events'::regclass AND attname = 'log_pending'))",
     )
     .fetch_one(conn)
     .await?;
-    Ok(state != "D")
+    Ok(on.unwrap_or(false))
 }
 
-/// Switches the trigger that queues inserted events for the log on or off (only when it is
-/// not already so: the switch locks `audit_events` briefly).
+/// Switches the queueing of inserted events for the log on or off (only when it is not
+/// already so: the switch locks `audit_events` briefly).
 pub(crate) async fn set_log_queueing(
     conn: &mut PgConnection,
     enabled: bool,
 ) -> Result<(), sqlx::Error> {
     if log_queueing_enabled(&mut *conn).await? != enabled {
-        let verb = if enabled { "ENABLE" } else { "DISABLE" };
-        sqlx::query(&format!(
-            "ALTER TABLE audit_events {verb} TRIGGER audit_log_enqueue"
-        ))
-        .execute(conn)
+        let on_citus: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute
+                            WHERE attrelid = 'audit_events'::regclass AND attname = 'log_pending')",
+        )
+        .fetch_one(&mut *conn)
         .await?;
+        let statement = match (on_citus, enabled) {
+            (false, true) => "ALTER TABLE audit_events ENABLE TRIGGER audit_log_enqueue",
+            (false, false) => "ALTER TABLE audit_events DISABLE TRIGGER audit_log_enqueue",
+            (true, true) => "ALTER TABLE audit_events ALTER COLUMN log_pending SET DEFAULT true",
+            (true, false) => "ALTER TABLE audit_events ALTER COLUMN log_pending DROP DEFAULT",
+        };
+        sqlx::query(statement).execute(conn).await?;
         tracing::warn!(
             enabled,
             "switched queueing of stored events for the transparency log"

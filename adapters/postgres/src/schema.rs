@@ -31,6 +31,8 @@ pub enum SchemaError {
     Read(#[source] sqlx::Error),
     #[error("cannot migrate: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("cannot distribute the schema on Citus: {0}")]
+    Distribute(#[source] sqlx::Error),
     #[error("cannot re-enable the transparency log's queueing trigger: {0}")]
     Trigger(#[source] sqlx::Error),
     #[error(
@@ -108,6 +110,10 @@ pub async fn migrate(url: &str, tls: &crate::PgTls) -> Result<Vec<MigrationName>
         .run(&mut conn)
         .await
         .map_err(SchemaError::Migrate)?;
+    // On Citus, distributes what the migrations made (nothing on plain PostgreSQL).
+    crate::citus::distribute(&mut conn)
+        .await
+        .map_err(SchemaError::Distribute)?;
     // The stored trigger state is part of the schema the service expects: a benchmark run
     // with the log switched off leaves it disabled, and only the owner can switch it back.
     crate::log::set_log_queueing(&mut conn, true)

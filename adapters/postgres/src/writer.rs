@@ -1,16 +1,17 @@
-//! The one way events are written: a batch in one binary `COPY`, all or nothing. A
-//! client-supplied event id is checked for an earlier copy inside the same transaction, under
-//! an advisory lock on the id, because a partitioned table cannot enforce a unique `event_id`
-//! across partitions. Used by the repository directly (batches, replays) and through the
-//! group commit (single events).
+//! The one way events are written: a batch in one binary `COPY`, all or nothing. Every
+//! event's (correlation_id, event_id) is first inserted into `audit_event_ids` in the same
+//! transaction, whose primary key decides new, repeat or conflict (an event_id is unique
+//! within its correlation): no lock of ours, so the same holds on Citus, where the id row
+//! lives on the event's shard. Used by the repository directly (batches, replays) and
+//! through the group commit (single events).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::DerefMut;
 
 use datastorage_application::ports::{InsertOutcome, RepositoryError};
 use datastorage_domain::audit::*;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnection, PgCopyIn, PgPoolCopyExt};
+use sqlx::postgres::{PgConnection, PgCopyIn};
 use uuid::Uuid;
 
 use crate::copy::{COPY_AUDIT_EVENTS, CopyRows};
@@ -25,7 +26,8 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Writes all or nothing, creating missing monthly partitions once if the first attempt
-    /// needs them; outcomes in input order. `events` must hold distinct ids.
+    /// needs them; outcomes in input order. `events` must hold distinct (correlation, id)
+    /// pairs.
     pub(crate) async fn write(
         &self,
         events: &[NewAuditEvent],
@@ -46,48 +48,75 @@ impl Writer {
     }
 
     async fn try_write(&self, events: &[NewAuditEvent]) -> Result<Vec<InsertOutcome>, WriteError> {
-        let client_ids: Vec<Uuid> = events
-            .iter()
-            .filter(|e| e.id_origin == EventIdOrigin::Client)
-            .map(|e| *e.event.event_id.as_uuid())
-            .collect();
-        if client_ids.is_empty() {
-            // Fresh server ids cannot exist yet, and one statement is all or nothing: it
-            // needs no explicit transaction (two round trips fewer).
-            if let Some(payload) = copy_payload(events.iter().map(|e| &e.event)) {
-                send_copy(self.pool.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
-            }
-            return Ok(vec![InsertOutcome::Created; events.len()]);
+        let mut correlations = Vec::with_capacity(events.len());
+        let mut ids = Vec::with_capacity(events.len());
+        let mut dates = Vec::with_capacity(events.len());
+        let mut hashes = Vec::with_capacity(events.len());
+        for new in events {
+            correlations.push(new.event.correlation_id.as_str());
+            ids.push(*new.event.event_id.as_uuid());
+            dates.push(new.event.event_date());
+            hashes.push(new.event.content_hash().to_vec());
         }
 
         let mut tx = self.pool.begin().await?;
+        // The id row decides: inserted means new; not inserted means the pair is already
+        // stored (or being stored by a transaction this one waited for).
+        let inserted: Vec<(String, Uuid)> = sqlx::query_as(
+            "INSERT INTO audit_event_ids (correlation_id, event_id, event_date, content_hash)
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::date[], $4::bytea[])
+             ON CONFLICT DO NOTHING
+             RETURNING correlation_id, event_id",
+        )
+        .bind(&correlations)
+        .bind(&ids)
+        .bind(&dates)
+        .bind(&hashes)
+        .fetch_all(&mut *tx)
+        .await?;
+
         let mut outcomes = vec![InsertOutcome::Created; events.len()];
-        if !client_ids.is_empty() {
-            let mut keys: Vec<i64> = client_ids.iter().map(lock_key).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            // Sorted so that two batches locking overlapping ids cannot deadlock.
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM UNNEST($1::int8[]) AS k ORDER BY k) AS keys",
+        // The pairs are distinct, so as many rows back as events means all are new (the usual
+        // case: no set to build).
+        if inserted.len() < events.len() {
+            let inserted: HashSet<(String, Uuid)> = inserted.into_iter().collect();
+            let (mut repeat_correlations, mut repeat_ids) = (Vec::new(), Vec::new());
+            for new in events {
+                let key = (
+                    new.event.correlation_id.as_str().to_owned(),
+                    *new.event.event_id.as_uuid(),
+                );
+                if !inserted.contains(&key) {
+                    repeat_correlations.push(key.0);
+                    repeat_ids.push(key.1);
+                }
+            }
+            let stored: HashMap<(String, Uuid), Vec<u8>> = sqlx::query_as(
+                "SELECT i.correlation_id, i.event_id, i.content_hash
+                 FROM audit_event_ids i
+                 JOIN UNNEST($1::text[], $2::uuid[]) AS r(correlation_id, event_id)
+                   ON i.correlation_id = r.correlation_id AND i.event_id = r.event_id",
             )
-            .bind(&keys)
-            .execute(&mut *tx)
-            .await?;
-            let stored: HashMap<Uuid, Vec<u8>> = sqlx::query!(
-                "SELECT event_id, content_hash FROM audit_events WHERE event_id = ANY($1)",
-                &client_ids
-            )
+            .bind(&repeat_correlations)
+            .bind(&repeat_ids)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
-            .map(|r| (r.event_id, r.content_hash))
+            .map(|(correlation, id, hash): (String, Uuid, Vec<u8>)| ((correlation, id), hash))
             .collect();
             for (new, outcome) in events.iter().zip(outcomes.iter_mut()) {
-                if let Some(hash) = stored.get(new.event.event_id.as_uuid()) {
-                    if hash.as_slice() != new.event.content_hash() {
-                        return Err(WriteError::Conflict(new.event.event_id));
+                let key = (
+                    new.event.correlation_id.as_str().to_owned(),
+                    *new.event.event_id.as_uuid(),
+                );
+                if inserted.contains(&key) {
+                    continue;
+                }
+                match stored.get(&key) {
+                    Some(hash) if hash.as_slice() == new.event.content_hash() => {
+                        *outcome = InsertOutcome::AlreadyExists;
                     }
-                    *outcome = InsertOutcome::AlreadyExists;
+                    _ => return Err(WriteError::Conflict(new.event.event_id)),
                 }
             }
         }
@@ -113,12 +142,6 @@ impl From<sqlx::Error> for WriteError {
     fn from(e: sqlx::Error) -> Self {
         WriteError::Sql(e)
     }
-}
-
-/// Advisory-lock key of an event id.
-fn lock_key(id: &Uuid) -> i64 {
-    let (hi, lo) = id.as_u64_pair();
-    (hi ^ lo) as i64
 }
 
 /// `events` as one binary `COPY` payload, or `None` when there are none.

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use datastorage_domain::audit::{AuditEventDraft, EventId, EventIdOrigin, NewAuditEvent};
+use datastorage_domain::audit::{
+    AuditEventDraft, CorrelationId, EventId, EventIdOrigin, NewAuditEvent,
+};
 
 use super::{AuditService, BatchRecorded, Recorded, WriteOutcome};
 use crate::error::AuditError;
@@ -30,7 +32,8 @@ impl AuditService {
             events.push(new);
         }
 
-        // The port takes distinct ids: a repeated id inside the batch is resolved here.
+        // The port takes distinct (correlation, id) pairs: a repeat inside the batch is
+        // resolved here.
         let keys: Vec<_> = events
             .iter()
             .map(|n| (n.event.event_id, n.event.event_timestamp))
@@ -44,24 +47,20 @@ impl AuditService {
             dedupe(events).map_err(|event_id| AuditError::Conflict { event_id })?
         };
         let stored = self.store(unique).await?;
-        let kept_ids = keys
-            .iter()
-            .zip(&kept)
-            .filter(|(_, k)| **k)
-            .map(|((id, _), _)| *id);
-        let outcomes: HashMap<EventId, WriteOutcome> = kept_ids.zip(stored).collect();
-
+        // A batch is queued whole, so a dropped repeat was queued if its first copy was.
+        let queued = stored.contains(&WriteOutcome::Queued);
+        let mut stored = stored.into_iter();
         let recorded = keys
             .into_iter()
             .zip(kept)
-            .map(|((id, event_timestamp), kept)| {
-                let outcome = match outcomes.get(&id) {
-                    Some(o) if kept => *o,
-                    Some(WriteOutcome::Queued) => WriteOutcome::Queued,
-                    _ => WriteOutcome::AlreadyExists,
+            .map(|((event_id, event_timestamp), kept)| {
+                let outcome = match (kept, queued) {
+                    (true, _) => stored.next().unwrap_or(WriteOutcome::AlreadyExists),
+                    (false, true) => WriteOutcome::Queued,
+                    (false, false) => WriteOutcome::AlreadyExists,
                 };
                 Recorded {
-                    event_id: id,
+                    event_id,
                     event_timestamp,
                     outcome,
                 }
@@ -71,22 +70,25 @@ impl AuditService {
     }
 }
 
-/// Keeps the first event of each id; a later one with other content is a conflict (its id
-/// is the error), an identical one is dropped. Answers the kept events and, for each input
+/// Keeps the first event of each (correlation, id): an event_id is unique within its
+/// correlation, so the same id in two correlations is two events. A later one with other
+/// content is a conflict (its id is the error), an identical one is dropped. Answers the kept events and, for each input
 /// position, whether its event was kept. Takes the events rather than cloning them: a batch
 /// would otherwise copy and drop every event_data.
 pub(crate) fn dedupe(
     events: Vec<NewAuditEvent>,
 ) -> Result<(Vec<NewAuditEvent>, Vec<bool>), EventId> {
-    // id -> its event's index in `unique`
-    let mut kept_at: HashMap<EventId, usize> = HashMap::with_capacity(events.len());
+    // (correlation, id) -> its event's index in `unique`
+    let mut kept_at: HashMap<(CorrelationId, EventId), usize> =
+        HashMap::with_capacity(events.len());
     let mut unique: Vec<NewAuditEvent> = Vec::with_capacity(events.len());
     let mut kept = Vec::with_capacity(events.len());
     for new in events {
         let id = new.event.event_id;
-        match kept_at.get(&id) {
+        let key = (new.event.correlation_id.clone(), id);
+        match kept_at.get(&key) {
             None => {
-                kept_at.insert(id, unique.len());
+                kept_at.insert(key, unique.len());
                 unique.push(new);
                 kept.push(true);
             }

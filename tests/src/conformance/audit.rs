@@ -24,6 +24,7 @@ macro_rules! audit_repository_conformance {
             resending_a_client_id_with_the_same_content_stores_one_event,
             a_client_id_with_other_content_is_a_conflict_and_keeps_the_original,
             a_client_id_with_another_timestamp_is_a_conflict_across_partitions,
+            one_client_id_in_two_correlations_is_two_events,
             concurrent_sends_of_one_client_id_store_exactly_one_event,
             concurrent_inserts_are_answered_each_on_its_own,
             a_batch_is_stored_whole_with_outcomes_in_input_order,
@@ -170,6 +171,39 @@ pub async fn a_client_id_with_another_timestamp_is_a_conflict_across_partitions(
     assert_eq!(all_of(&repo, "c-cross").await.len(), 1);
 }
 
+pub async fn one_client_id_in_two_correlations_is_two_events(repo: Repo) {
+    // An event_id is unique within its correlation: the same id in another correlation is
+    // another event, alone or in one batch, and each is then a repeat of itself only.
+    let f = EventFactory::default();
+    let id = Uuid::now_v7();
+    let first = f.with_id(id, "c-reuse-a");
+    let second = f.with_id(id, "c-reuse-b");
+    assert_eq!(repo.insert(&first).await.unwrap(), InsertOutcome::Created);
+    assert_eq!(repo.insert(&second).await.unwrap(), InsertOutcome::Created);
+    let batch = [f.with_id(id, "c-reuse-c"), f.with_id(id, "c-reuse-d")];
+    assert_eq!(
+        repo.insert_batch(&batch).await.unwrap(),
+        vec![InsertOutcome::Created, InsertOutcome::Created]
+    );
+    assert_eq!(
+        repo.insert_batch(&[second.clone(), batch[0].clone()])
+            .await
+            .unwrap(),
+        vec![InsertOutcome::AlreadyExists, InsertOutcome::AlreadyExists]
+    );
+    for (c, new) in [("c-reuse-a", &first), ("c-reuse-b", &second)]
+        .into_iter()
+        .chain([("c-reuse-c", &batch[0]), ("c-reuse-d", &batch[1])])
+    {
+        assert_eq!(all_of(&repo, c).await, vec![new.event.clone()], "{c}");
+    }
+    // Read by id alone, it answers the first stored.
+    assert_eq!(
+        repo.get(first.event.event_id).await.unwrap(),
+        Some(first.event)
+    );
+}
+
 pub async fn concurrent_sends_of_one_client_id_store_exactly_one_event(repo: Repo) {
     let new = EventFactory::default().with_id(Uuid::now_v7(), "c-race");
     let tasks: Vec<_> = (0..50)
@@ -261,9 +295,12 @@ pub async fn a_batch_is_stored_whole_with_outcomes_in_input_order(repo: Repo) {
 pub async fn a_batch_with_a_conflict_stores_nothing(repo: Repo) {
     let f = EventFactory::default();
     let id = Uuid::now_v7();
-    repo.insert(&f.with_id(id, "c-atomic-seed")).await.unwrap();
+    let seed = f.with_id(id, "c-atomic");
+    repo.insert(&seed).await.unwrap();
+    // The same id in the same correlation with other content.
     let mut clash = f.draft("c-atomic");
     clash.event_id = Some(id.to_string());
+    clash.event_action = "changed".into();
     let batch = vec![
         f.event("c-atomic", -2),
         f.build(clash),
@@ -273,7 +310,10 @@ pub async fn a_batch_with_a_conflict_stores_nothing(repo: Repo) {
         repo.insert_batch(&batch).await,
         Err(RepositoryError::Conflict { .. })
     ));
-    assert!(all_of(&repo, "c-atomic").await.is_empty());
+    assert_eq!(
+        ids(&all_of(&repo, "c-atomic").await),
+        vec![seed.event.event_id]
+    );
 }
 
 pub async fn a_large_mixed_batch_round_trips_every_field(repo: Repo) {

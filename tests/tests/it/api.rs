@@ -30,6 +30,7 @@ macro_rules! all_api_cases {
             a_posted_event_is_201_and_can_be_read_back,
             resending_an_event_id_is_200_and_stores_one_event,
             an_event_id_with_other_content_is_409,
+            an_event_id_reused_in_another_correlation_is_another_event,
             a_notification_record_is_one_notification_event_of_its_remediation,
             the_largest_numbers_in_event_data_read_back_as_sent,
             fifty_concurrent_sends_of_one_event_id_store_one_event,
@@ -132,6 +133,35 @@ async fn resending_an_event_id_is_200_and_stores_one_event(app: TestApp) {
     assert_eq!(again["event_id"], first["event_id"]);
     assert_eq!(again["event_timestamp"], first["event_timestamp"]);
     assert_eq!(trail_total(&app, "api-idem").await, 1);
+}
+
+async fn an_event_id_reused_in_another_correlation_is_another_event(app: TestApp) {
+    // The contract: an event_id is unique within its correlation.
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut first = event_body("api-reuse-a");
+    first["event_id"] = json!(id);
+    let mut second = event_body("api-reuse-b");
+    second["event_id"] = json!(id);
+    assert_eq!(
+        app.post_json(EVENTS, &first).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post_json(EVENTS, &second).await.status(),
+        StatusCode::CREATED
+    );
+    // In one batch too, and each is then a repeat of itself only.
+    let mut third = event_body("api-reuse-c");
+    third["event_id"] = json!(id);
+    let batch = app.post_json(BATCH, &json!([third, second])).await;
+    assert_eq!(batch.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post_json(EVENTS, &second).await.status(),
+        StatusCode::OK
+    );
+    for c in ["api-reuse-a", "api-reuse-b", "api-reuse-c"] {
+        assert_eq!(trail_total(&app, c).await, 1, "{c}");
+    }
 }
 
 async fn a_notification_record_is_one_notification_event_of_its_remediation(app: TestApp) {

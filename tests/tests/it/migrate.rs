@@ -324,3 +324,105 @@ async fn without_migrate_at_start_an_unmigrated_database_stops_the_service_namin
         .await
         .unwrap();
 }
+
+/// On plain PostgreSQL the Citus step changes nothing: the log keeps its trigger queue, no
+/// per-event mark appears, and the pool keeps forcing generic plans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_plain_postgresql_the_citus_step_does_nothing() {
+    let pool = fresh_pool().await;
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(
+        !datastorage_postgres::distribute_on_citus(&mut conn)
+            .await
+            .unwrap()
+    );
+    let (marked, trigger): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute
+                        WHERE attrelid = 'audit_events'::regclass AND attname = 'log_pending'),
+                EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_enqueue')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!((marked, trigger), (false, true));
+    assert!(
+        datastorage_postgres::log_queueing_enabled(&mut conn)
+            .await
+            .unwrap()
+    );
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "force_generic_plan");
+}
+
+/// Events stored before event ids became unique within their correlation keep their
+/// idempotency: the migration fills `audit_event_ids` from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_the_id_table_keep_their_idempotency() {
+    const ID_TABLE: i64 = 20261208000100;
+    let url = fresh_database_url().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            datastorage_postgres::MIGRATOR
+                .iter()
+                .filter(|m| m.version < ID_TABLE)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&mut conn).await.unwrap();
+    let f = EventFactory::default();
+    let old = f.with_id(uuid::Uuid::now_v7(), "c-before-ids");
+    let e = &old.event;
+    sqlx::query("SELECT audit_events_ensure_partition($1)")
+        .bind(e.event_date())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (event_id, event_date, event_timestamp, version, event_type,
+             event_category, event_action, event_outcome, correlation_id, event_data,
+             content_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11)",
+    )
+    .bind(e.event_id.as_uuid())
+    .bind(e.event_date())
+    .bind(e.event_timestamp.as_datetime())
+    .bind(e.version.as_str())
+    .bind(e.event_type.as_str())
+    .bind(e.event_category.as_str())
+    .bind(e.event_action.as_str())
+    .bind(e.event_outcome.as_str())
+    .bind(e.correlation_id.as_str())
+    .bind(e.event_data.as_json())
+    .bind(e.content_hash().to_vec())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    datastorage_postgres::MIGRATOR.run(&mut conn).await.unwrap();
+
+    let repo = datastorage_postgres::PgAuditEventRepository::new(
+        sqlx::PgPool::connect(&url).await.unwrap(),
+    );
+    use datastorage_application::ports::{AuditEventRepository, InsertOutcome, RepositoryError};
+    assert_eq!(
+        repo.insert(&old).await.unwrap(),
+        InsertOutcome::AlreadyExists
+    );
+    let mut other = f.draft("c-before-ids");
+    other.event_id = Some(e.event_id.to_string());
+    other.event_action = "changed".into();
+    assert!(matches!(
+        repo.insert(&f.build(other)).await,
+        Err(RepositoryError::Conflict { .. })
+    ));
+    let elsewhere = f.with_id(*e.event_id.as_uuid(), "c-before-ids-other");
+    assert_eq!(
+        repo.insert(&elsewhere).await.unwrap(),
+        InsertOutcome::Created
+    );
+}

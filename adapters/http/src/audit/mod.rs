@@ -81,9 +81,10 @@ async fn one_of_few_batches(
 
 /// Record one audit event.
 ///
-/// 201: committed to storage. 200: an identical event with this `event_id` was already
-/// stored (idempotent re-send; nothing written). 409: the `event_id` is stored with other
-/// content. 202: storage was unavailable and the event is durably queued for replay (only
+/// An `event_id` is unique within its `correlation_id`. 201: committed to storage. 200: an
+/// identical event with this `event_id` was already stored in this correlation (idempotent
+/// re-send; nothing written). 409: the `event_id` is stored in this correlation with other
+/// content (the same id in another correlation is another event). 202: storage was unavailable and the event is durably queued for replay (only
 /// with a dead-letter queue configured). 503: nothing could take the event; retry.
 #[utoipa::path(
     post, path = "/api/v1/audit/events", tag = "Audit Write API",
@@ -94,7 +95,7 @@ async fn one_of_few_batches(
         (status = 200, description = "Identical event already stored (idempotent re-send)", body = AuditEventResponse),
         (status = 202, description = "Storage unavailable; event durably queued for replay", body = AuditEventResponse),
         (status = 400, description = "Validation error or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "event_id already stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "event_id already stored in this correlation with other content", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
@@ -128,7 +129,8 @@ async fn create_event(
 /// Record a batch of audit events, all or nothing.
 ///
 /// The whole batch is validated first: any bad item is a 400 naming `event at index i`, and
-/// nothing is written. Then one transaction stores every event.
+/// nothing is written. Then one transaction stores every event. An `event_id` is unique
+/// within its `correlation_id`: the same id in two correlations is two events.
 #[utoipa::path(
     post, path = "/api/v1/audit/events/batch", tag = "Audit Write API",
     operation_id = "createAuditEventsBatch",
@@ -138,7 +140,7 @@ async fn create_event(
         (status = 200, description = "Every event was already stored (idempotent re-send)", body = BatchAuditEventResponse),
         (status = 202, description = "Storage unavailable; batch durably queued for replay", body = BatchAuditEventResponse),
         (status = 400, description = "Validation error (names the index), empty or oversized batch", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event_id is stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event_id is stored in its correlation with other content", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
@@ -296,6 +298,9 @@ async fn query_events(
 }
 
 /// Get one audit event by id.
+///
+/// An `event_id` is unique within its correlation; when a client used one id in several
+/// correlations, this answers the first stored (read the correlation's trail for each).
 #[utoipa::path(
     get, path = "/api/v1/audit/events/{event_id}", tag = "Audit Write API",
     operation_id = "getAuditEvent",

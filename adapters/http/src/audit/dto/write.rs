@@ -48,8 +48,10 @@ pub enum EventOutcomeDoc {
 /// An audit event to record. Unknown fields are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AuditEventRequest {
-    /// Client-assigned id for idempotent re-sends: the same id with the same content is
-    /// stored once; with other content it is a 409. Omit it and the service assigns a UUIDv7.
+    /// Client-assigned id for idempotent re-sends, unique within its `correlation_id`: the
+    /// same id in the same correlation with the same content is stored once; with other
+    /// content it is a 409. The same id in another correlation is another event. Omit it and
+    /// the service assigns a UUIDv7.
     #[schema(value_type = Option<String>, format = Uuid)]
     pub event_id: Option<String>,
     /// Schema version (e.g. "1.0").
