@@ -72,6 +72,10 @@ pub async fn distribute(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         "SELECT create_distributed_table('audit_event_ids', 'correlation_id',
                                           colocate_with => 'audit_events')"
             .into(),
+        // One row per remediation, written by the writer beside its events.
+        "SELECT create_distributed_table('remediations', 'correlation_id',
+                                          colocate_with => 'audit_events')"
+            .into(),
     ];
     for table in REFERENCE_TABLES {
         steps.push(format!("SELECT create_reference_table('{table}')"));

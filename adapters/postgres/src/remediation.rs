@@ -7,11 +7,58 @@ use datastorage_application::ports::{Cause, RepositoryError};
 use datastorage_domain::audit::{AuditEvent, CorrelationId};
 use datastorage_domain::remediation::{
     IncidentKeys, IncidentPosition, IncidentQuery, SIGNAL_PROCESSED, SIGNAL_RECEIVED,
+    WorkflowChoice,
 };
+use sqlx::postgres::PgConnection;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use crate::audit::{AuditEventRow, COLUMNS};
 use crate::error::to_repository_error;
+
+/// Records the workflow choices among `events` (just written) in `remediations`, in the
+/// write's transaction, so the table is never behind the events: one statement, only when
+/// the write holds a choice. A choice recorded late (a replay, a slow producer) never
+/// replaces a later one; rows are taken in id order, so two writes never deadlock on them.
+pub(crate) async fn record_choices<'a>(
+    conn: &mut PgConnection,
+    events: impl Iterator<Item = &'a AuditEvent>,
+) -> Result<(), sqlx::Error> {
+    let (mut ids, mut at, mut event_ids, mut actions, mut targets) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        if let Some(choice) = WorkflowChoice::of(event) {
+            ids.push(event.correlation_id.as_str());
+            at.push(*event.event_timestamp.as_datetime());
+            event_ids.push(*event.event_id.as_uuid());
+            actions.push(choice.action_type);
+            targets.push(choice.target_resource);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO remediations AS r
+             (correlation_id, action_at, action_event_id, action_type, target_resource)
+         SELECT DISTINCT ON (c) c, t, i, a, tr
+         FROM UNNEST($1::text[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[])
+             AS x(c, t, i, a, tr)
+         ORDER BY c, t DESC, i DESC
+         ON CONFLICT (correlation_id) DO UPDATE SET
+             action_at = EXCLUDED.action_at, action_event_id = EXCLUDED.action_event_id,
+             action_type = EXCLUDED.action_type, target_resource = EXCLUDED.target_resource
+         WHERE (EXCLUDED.action_at, EXCLUDED.action_event_id)
+             > (r.action_at, r.action_event_id)",
+    )
+    .bind(&ids)
+    .bind(&at)
+    .bind(&event_ids)
+    .bind(&actions)
+    .bind(&targets)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 /// Up to `limit_each` events of each correlation, each oldest first: one index range per id.
 pub(crate) async fn correlations(
@@ -40,16 +87,14 @@ pub(crate) async fn correlations(
 /// that carry it, in trail order (`audit_text` is the domain's `text`: a non-empty string).
 /// An ordered aggregate, not `ORDER BY ... LIMIT 1`: with a LIMIT the planner may walk the
 /// time index of every partition looking for the correlation instead of reading the
-/// correlation's few events by its index. The id is compared in the events' collation: in
-/// the table's bytewise one no index of `audit_events` serves the comparison.
+/// correlation's few events by its index.
 fn in_trail(event_type: &str, key: &str, asc: bool) -> String {
     let order = if asc { "" } else { " DESC" };
     format!(
         "(SELECT (array_agg(audit_text(s.event_data, '{key}') \
                   ORDER BY s.event_timestamp{order}, s.event_id{order}))[1] \
            FROM audit_events s \
-           WHERE s.correlation_id = (r.correlation_id COLLATE \"default\") \
-             AND s.event_type = '{event_type}' \
+           WHERE s.correlation_id = r.correlation_id AND s.event_type = '{event_type}' \
              AND audit_text(s.event_data, '{key}') IS NOT NULL)"
     )
 }
@@ -116,7 +161,7 @@ pub(crate) async fn incidents(
     let offset = match &query.position {
         IncidentPosition::Offset(n) => i64::try_from(*n).unwrap_or(i64::MAX),
         IncidentPosition::After(cursor) => {
-            qb.push(" AND (r.action_at, r.correlation_id) < (")
+            qb.push(" AND (r.action_at, r.correlation_id COLLATE \"C\") < (")
                 .push_bind(cursor.action_timestamp)
                 .push(", ")
                 .push_bind(cursor.id.as_str().to_owned())
@@ -125,11 +170,12 @@ pub(crate) async fn incidents(
         }
     };
     // One more than the page tells whether rows follow it.
-    qb.push(" ORDER BY r.action_at DESC, r.correlation_id DESC LIMIT ")
+    // Ids bytewise, as the domain sorts them (the index's order).
+    qb.push(" ORDER BY r.action_at DESC, r.correlation_id COLLATE \"C\" DESC LIMIT ")
         .push_bind(i64::from(query.limit.get()) + 1)
         .push(" OFFSET ")
         .push_bind(offset)
-        .push(") AS p ON true ORDER BY p.action_at DESC, p.correlation_id DESC");
+        .push(") AS p ON true ORDER BY p.action_at DESC, p.correlation_id COLLATE \"C\" DESC");
     let rows = qb
         .build()
         .fetch_all(pool)

@@ -125,9 +125,10 @@ impl Writer {
             .zip(&outcomes)
             .filter(|(_, o)| **o == InsertOutcome::Created)
             .map(|(e, _)| &e.event);
-        if let Some(payload) = copy_payload(fresh) {
+        if let Some(payload) = copy_payload(fresh.clone()) {
             send_copy(tx.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
         }
+        crate::remediation::record_choices(&mut tx, fresh).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -168,12 +168,11 @@ impl AuditService {
                     .transpose(),
             )
             .flatten();
-        let position = super::query_events::page_start(&mut errors, offset, cursor).map(
-            |start| match start {
+        let position =
+            super::query_events::page_start(&mut errors, offset, cursor).map(|start| match start {
                 super::query_events::PageStart::Offset(n) => IncidentPosition::Offset(n),
                 super::query_events::PageStart::After(c) => IncidentPosition::After(c),
-            },
-        );
+            });
         errors.into_result()?;
         match (limit, position) {
             (Some(limit), Some(position)) => Ok(IncidentQuery {

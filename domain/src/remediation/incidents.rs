@@ -68,6 +68,28 @@ fn text(data: &Map<String, Value>, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// What a `remediation.workflow_created` event says of the choice, by the incident rules: its
+/// action type and target, each a non-empty string or absent. Stores that keep the last
+/// choice of each remediation record these (the PostgreSQL `remediations` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowChoice {
+    pub action_type: Option<String>,
+    pub target_resource: Option<String>,
+}
+
+impl WorkflowChoice {
+    /// `None` unless `event` is a `remediation.workflow_created`.
+    pub fn of(event: &AuditEvent) -> Option<Self> {
+        (event.event_type.as_str() == WORKFLOW_CREATED).then(|| {
+            let data = event.event_data.as_map();
+            Self {
+                action_type: text(data, "action_type"),
+                target_resource: text(data, "target_resource"),
+            }
+        })
+    }
+}
+
 /// The incident of one correlation from its events, oldest first; `None` when no workflow
 /// was chosen for it (nothing was remediated, so the seeds had no row either).
 pub fn incident(id: &CorrelationId, events: &[AuditEvent]) -> Option<Incident> {
@@ -104,9 +126,9 @@ pub fn incident(id: &CorrelationId, events: &[AuditEvent]) -> Option<Incident> {
         }
     }
     let workflow = workflow?;
-    let data = workflow.event_data.as_map();
+    let choice = WorkflowChoice::of(workflow)?;
     // `{namespace}/{kind}/{name}`, the namespace empty for a cluster-scoped target.
-    let target = text(data, "target_resource").and_then(|t| {
+    let target = choice.target_resource.and_then(|t| {
         let mut parts = t.splitn(3, '/').map(str::to_owned);
         Some((parts.next()?, parts.next()?, parts.next()?))
     });
@@ -118,7 +140,7 @@ pub fn incident(id: &CorrelationId, events: &[AuditEvent]) -> Option<Incident> {
         id: id.clone(),
         alert_name,
         alert_severity: severity.or(raw_severity),
-        action_type: text(data, "action_type"),
+        action_type: choice.action_type,
         action_timestamp: *workflow.event_timestamp.as_datetime(),
         execution_status: lifecycle.unwrap_or(execution),
         target_kind,

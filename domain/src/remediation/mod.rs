@@ -20,8 +20,8 @@ pub use incident_page::{
     IncidentCursor, IncidentKeys, IncidentPosition, IncidentQuery, incident_keys,
 };
 pub use incidents::{
-    ExecutionStatus, Incident, IncidentFilter, SIGNAL_PROCESSED, SIGNAL_RECEIVED, incident,
-    sort_incidents,
+    ExecutionStatus, Incident, IncidentFilter, SIGNAL_PROCESSED, SIGNAL_RECEIVED, WorkflowChoice,
+    incident, sort_incidents,
 };
 pub use timeline::{
     Late, LateAfter, LateAfterError, OutOfOrder, Overdue, Phase, PhaseSummary, Timeline,
