@@ -29,3 +29,9 @@ SELECT DISTINCT ON (correlation_id) correlation_id, event_timestamp, event_id,
        audit_text(event_data, 'action_type'), audit_text(event_data, 'target_resource')
 FROM audit_events WHERE event_type = 'remediation.workflow_created'
 ORDER BY correlation_id, event_timestamp DESC, event_id DESC;
+
+-- A target's remediation history (GET /remediation-history/context) reads its choices newest
+-- first: one range of this partial index (the choices only, a tenth of the events or less).
+CREATE INDEX audit_events_workflow_target_idx
+    ON audit_events ((event_data ->> 'target_resource'), event_timestamp DESC, event_id DESC)
+    WHERE event_type = 'remediation.workflow_created';

@@ -92,7 +92,7 @@ for _ in range(2000):
     targets.append(
         f"/api/v1/remediation-history/context?targetKind=Deployment&targetName=app-{t}"
         f"&targetNamespace=ns-{t % 50}&currentSpecHash={md5(last)}"
-        f"&tier1Window={span_days - (months - 1) * 31}d&tier2Window={span_days}d")
+        f"&tier1Window={span_days - (months - 1) * 31 - 1}d&tier2Window={span_days}d")
 write("history", targets)
 ids = [rng.randrange(remediations) for _ in range(2000)]
 write("effectiveness", [f"/api/v1/effectiveness/fill-{c}" for c in ids])

@@ -12,7 +12,9 @@ use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, EventTimestamp, NewAuditEvent,
     PagePosition,
 };
-use datastorage_domain::remediation::{IncidentKeys, IncidentQuery, incident, incident_keys};
+use datastorage_domain::remediation::{
+    IncidentKeys, IncidentQuery, WorkflowChoice, incident, incident_keys,
+};
 
 /// Newest-first order is by (timestamp, id); the third part tells apart events that share
 /// both (an event_id is unique only within its correlation), in the order they were stored.
@@ -237,6 +239,30 @@ impl AuditEventRepository for MemoryAuditEventRepository {
                 }
             })
             .map(|s| s.event.clone())
+            .collect())
+    }
+
+    async fn workflow_choices(
+        &self,
+        target_resource: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        let state = self.read();
+        Ok(state
+            .events
+            .values()
+            .rev()
+            .map(|s| &s.event)
+            .filter(|e| (since..=until).contains(e.event_timestamp.as_datetime()))
+            .filter(|e| {
+                WorkflowChoice::of(e)
+                    .and_then(|c| c.target_resource)
+                    .is_some_and(|t| t == target_resource)
+            })
+            .take(limit as usize)
+            .cloned()
             .collect())
     }
 

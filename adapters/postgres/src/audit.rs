@@ -282,6 +282,16 @@ impl AuditEventRepository for PgAuditEventRepository {
         crate::remediation::correlations(&self.pool, correlation_ids, limit_each).await
     }
 
+    async fn workflow_choices(
+        &self,
+        target_resource: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        crate::remediation::workflow_choices(&self.pool, target_resource, since, until, limit).await
+    }
+
     async fn incidents(
         &self,
         query: &datastorage_domain::remediation::IncidentQuery,

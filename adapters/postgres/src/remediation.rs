@@ -3,11 +3,12 @@
 //! `datastorage_domain::remediation::incident` (the conformance suite holds the two to the
 //! same answers), over the `remediations` table the writes keep.
 
+use chrono::{DateTime, Utc};
 use datastorage_application::ports::{Cause, RepositoryError};
 use datastorage_domain::audit::{AuditEvent, CorrelationId};
 use datastorage_domain::remediation::{
     IncidentKeys, IncidentPosition, IncidentQuery, SIGNAL_PROCESSED, SIGNAL_RECEIVED,
-    WorkflowChoice,
+    WORKFLOW_CREATED, WorkflowChoice,
 };
 use sqlx::postgres::PgConnection;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -60,6 +61,37 @@ pub(crate) async fn record_choices<'a>(
     Ok(())
 }
 
+/// A target's workflow choices in a time range, newest first: one range of the partial
+/// index on `(event_data ->> 'target_resource', event_timestamp, event_id)` of the choices
+/// (migration 20261207000200). Through the general query's `event_data @>` the planner, with
+/// the pool's generic plans, walked every choice of the range in time order.
+pub(crate) async fn workflow_choices(
+    pool: &PgPool,
+    target_resource: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<AuditEvent>, RepositoryError> {
+    let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_events \
+         WHERE event_type = '{WORKFLOW_CREATED}' AND event_data ->> 'target_resource' = $1 \
+           AND jsonb_typeof(event_data -> 'target_resource') = 'string' \
+           AND event_timestamp >= $2 AND event_timestamp <= $3 \
+           AND event_date >= $4 AND event_date <= $5 \
+         ORDER BY event_timestamp DESC, event_id DESC LIMIT $6"
+    ))
+    .bind(target_resource)
+    .bind(since)
+    .bind(until)
+    .bind(since.date_naive())
+    .bind(until.date_naive())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(to_repository_error)?;
+    rows.into_iter().map(AuditEvent::try_from).collect()
+}
+
 /// Up to `limit_each` events of each correlation, each oldest first: one index range per id.
 pub(crate) async fn correlations(
     pool: &PgPool,
@@ -70,10 +102,14 @@ pub(crate) async fn correlations(
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = ids.iter().map(CorrelationId::as_str).collect();
+    // `= ANY` with a window partitioned by the correlation, not a LATERAL join over the ids:
+    // both are index ranges on PostgreSQL, and only this one Citus pushes down to the shards.
     let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
-        "SELECT e.* FROM UNNEST($1::text[]) AS c(id) CROSS JOIN LATERAL ( \
-           SELECT {COLUMNS} FROM audit_events WHERE correlation_id = c.id \
-           ORDER BY event_timestamp, event_id LIMIT $2) AS e"
+        "SELECT {COLUMNS} FROM ( \
+           SELECT *, row_number() OVER ( \
+             PARTITION BY correlation_id ORDER BY event_timestamp, event_id) AS nth \
+           FROM audit_events WHERE correlation_id = ANY($1)) AS e \
+         WHERE nth <= $2 ORDER BY correlation_id, event_timestamp, event_id"
     ))
     .bind(&ids)
     .bind(i64::from(limit_each))

@@ -1,16 +1,14 @@
 //! Use-case: the remediation history of one target, read from the audit trail (issue 25).
 //!
-//! Reads the target's `remediation.workflow_created` events of the whole look-back through
-//! the ordinary query (the `event_type` and `target_resource` filters), then every event of
+//! Reads the target's `remediation.workflow_created` events of the whole look-back
+//! (`AuditEventRepository::workflow_choices`, the newest `MAX_WORKFLOWS`), then every event of
 //! their correlations (one round trip), and leaves the tiers, hash matching and scores to the domain.
 
 use std::collections::BTreeSet;
 
-use datastorage_domain::audit::{
-    AuditFilter, AuditQuery, CorrelationId, DetailMatch, EventType, PageLimit, PagePosition,
-};
+use datastorage_domain::audit::CorrelationId;
 use datastorage_domain::remediation::{
-    HistoryRequest, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED, remediation_history,
+    HistoryRequest, MAX_TIER_ENTRIES, RemediationHistory, remediation_history,
 };
 
 use super::AuditService;
@@ -18,7 +16,7 @@ use crate::error::AuditError;
 
 /// Most `workflow_created` events read for one request: both tiers full. Beyond it the
 /// newest are kept.
-const MAX_WORKFLOWS: usize = 2 * MAX_TIER_ENTRIES;
+const MAX_WORKFLOWS: u32 = 2 * MAX_TIER_ENTRIES as u32;
 
 impl AuditService {
     /// The history at the service clock's `now`. Unlike the original, a failure of any read
@@ -28,37 +26,11 @@ impl AuditService {
         request: &HistoryRequest,
     ) -> Result<RemediationHistory, AuditError> {
         let now = self.clock.now();
-        let filter = AuditFilter {
-            event_type: Some(EventType::parse(WORKFLOW_CREATED)?),
-            detail: Some(DetailMatch::parse(
-                "target_resource".into(),
-                request.target_resource().into(),
-            )?),
-            since: Some(now - request.tier2().as_duration()),
-            until: Some(now),
-            ..AuditFilter::default()
-        };
-        let mut events = Vec::new();
-        let mut position = PagePosition::Offset(0);
-        loop {
-            let page = self
-                .repository
-                .query(&AuditQuery {
-                    filter: filter.clone(),
-                    limit: PageLimit::parse(i64::from(datastorage_domain::audit::MAX_PAGE_LIMIT))?,
-                    position,
-                    include_total: false,
-                })
-                .await?;
-            events.extend(page.events);
-            match page.next_cursor {
-                Some(cursor) if page.has_more && events.len() < MAX_WORKFLOWS => {
-                    position = PagePosition::After(cursor);
-                }
-                _ => break,
-            }
-        }
-        events.truncate(MAX_WORKFLOWS);
+        let since = now - request.tier2().as_duration();
+        let mut events = self
+            .repository
+            .workflow_choices(request.target_resource(), since, now, MAX_WORKFLOWS)
+            .await?;
         let correlations: Vec<CorrelationId> = events
             .iter()
             .filter(|e| request.targets(e))

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 pub use crate::cause::Cause;
+use chrono::{DateTime, Utc};
 use datastorage_domain::audit::{
     AuditEvent, AuditPage, AuditQuery, CorrelationId, EventId, NewAuditEvent,
 };
@@ -95,6 +96,20 @@ pub trait AuditEventRepository: Send + Sync + 'static {
         &self,
         correlation_ids: &[CorrelationId],
         limit_each: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError>;
+
+    /// Up to `limit` `remediation.workflow_created` events whose `target_resource` is the JSON
+    /// string `target_resource`, recorded in `[since, until]`, newest first
+    /// (`event_timestamp DESC, event_id DESC`): a target's remediation history.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unavailable`]; [`RepositoryError::Corrupt`].
+    async fn workflow_choices(
+        &self,
+        target_resource: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<AuditEvent>, RepositoryError>;
 
     /// The remediations (correlations with a `remediation.workflow_created` event) matching

@@ -30,6 +30,7 @@ macro_rules! remediation_reads_conformance {
             incident_pages_cover_every_match_once_with_the_exact_total,
             a_retry_after_the_range_moves_the_row_out_of_it,
             a_choice_recorded_late_never_replaces_a_later_one,
+            workflow_choices_are_a_targets_choices_in_range_newest_first,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -452,4 +453,73 @@ pub async fn a_choice_recorded_late_never_replaces_a_later_one(repo: Repo) {
         IncidentPosition::Offset(0),
     );
     assert_eq!(names(&repo.incidents(&q).await.unwrap()), ["late"]);
+}
+
+pub async fn workflow_choices_are_a_targets_choices_in_range_newest_first(repo: Repo) {
+    stored(&repo).await;
+    repo.insert_batch(&[
+        // Another retry on r2's first target, and a signal event naming the target: only
+        // choices count, and only a string target.
+        event(
+            "r6",
+            500,
+            CHOSEN,
+            json!({"target_resource": "prod/Deployment/web", "action_type": "Restart"}),
+        ),
+        event(
+            "r7",
+            510,
+            SIGNAL,
+            json!({"target_resource": "prod/Deployment/web"}),
+        ),
+        event(
+            "r8",
+            520,
+            CHOSEN,
+            json!({"target_resource": ["prod/Deployment/web"]}),
+        ),
+    ])
+    .await
+    .unwrap();
+    let choices = |target: &'static str, from: i64, to: i64, limit: u32| {
+        let repo = repo.clone();
+        async move {
+            repo.workflow_choices(
+                target,
+                t0() + Duration::seconds(from),
+                t0() + Duration::seconds(to),
+                limit,
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e.correlation_id.as_str().to_owned(),
+                    e.event_timestamp.as_datetime().format("%T").to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+        }
+    };
+    let web = |c: &str, t: &str| (c.to_owned(), t.to_owned());
+    assert_eq!(
+        choices("prod/Deployment/web", 0, 10_000, 10).await,
+        [web("r6", "12:08:20"), web("r2", "12:02:40")]
+    );
+    // Bounds are inclusive; the limit keeps the newest.
+    assert_eq!(
+        choices("prod/Deployment/web", 160, 500, 10).await,
+        [web("r6", "12:08:20"), web("r2", "12:02:40")]
+    );
+    assert_eq!(choices("prod/Deployment/web", 161, 499, 10).await, []);
+    assert_eq!(
+        choices("prod/Deployment/web", 0, 10_000, 1).await,
+        [web("r6", "12:08:20")]
+    );
+    assert_eq!(
+        choices("staging/Deployment/web", 0, 10_000, 10).await,
+        [web("r2", "14:00:00")]
+    );
+    assert_eq!(choices("prod/Deployment", 0, 10_000, 10).await, []);
 }

@@ -96,6 +96,17 @@ impl AuditEventRepository for FakeStore {
     ) -> Result<Vec<AuditEvent>, RepositoryError> {
         self.inner.correlations(ids, limit_each).await
     }
+    async fn workflow_choices(
+        &self,
+        target: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, RepositoryError> {
+        self.inner
+            .workflow_choices(target, since, until, limit)
+            .await
+    }
     async fn incidents(
         &self,
         query: &datastorage_domain::remediation::IncidentQuery,
