@@ -83,10 +83,11 @@ async fn a_wrong_dimension_or_malformed_answer_is_refused_without_retry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_search_whose_query_cannot_be_embedded_is_a_503_naming_the_embedder() {
+async fn set_to_refuse_a_search_whose_query_cannot_be_embedded_is_a_503_naming_the_embedder() {
     let server = spawn_embedding_server(Behaviour::Fails).await;
     let url = server.url.clone();
     let app = spawn_app_with(Storage::Memory, move |s| {
+        s.search.when_embedder_down = datastorage::WhenEmbedderDown::Refuse;
         s.embedder.kind = datastorage::EmbedderKind::Http;
         s.embedder.url = Some(url.into());
         s.embedder.attempts = 1;
