@@ -227,16 +227,22 @@ async fn hybrid_search_ranks_by_meaning_plus_labels(storage: Storage) {
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["workflow_name"], "rollback");
     for w in results {
-        let (sim, boost, penalty, fin) = (
+        // With the default weights: (1 − lexical) × similarity + lexical × lexical_score +
+        // labels × (boost − penalty), clamped to [0, 1].
+        let weights = datastorage_domain::workflow::FusionWeights::DEFAULT;
+        let b = &w["score_breakdown"];
+        let (sim, lexical, boost, penalty, fin) = (
             w["semantic_similarity"].as_f64().unwrap(),
+            b["lexical_score"].as_f64().unwrap(),
             w["label_boost"].as_f64().unwrap(),
             w["label_penalty"].as_f64().unwrap(),
             w["final_score"].as_f64().unwrap(),
         );
-        assert!(
-            (fin - (sim + boost - penalty).clamp(0.0, 1.0)).abs() < 2e-5,
-            "{w}"
-        );
+        let expected = ((1.0 - weights.lexical) * sim
+            + weights.lexical * lexical
+            + weights.labels * (boost - penalty))
+            .clamp(0.0, 1.0);
+        assert!((fin - expected).abs() < 5e-5, "{w}");
     }
     let label_only = app
         .post_json(
