@@ -16,12 +16,47 @@ const K1: f64 = 1.2;
 /// BM25's document-length normalisation.
 const B: f64 = 0.75;
 
-/// Words too common in incident prose to tell one remediation from another.
-const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has", "have",
-    "in", "into", "is", "it", "its", "of", "on", "or", "so", "that", "the", "their", "then",
-    "there", "these", "this", "to", "was", "were", "will", "with",
-];
+/// Words too common in incident prose to tell one remediation from another (a `match`, which
+/// compiles to a comparison by length first: it runs once per term of every candidate).
+fn is_stop_word(term: &str) -> bool {
+    matches!(
+        term,
+        "a" | "an"
+            | "and"
+            | "are"
+            | "as"
+            | "at"
+            | "be"
+            | "been"
+            | "but"
+            | "by"
+            | "for"
+            | "from"
+            | "has"
+            | "have"
+            | "in"
+            | "into"
+            | "is"
+            | "it"
+            | "its"
+            | "of"
+            | "on"
+            | "or"
+            | "so"
+            | "that"
+            | "the"
+            | "their"
+            | "then"
+            | "there"
+            | "these"
+            | "this"
+            | "to"
+            | "was"
+            | "were"
+            | "will"
+            | "with"
+    )
+}
 
 /// The index terms of a text, in order, repeated as often as they occur.
 ///
@@ -31,43 +66,63 @@ const STOP_WORDS: &[&str] = &[
 /// Terms are lower case; stop words are dropped.
 pub fn tokenize(text: &str) -> Vec<String> {
     let mut terms = Vec::new();
-    let mut compound: Vec<&str> = Vec::new();
+    each_term(text, &mut |t| terms.push(t.to_owned()));
+    terms
+}
+
+/// [`tokenize`] without allocating a string per term: `f` sees each term in a reused buffer
+/// (scoring a search tokenizes every candidate's text).
+fn each_term(text: &str, f: &mut impl FnMut(&str)) {
+    let mut buffer = String::new();
+    let mut compound = String::new();
+    let mut compound_words = 0;
+    let emit = |term: &str, f: &mut dyn FnMut(&str)| {
+        if !is_stop_word(term) {
+            f(term);
+        }
+    };
     let mut rest = text;
-    loop {
-        let start = rest.find(|c: char| c.is_alphanumeric());
-        let Some(start) = start else {
-            push_compound(&mut terms, &compound);
-            break;
-        };
+    while let Some(start) = rest.find(char::is_alphanumeric) {
         // A single `-` or `_` between two words joins them into one compound.
         if start != 1 || !matches!(rest.as_bytes().first(), Some(b'-' | b'_')) {
-            push_compound(&mut terms, &compound);
+            if compound_words > 1 {
+                emit(&compound, f);
+            }
             compound.clear();
+            compound_words = 0;
         }
         let word_and_after = &rest[start..];
         let end = word_and_after
             .find(|c: char| !c.is_alphanumeric())
             .unwrap_or(word_and_after.len());
         let word = &word_and_after[..end];
-        push_word(&mut terms, word);
-        compound.push(word);
+        lower_into(&mut buffer, word);
+        emit(&buffer, f);
+        compound.push_str(&buffer);
+        compound_words += 1;
+        if word.chars().skip(1).any(char::is_uppercase) {
+            let parts = camel_parts(word);
+            if parts.len() > 1 {
+                for part in parts {
+                    lower_into(&mut buffer, part);
+                    emit(&buffer, f);
+                }
+            }
+        }
         rest = &word_and_after[end..];
     }
-    terms.retain(|t| !STOP_WORDS.contains(&t.as_str()));
-    terms
-}
-
-fn push_word(terms: &mut Vec<String>, word: &str) {
-    terms.push(word.to_lowercase());
-    let parts = camel_parts(word);
-    if parts.len() > 1 {
-        terms.extend(parts.into_iter().map(str::to_lowercase));
+    if compound_words > 1 {
+        emit(&compound, f);
     }
 }
 
-fn push_compound(terms: &mut Vec<String>, words: &[&str]) {
-    if words.len() > 1 {
-        terms.push(words.concat().to_lowercase());
+fn lower_into(buffer: &mut String, word: &str) {
+    buffer.clear();
+    if word.is_ascii() {
+        buffer.push_str(word);
+        buffer.make_ascii_lowercase();
+    } else {
+        buffer.extend(word.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -110,15 +165,18 @@ pub struct LexicalMatch {
 /// gives the same scores.
 pub fn score_documents(query: &str, documents: &[&str]) -> Vec<LexicalMatch> {
     let query_terms: BTreeSet<String> = tokenize(query).into_iter().collect();
-    let tokenized: Vec<Vec<String>> = documents.iter().map(|d| tokenize(d)).collect();
     // Per document: the query terms' frequencies in it, and its length in terms.
     let mut docs: Vec<(BTreeMap<&str, u32>, usize)> = Vec::with_capacity(documents.len());
-    for terms in &tokenized {
+    for document in documents {
         let mut frequencies = BTreeMap::new();
-        for t in terms.iter().filter(|t| query_terms.contains(*t)) {
-            *frequencies.entry(t.as_str()).or_insert(0u32) += 1;
-        }
-        docs.push((frequencies, terms.len()));
+        let mut len = 0;
+        each_term(document, &mut |t| {
+            len += 1;
+            if let Some(term) = query_terms.get(t) {
+                *frequencies.entry(term.as_str()).or_insert(0u32) += 1;
+            }
+        });
+        docs.push((frequencies, len));
     }
     let n = docs.len() as f64;
     let total_len: usize = docs.iter().map(|(_, len)| len).sum();

@@ -34,8 +34,17 @@ fn vector(values: &[f32]) -> Embedding {
     Embedding::new(EmbeddingModel::parse("m").unwrap(), values.to_vec()).unwrap()
 }
 
+/// Name, title, description, vector and custom labels of a workflow of the case.
+type Entry<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a [f32]>,
+    serde_json::Value,
+);
+
 pub async fn hybrid_ranking_and_scores_are_the_same_on_every_adapter(c: Catalog) {
-    let entries: [(&str, &str, &str, Option<&[f32]>, serde_json::Value); 4] = [
+    let entries: [Entry; 4] = [
         (
             "rank-restart",
             "Restart pods stuck in CrashLoopBackOff",
