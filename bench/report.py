@@ -246,22 +246,6 @@ Figures move by about a quarter between runs on this shared machine, the ceiling
 compare a ratio, not an absolute figure, and two binaries with the A/B scripts. The DLQ
 fallback's ratio moves most: the service's rate is bound by one enqueue group's turnaround,
 while the XADD ceiling follows the disk's fsync (10k to 44k/s across the recorded runs).
-
-## Retrieval quality
-
-```sh
-scripts/fetch-model.sh && cargo run --release -p datastorage-bench --bin retrieval-eval
-```
-
-Over `eval/retrieval/` (67 workflows across 10 signal types, 70 incident descriptions written
-as alerts and on-call notes, graded 3/2/1), every mode searching the same catalog through the
-real use-case (hard filters first):
-
-| scoring | nDCG@5 | recall@5 | MRR |
-|---|---|---|---|
-| label-only | 0.616 | 0.862 | 0.506 |
-| semantic-only | 0.860 | 0.967 | 0.811 |
-| hybrid | 0.862 | 0.967 | 0.813 |
 """
 
 

@@ -48,7 +48,7 @@ pub use database::migrate;
 pub use identity::{Credentials, TokensReload};
 pub use memory::return_freed_pages_promptly;
 pub use otlp::ExportHandle;
-pub use settings::{EmbedderKind, LogFormat, Settings, redact_url};
+pub use settings::{EmbedderKind, LogFormat, Settings, WhenEmbedderDown, redact_url};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +293,8 @@ impl Application {
         let (auth, credentials) = identity::build(&settings)?;
         let rate_limiter = identity::rate_limiter(&settings, rate_limit_clock)?;
         let embedder = wiring::build_embedder(&settings)?;
-        let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder);
+        let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder)
+            .with_search_settings(wiring::search_settings(&settings)?);
         let shutting_down = Arc::new(AtomicBool::new(false));
         let router = datastorage_http::router(
             AppState::new(Services {

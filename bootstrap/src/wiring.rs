@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use datastorage_application::catalog::{SearchSettings, WhenEmbedderDown};
 use datastorage_application::embedding::CachedEmbedder;
 use datastorage_application::ports::{Embedder, EmbeddingCache};
+
+use datastorage_domain::workflow::FusionWeights;
 
 use crate::StartupError;
 use crate::settings::{EmbedderKind, Settings};
@@ -58,6 +61,28 @@ pub(crate) fn build_embedder(
         cache,
         Duration::from_secs(settings.embedding_cache.ttl_secs),
     ))))
+}
+
+/// The fusion weights and the embedder-down behaviour, as the settings ask.
+pub(crate) fn search_settings(settings: &Settings) -> Result<SearchSettings, StartupError> {
+    let s = &settings.search;
+    let weights = FusionWeights::new(s.lexical_weight, s.label_weight).map_err(|reason| {
+        StartupError::Setting {
+            key: if (0.0..=1.0).contains(&s.lexical_weight) {
+                "DS_SEARCH__LABEL_WEIGHT"
+            } else {
+                "DS_SEARCH__LEXICAL_WEIGHT"
+            },
+            reason,
+        }
+    })?;
+    Ok(SearchSettings {
+        weights,
+        when_embedder_down: match s.when_embedder_down {
+            crate::settings::WhenEmbedderDown::Degrade => WhenEmbedderDown::Degrade,
+            crate::settings::WhenEmbedderDown::Refuse => WhenEmbedderDown::Refuse,
+        },
+    })
 }
 
 /// The in-process model, loaded from DS_MODEL_DIR.

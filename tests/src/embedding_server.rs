@@ -1,8 +1,8 @@
 //! A small OpenAI-compatible embeddings server (`POST /v1/embeddings`) for the HTTP embedder
 //! tests: it serves the real local model, or misbehaves on purpose.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
@@ -28,26 +28,49 @@ pub enum Behaviour {
     Malformed,
 }
 
+#[derive(Clone, Default)]
+struct Shared {
+    calls: Arc<AtomicU32>,
+    /// When set, every request fails with 500 whatever the behaviour.
+    down: Arc<AtomicBool>,
+    /// Every input text received, in order.
+    inputs: Arc<Mutex<Vec<String>>>,
+}
+
 #[derive(Clone)]
 struct ServerState {
     behaviour: Behaviour,
-    calls: Arc<AtomicU32>,
+    shared: Shared,
 }
 
 /// A running server: its base URL and how many requests it received.
 pub struct EmbeddingServer {
     pub url: String,
-    calls: Arc<AtomicU32>,
+    shared: Shared,
 }
 
 impl EmbeddingServer {
     pub fn calls(&self) -> u32 {
-        self.calls.load(Ordering::SeqCst)
+        self.shared.calls.load(Ordering::SeqCst)
+    }
+
+    /// From now on every request fails with 500 (`false`: serve again).
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Every input text received so far, in order.
+    pub fn inputs(&self) -> Vec<String> {
+        self.shared
+            .inputs
+            .lock()
+            .map(|i| i.clone())
+            .unwrap_or_default()
     }
 }
 
 async fn embeddings(State(s): State<ServerState>, Json(body): Json<Value>) -> Response {
-    s.calls.fetch_add(1, Ordering::SeqCst);
+    s.shared.calls.fetch_add(1, Ordering::SeqCst);
     let inputs: Vec<String> = body["input"]
         .as_array()
         .map(|a| {
@@ -56,6 +79,12 @@ async fn embeddings(State(s): State<ServerState>, Json(body): Json<Value>) -> Re
                 .collect()
         })
         .unwrap_or_default();
+    if let Ok(mut all) = s.shared.inputs.lock() {
+        all.extend(inputs.iter().cloned());
+    }
+    if s.shared.down.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     match s.behaviour {
         Behaviour::Fails => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Behaviour::Malformed => (
@@ -94,22 +123,27 @@ async fn embeddings(State(s): State<ServerState>, Json(body): Json<Value>) -> Re
 
 /// The server's routes, and its count of requests received.
 pub fn embeddings_router(behaviour: Behaviour) -> (Router, Arc<AtomicU32>) {
-    let calls = Arc::new(AtomicU32::new(0));
+    let (app, shared) = router_with(behaviour);
+    (app, shared.calls)
+}
+
+fn router_with(behaviour: Behaviour) -> (Router, Shared) {
+    let shared = Shared::default();
     let app = Router::new()
         .route("/v1/embeddings", post(embeddings))
         .with_state(ServerState {
             behaviour,
-            calls: calls.clone(),
+            shared: shared.clone(),
         });
-    (app, calls)
+    (app, shared)
 }
 
 pub async fn spawn_embedding_server(behaviour: Behaviour) -> EmbeddingServer {
-    let (app, calls) = embeddings_router(behaviour);
+    let (app, shared) = router_with(behaviour);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    EmbeddingServer { url, calls }
+    EmbeddingServer { url, shared }
 }

@@ -20,7 +20,10 @@ use crate::ports::WorkflowCatalog;
 
 pub use embeddings::ReembedReport;
 pub use read::ListInput;
-pub use search::{RankedWorkflow, ScoringMode, SearchRequest, SearchResults};
+pub use search::{
+    MissingEvidence, RankedWorkflow, ScoringMode, SearchRequest, SearchResults, SearchSettings,
+    WhenEmbedderDown,
+};
 
 #[derive(Clone)]
 pub struct CatalogService {
@@ -32,6 +35,7 @@ pub struct CatalogService {
     embedder: Option<Arc<CachedEmbedder>>,
     /// The search audits written in the background (see `audit_trail`).
     background_audits: Arc<audit_trail::BackgroundAudits>,
+    search: SearchSettings,
 }
 
 impl CatalogService {
@@ -48,6 +52,14 @@ impl CatalogService {
             clock,
             limits: WorkflowLimits::default(),
             embedder,
+            search: SearchSettings::default(),
         }
+    }
+
+    /// The fusion weights and what a search does when the embedder is down.
+    #[must_use]
+    pub fn with_search_settings(mut self, search: SearchSettings) -> Self {
+        self.search = search;
+        self
     }
 }

@@ -1,11 +1,11 @@
-//! Use-case: search the catalog by incident labels and, optionally, by meaning
+//! Use-case: search the catalog by incident labels and, optionally, by the incident's text
 //! (DESIGN.md §5).
 //!
 //! The store returns every candidate that passes the hard filters (with its exact cosine
-//! similarity to the query text when there is one); scoring, the `min_score` cut, the order
-//! `final_score DESC, workflow_id ASC` and the `top_k` cut happen here, over the whole
-//! candidate set, so whenever at least `top_k` workflows pass, exactly `top_k` come back, in
-//! the same order on every adapter.
+//! similarity to the query text when there is one); lexical scoring, fusion, the `min_score`
+//! cut, the order `final_score DESC, workflow_id ASC` and the `top_k` cut happen here, over
+//! the whole candidate set, so whenever at least `top_k` workflows pass, exactly `top_k` come
+//! back, in the same order on every adapter.
 
 use datastorage_domain::workflow::*;
 use datastorage_domain::{Reason, ValidationErrors};
@@ -24,10 +24,44 @@ pub enum ScoringMode {
     Auto,
     /// `min(1, (5 + boost − penalty) / 10)`, ignoring any query text.
     LabelsOnly,
+    /// The normalised BM25 score alone (for evaluation).
+    LexicalOnly,
     /// The cosine similarity alone (for evaluation).
     SemanticOnly,
-    /// `min(1, similarity + boost − penalty)`.
+    /// Labels, semantic and lexical evidence fused ([`fuse`]).
     Hybrid,
+}
+
+/// What a search does when the query text cannot be embedded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenEmbedderDown {
+    /// Answer from labels and lexical evidence, saying that semantic evidence is missing.
+    #[default]
+    Degrade,
+    /// Refuse: 503 `embedder-unavailable` (400 when no embedder is configured).
+    Refuse,
+}
+
+/// How the catalog searches (settings).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SearchSettings {
+    pub weights: FusionWeights,
+    pub when_embedder_down: WhenEmbedderDown,
+}
+
+/// Evidence a search could not use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingEvidence {
+    /// The query text could not be embedded: no semantic similarity.
+    Semantic,
+}
+
+impl MissingEvidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Semantic => "semantic",
+        }
+    }
 }
 
 /// A search as asked.
@@ -51,7 +85,12 @@ pub struct SearchRequest {
 pub struct RankedWorkflow {
     pub workflow: WorkflowSummary,
     pub score: LabelScore,
+    /// Cosine similarity to the query text; `None` without semantic evidence.
     pub similarity: Option<f64>,
+    /// The lexical match; `None` without a query text.
+    pub lexical: Option<LexicalMatch>,
+    /// Each evidence's part of `final_score` (for a hybrid search).
+    pub fused: Option<Fused>,
     pub final_score: f64,
     pub rank: u32,
 }
@@ -61,6 +100,8 @@ pub struct SearchResults {
     pub results: Vec<RankedWorkflow>,
     /// Workflows that passed the hard filters and `min_score` (before `top_k`).
     pub total_matching: usize,
+    /// Evidence the ranking could not use (empty when nothing was missing).
+    pub missing_evidence: Vec<MissingEvidence>,
 }
 
 /// Scores in millionths, so that ordering is exact and the same everywhere.
@@ -128,7 +169,9 @@ impl CatalogService {
             (m, _) => m,
         };
         let semantic = matches!(mode, ScoringMode::Hybrid | ScoringMode::SemanticOnly);
-        if semantic && self.embedder.is_none() {
+        let degrade = mode == ScoringMode::Hybrid
+            && self.search.when_embedder_down == WhenEmbedderDown::Degrade;
+        if semantic && self.embedder.is_none() && !degrade {
             errors.push(
                 "query",
                 "free-text search is not available: this service has no embedder configured",
@@ -147,40 +190,84 @@ impl CatalogService {
             }
             s
         });
+        let mut missing_evidence = Vec::new();
         let query_embedding = match (&self.embedder, &query) {
             (Some(embedder), Some(text)) if semantic => {
-                embedder.embed(std::slice::from_ref(text)).await?.pop()
+                match embedder.embed(std::slice::from_ref(text)).await {
+                    Ok(mut embedded) => embedded.pop(),
+                    Err(e) if degrade => {
+                        tracing::warn!(error = %e, "searching without semantic evidence: the query could not be embedded");
+                        missing_evidence.push(MissingEvidence::Semantic);
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            (None, Some(_)) if semantic => {
+                missing_evidence.push(MissingEvidence::Semantic);
+                None
             }
             _ => None,
         };
+        for missing in &missing_evidence {
+            metrics::counter!("datastorage_workflow_search_degraded_total", "missing" => missing.as_str())
+                .increment(1);
+        }
+        let semantic = semantic && missing_evidence.is_empty();
         let candidates = self
             .catalog
             .candidates(&filters, &statuses, query_embedding.as_ref())
             .await?;
 
-        let mut scored: Vec<(i64, RankedWorkflow)> = candidates
+        let candidates: Vec<Candidate> = candidates
             .into_iter()
             .filter(|c| passes_hard_filters(&filters, &c.workflow.labels))
+            .collect();
+        // Lexical evidence is scored over the hard-filtered candidates, in the domain, so
+        // every adapter ranks alike (docs/architecture.md, "Lexical search").
+        let lexical: Vec<Option<LexicalMatch>> = match &query {
+            Some(text) if mode != ScoringMode::LabelsOnly => {
+                let texts: Vec<String> = candidates
+                    .iter()
+                    .map(|c| c.workflow.lexical_text())
+                    .collect();
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                score_documents(text, &texts)
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            }
+            _ => vec![None; candidates.len()],
+        };
+        let weights = self.search.weights;
+        let mut scored: Vec<(i64, RankedWorkflow)> = candidates
+            .into_iter()
+            .zip(lexical)
             .map(
-                |Candidate {
-                     workflow,
-                     similarity,
-                 }| {
+                |(
+                    Candidate {
+                        workflow,
+                        similarity,
+                    },
+                    lexical,
+                )| {
                     let score =
                         score_labels(&filters, &workflow.detected_labels, &workflow.custom_labels);
                     // A workflow without an embedding of this model counts as unrelated text.
-                    let sim = similarity.unwrap_or(0.0);
+                    let similarity = semantic.then_some(similarity.unwrap_or(0.0));
+                    let lexical_score = lexical.as_ref().map(|m| m.score);
+                    let fused = (mode == ScoringMode::Hybrid)
+                        .then(|| fuse(weights, score, similarity, lexical_score));
                     let final_score = match mode {
-                        ScoringMode::SemanticOnly => sim.clamp(0.0, 1.0),
-                        ScoringMode::Hybrid => score.hybrid(sim),
+                        ScoringMode::SemanticOnly => similarity.unwrap_or(0.0).clamp(0.0, 1.0),
+                        ScoringMode::LexicalOnly => lexical_score.unwrap_or(0.0),
+                        ScoringMode::Hybrid => fused.map_or(0.0, |f| f.final_score),
                         _ => score.label_only(),
                     };
                     let ranked = RankedWorkflow {
-                        similarity: if semantic {
-                            Some(similarity.unwrap_or(0.0))
-                        } else {
-                            None
-                        },
+                        similarity,
+                        lexical,
+                        fused,
                         final_score: micro(final_score) as f64 / 1_000_000.0,
                         workflow,
                         score,
@@ -224,6 +311,7 @@ impl CatalogService {
                     "priority": filters.priority.as_str(),
                 },
                 "semantic": semantic,
+                "missing_evidence": missing_evidence.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
                 "top_k": request.top_k,
                 "total_matching": total_matching,
                 "results": results.iter().map(|r| json!({
@@ -235,6 +323,7 @@ impl CatalogService {
         Ok(SearchResults {
             results,
             total_matching,
+            missing_evidence,
         })
     }
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 mod auth;
 mod otel;
 mod queue;
+mod scoring;
 mod search;
 mod storage;
 mod timeline;
@@ -14,6 +15,7 @@ mod timeline;
 pub use auth::AuthSettings;
 pub use otel::OtelSettings;
 pub use queue::{BreakerSettings, DlqSettings, RedisSettings, RetrySettings};
+pub use scoring::{SearchScoringSettings, WhenEmbedderDown};
 pub use search::{EmbedderKind, EmbedderSettings, EmbeddingCacheSettings, ModelSettings};
 pub use storage::{AuditLimits, AuditLogSettings, DatabaseSettings, PartitionSettings};
 pub use timeline::TimelineSettings;
@@ -53,6 +55,8 @@ pub struct Settings {
     pub breaker: BreakerSettings,
     #[command(flatten, next_help_heading = "Embedder")]
     pub embedder: EmbedderSettings,
+    #[command(flatten, next_help_heading = "Search scoring")]
+    pub search: SearchScoringSettings,
     #[command(flatten, next_help_heading = "Local model")]
     pub model: ModelSettings,
     #[command(flatten, next_help_heading = "Embedding cache")]

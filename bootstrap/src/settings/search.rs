@@ -10,7 +10,8 @@ pub enum EmbedderKind {
     Local,
     /// An OpenAI-compatible server at EMBEDDER_URL.
     Http,
-    /// No embedder: label-only search; free-text queries are refused.
+    /// No embedder: a query is ranked by labels and words only (refused with
+    /// DS_SEARCH__WHEN_EMBEDDER_DOWN=refuse).
     None,
 }
 

@@ -111,6 +111,24 @@ pub struct WorkflowSummary {
     pub container_digest: Option<String>,
 }
 
+impl WorkflowSummary {
+    /// The text a workflow is found by in lexical search: its title, description, signal
+    /// type, component and custom labels.
+    pub fn lexical_text(&self) -> String {
+        let mut text = format!(
+            "{} {} {} {}",
+            self.title,
+            self.description,
+            self.labels.signal_type,
+            self.labels.component.as_str()
+        );
+        for (key, values) in self.custom_labels.as_map() {
+            text.push_str(&format!(" {key} {}", values.join(" ")));
+        }
+        text
+    }
+}
+
 impl From<&Workflow> for WorkflowSummary {
     fn from(w: &Workflow) -> Self {
         Self {

@@ -7,6 +7,8 @@ use datastorage_application::ports::*;
 use datastorage_domain::workflow::*;
 use serde_json::json;
 
+pub use super::catalog_ranking::hybrid_ranking_and_scores_are_the_same_on_every_adapter;
+
 pub type Catalog = Arc<dyn WorkflowCatalog>;
 
 /// Instantiates every case as a `#[tokio::test]`. `$make` is an async expression producing a
@@ -25,6 +27,7 @@ macro_rules! workflow_catalog_conformance {
             candidates_are_latest_versions_passing_the_hard_filters,
             candidates_carry_their_cosine_similarity_to_the_query,
             missing_embeddings_can_be_filled_in,
+            hybrid_ranking_and_scores_are_the_same_on_every_adapter,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

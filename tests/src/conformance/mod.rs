@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod catalog_ranking;
 pub mod embedding_cache;
 pub mod governance;
 pub mod log;

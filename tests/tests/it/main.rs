@@ -26,6 +26,7 @@ mod remediation_history;
 mod replicas;
 mod request_tracing;
 mod retrieval;
+mod search_evidence;
 mod semantic;
 mod timeline;
 mod tls;

@@ -83,10 +83,11 @@ async fn a_wrong_dimension_or_malformed_answer_is_refused_without_retry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_search_whose_query_cannot_be_embedded_is_a_503_naming_the_embedder() {
+async fn set_to_refuse_a_search_whose_query_cannot_be_embedded_is_a_503_naming_the_embedder() {
     let server = spawn_embedding_server(Behaviour::Fails).await;
     let url = server.url.clone();
     let app = spawn_app_with(Storage::Memory, move |s| {
+        s.search.when_embedder_down = datastorage::WhenEmbedderDown::Refuse;
         s.embedder.kind = datastorage::EmbedderKind::Http;
         s.embedder.url = Some(url.into());
         s.embedder.attempts = 1;
@@ -226,16 +227,22 @@ async fn hybrid_search_ranks_by_meaning_plus_labels(storage: Storage) {
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["workflow_name"], "rollback");
     for w in results {
-        let (sim, boost, penalty, fin) = (
+        // With the default weights: (1 − lexical) × similarity + lexical × lexical_score +
+        // labels × (boost − penalty), clamped to [0, 1].
+        let weights = datastorage_domain::workflow::FusionWeights::DEFAULT;
+        let b = &w["score_breakdown"];
+        let (sim, lexical, boost, penalty, fin) = (
             w["semantic_similarity"].as_f64().unwrap(),
+            b["lexical_score"].as_f64().unwrap(),
             w["label_boost"].as_f64().unwrap(),
             w["label_penalty"].as_f64().unwrap(),
             w["final_score"].as_f64().unwrap(),
         );
-        assert!(
-            (fin - (sim + boost - penalty).clamp(0.0, 1.0)).abs() < 2e-5,
-            "{w}"
-        );
+        let expected = ((1.0 - weights.lexical) * sim
+            + weights.lexical * lexical
+            + weights.labels * (boost - penalty))
+            .clamp(0.0, 1.0);
+        assert!((fin - expected).abs() < 5e-5, "{w}");
     }
     let label_only = app
         .post_json(

@@ -303,13 +303,17 @@ async fn diff(
     }))
 }
 
-/// Search the catalog by incident labels and, with `query`, by meaning.
+/// Search the catalog by incident labels and, with `query`, by meaning and by its words.
 ///
 /// Hard filters: `signal_type` and `severity` exact (case-insensitive); `component`,
 /// `environment`, `priority` exact or the workflow's `*`; latest versions only; active (plus
 /// disabled with `include_disabled`). Score without `query`: `min(1, (5 + boost − penalty) /
-/// 10)` (DD-WORKFLOW-004); with `query`: `min(1, cosine + boost − penalty)`, the cosine of
-/// the query's embedding and the workflow's (exact, over every filtered workflow). Order:
+/// 10)` (DD-WORKFLOW-004); with `query`: `clamp((1 − w_lex) × cosine + w_lex × lexical +
+/// w_labels × (boost − penalty), 0, 1)`, the cosine of the query's embedding and the
+/// workflow's (exact, over every filtered workflow) and `lexical` its BM25 over the filtered
+/// workflows divided by the best one's; each result's `score_breakdown` shows the parts.
+/// When the query cannot be embedded the search answers from labels and lexical evidence and
+/// says so in `missing_evidence` (unless the service is set to refuse with 503). Order:
 /// `final_score DESC, workflow_id ASC`. Whenever at least `top_k` workflows pass, exactly
 /// `top_k` come back; none is 200 with an empty list.
 #[utoipa::path(post, path = "/api/v1/workflows/search", tag = "Workflow Catalog API", operation_id = "searchWorkflows",
@@ -318,7 +322,7 @@ async fn diff(
         (status = 200, description = "Ranked workflows", body = WorkflowSearchResponse),
         (status = 400, description = "Validation error", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`embedder-unavailable`: the query could not be embedded", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`embedder-unavailable`: the query could not be embedded and the service is set to refuse rather than search without semantic evidence", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn search(
     State(state): State<AppState>,
@@ -340,5 +344,12 @@ async fn search(
             .collect(),
         total_results: results.total_matching,
         filters: echo,
+        missing_evidence: (!results.missing_evidence.is_empty()).then(|| {
+            results
+                .missing_evidence
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect()
+        }),
     }))
 }

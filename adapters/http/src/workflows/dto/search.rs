@@ -62,8 +62,8 @@ pub struct WorkflowSearchRequest {
     #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     pub remediation_id: Option<String>,
     pub filters: WorkflowSearchFilters,
-    /// The incident in words. With it the score is hybrid:
-    /// `min(1, cosine similarity + boost − penalty)`.
+    /// The incident in words. With it the score is hybrid: semantic similarity, lexical
+    /// relevance and labels fused (see the operation and `score_breakdown`).
     #[schema(
         max_length = 2000,
         pattern = r"^[^\u0000]*$",
@@ -167,6 +167,39 @@ pub struct WorkflowSearchResult {
     pub custom_labels: Value,
     #[schema(value_type = DetectedLabelsDoc)]
     pub detected_labels: Value,
+    /// Why this workflow ranked where it did (a search with `query`).
+    #[schema(nullable = false)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_breakdown: Option<ScoreBreakdown>,
+}
+
+/// The evidence behind a hybrid `final_score` and each part's share of it:
+/// `final_score = clamp(semantic_part + lexical_part + label_part, 0, 1)`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScoreBreakdown {
+    #[schema(minimum = 0.0, maximum = 0.39)]
+    pub label_boost: f64,
+    #[schema(minimum = 0.0, maximum = 0.20)]
+    pub label_penalty: f64,
+    /// Cosine similarity of the query's and the workflow's embeddings; absent when semantic
+    /// evidence is missing.
+    #[schema(nullable = false)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_similarity: Option<f64>,
+    /// BM25 of the query's terms in the workflow's title, description and labels, divided by
+    /// the best BM25 among the filtered workflows (1 for the best lexical match).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub lexical_score: f64,
+    /// The query's terms (lower case, identifiers also split into parts) found in the
+    /// workflow's text.
+    pub matched_terms: Vec<String>,
+    /// `(1 − lexical_weight) × semantic_similarity`.
+    pub semantic_part: f64,
+    /// `lexical_weight × lexical_score` (the whole lexical_score when semantic evidence is
+    /// missing).
+    pub lexical_part: f64,
+    /// `label_weight × (label_boost − label_penalty)`.
+    pub label_part: f64,
 }
 
 impl From<&RankedWorkflow> for WorkflowSearchResult {
@@ -191,6 +224,20 @@ impl From<&RankedWorkflow> for WorkflowSearchResult {
             rank: r.rank,
             custom_labels: w.custom_labels.to_json(),
             detected_labels: w.detected_labels.to_json(),
+            score_breakdown: r.fused.map(|fused| ScoreBreakdown {
+                label_boost: round(r.score.boost()),
+                label_penalty: round(r.score.penalty()),
+                semantic_similarity: r.similarity.map(round),
+                lexical_score: round(r.lexical.as_ref().map_or(0.0, |m| m.score)),
+                matched_terms: r
+                    .lexical
+                    .as_ref()
+                    .map(|m| m.matched_terms.clone())
+                    .unwrap_or_default(),
+                semantic_part: round(fused.semantic),
+                lexical_part: round(fused.lexical),
+                label_part: round(fused.labels),
+            }),
         }
     }
 }
@@ -202,4 +249,19 @@ pub struct WorkflowSearchResponse {
     /// Workflows that passed the filters and min_score, before top_k.
     pub total_results: usize,
     pub filters: WorkflowSearchFilters,
+    /// Evidence the ranking could not use; absent when none was missing. `semantic`: the
+    /// query could not be embedded (the embedder is down or not configured), so the
+    /// ranking rests on labels and lexical evidence.
+    #[schema(nullable = false, value_type = Option<Vec<MissingEvidenceDoc>>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_evidence: Option<Vec<String>>,
+}
+
+/// Evidence a search could not use.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = MissingEvidence)]
+#[allow(dead_code)] // documents the values; they come from the use-case
+pub enum MissingEvidenceDoc {
+    Semantic,
 }
