@@ -1,6 +1,6 @@
 //! Audit events in a sorted map, newest-first iteration by (timestamp, id).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -13,7 +13,7 @@ use datastorage_domain::audit::{
     PagePosition,
 };
 use datastorage_domain::remediation::{
-    IncidentKeys, IncidentQuery, WorkflowChoice, incident, incident_keys,
+    IncidentKeys, IncidentQuery, WorkflowChoice, incident, incident_keys, produces_spec,
 };
 
 /// Newest-first order is by (timestamp, id); the third part tells apart events that share
@@ -264,6 +264,23 @@ impl AuditEventRepository for MemoryAuditEventRepository {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn remediations_producing(
+        &self,
+        correlation_ids: &[CorrelationId],
+        spec_hash: &str,
+    ) -> Result<Vec<CorrelationId>, RepositoryError> {
+        let wanted: HashSet<&CorrelationId> = correlation_ids.iter().collect();
+        let state = self.read();
+        let found: BTreeSet<CorrelationId> = state
+            .events
+            .values()
+            .map(|s| &s.event)
+            .filter(|e| wanted.contains(&e.correlation_id) && produces_spec(e, spec_hash))
+            .map(|e| e.correlation_id.clone())
+            .collect();
+        Ok(found.into_iter().collect())
     }
 
     async fn incidents(&self, query: &IncidentQuery) -> Result<IncidentKeys, RepositoryError> {

@@ -292,6 +292,14 @@ impl AuditEventRepository for PgAuditEventRepository {
         crate::remediation::workflow_choices(&self.pool, target_resource, since, until, limit).await
     }
 
+    async fn remediations_producing(
+        &self,
+        correlation_ids: &[CorrelationId],
+        spec_hash: &str,
+    ) -> Result<Vec<CorrelationId>, RepositoryError> {
+        crate::remediation::remediations_producing(&self.pool, correlation_ids, spec_hash).await
+    }
+
     async fn incidents(
         &self,
         query: &datastorage_domain::remediation::IncidentQuery,

@@ -92,6 +92,37 @@ pub(crate) async fn workflow_choices(
     rows.into_iter().map(AuditEvent::try_from).collect()
 }
 
+/// Those of `ids` with an effectiveness event naming `spec_hash` as the produced spec (the
+/// domain's `produces_spec`): a probe of each correlation's few events.
+pub(crate) async fn remediations_producing(
+    pool: &PgPool,
+    ids: &[CorrelationId],
+    spec_hash: &str,
+) -> Result<Vec<CorrelationId>, RepositoryError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(CorrelationId::as_str).collect();
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT correlation_id FROM audit_events
+         WHERE correlation_id = ANY($1) AND event_category = 'effectiveness'
+           AND event_data ->> 'post_remediation_spec_hash' = $2
+           AND jsonb_typeof(event_data -> 'post_remediation_spec_hash') = 'string'",
+    )
+    .bind(&ids)
+    .bind(spec_hash)
+    .fetch_all(pool)
+    .await
+    .map_err(to_repository_error)?;
+    found
+        .into_iter()
+        .map(|id| {
+            CorrelationId::parse(id)
+                .map_err(|e| RepositoryError::Corrupt(Cause::msg(format!("correlation id: {e}"))))
+        })
+        .collect()
+}
+
 /// Up to `limit_each` events of each correlation, each oldest first: one index range per id.
 pub(crate) async fn correlations(
     pool: &PgPool,

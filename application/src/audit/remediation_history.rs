@@ -2,11 +2,11 @@
 //!
 //! Reads the target's `remediation.workflow_created` events of the whole look-back
 //! (`AuditEventRepository::workflow_choices`, the newest `MAX_WORKFLOWS`), then every event of
-//! their correlations (one round trip), and leaves the tiers, hash matching and scores to the domain.
+//! the linked remediations' correlations (one round trip), and leaves the tiers, hash matching and scores to the domain.
 
 use std::collections::BTreeSet;
 
-use datastorage_domain::audit::CorrelationId;
+use datastorage_domain::audit::{AuditEvent, CorrelationId};
 use datastorage_domain::remediation::{
     HistoryRequest, MAX_TIER_ENTRIES, RemediationHistory, remediation_history,
 };
@@ -31,18 +31,32 @@ impl AuditService {
             .repository
             .workflow_choices(request.target_resource(), since, now, MAX_WORKFLOWS)
             .await?;
-        let correlations: Vec<CorrelationId> = events
+        let targeted: Vec<&AuditEvent> = events.iter().filter(|e| request.targets(e)).collect();
+        let ids: Vec<CorrelationId> = targeted
             .iter()
-            .filter(|e| request.targets(e))
             .map(|e| e.correlation_id.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        // Every remediation's trail in one round trip: a target with fifty remediations is
-        // one query, not fifty.
+        // Only the remediations the history shows need their trails: those that started from
+        // the current spec or produced it (the domain's rules); a target with fifty
+        // remediations, one of them linked, reads one trail, not fifty.
+        let producing: BTreeSet<CorrelationId> = self
+            .repository
+            .remediations_producing(&ids, request.current_spec_hash())
+            .await?
+            .into_iter()
+            .collect();
+        let linked: Vec<CorrelationId> = targeted
+            .iter()
+            .filter(|e| request.started_from_current(e) || producing.contains(&e.correlation_id))
+            .map(|e| e.correlation_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let trails = self
             .repository
-            .correlations(&correlations, self.settings.max_trail)
+            .correlations(&linked, self.settings.max_trail)
             .await?;
         events.extend(trails);
         Ok(remediation_history(request, now, &events))

@@ -112,6 +112,17 @@ pub trait AuditEventRepository: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, RepositoryError>;
 
+    /// Those of `correlation_ids` with an event that names `spec_hash` as the spec their
+    /// remediation produced, by [`datastorage_domain::remediation::produces_spec`].
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unavailable`]; [`RepositoryError::Corrupt`].
+    async fn remediations_producing(
+        &self,
+        correlation_ids: &[CorrelationId],
+        spec_hash: &str,
+    ) -> Result<Vec<CorrelationId>, RepositoryError>;
+
     /// The remediations (correlations with a `remediation.workflow_created` event) matching
     /// `query`: the page's ids, the exact count of every match, by the rules of
     /// [`datastorage_domain::remediation::incident_keys`].

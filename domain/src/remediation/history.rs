@@ -138,6 +138,13 @@ impl HistoryRequest {
     }
 
     /// Whether `event` opens a remediation of this target (and cluster, when one is asked).
+    /// Whether a workflow choice started from the current spec (names it as its
+    /// pre-remediation hash): a remediation the history shows, with its whole trail.
+    pub fn started_from_current(&self, workflow: &AuditEvent) -> bool {
+        text(workflow.event_data.as_map(), "pre_remediation_spec_hash")
+            == Some(self.current_spec_hash.as_str())
+    }
+
     pub fn targets(&self, event: &AuditEvent) -> bool {
         event.event_type.as_str() == WORKFLOW_CREATED
             && text(event.event_data.as_map(), "target_resource") == Some(&self.target_resource)
@@ -145,6 +152,13 @@ impl HistoryRequest {
                 event.cluster_name.as_ref().map(|c| c.as_str()) == Some(wanted)
             })
     }
+}
+
+/// Whether `event` is an effectiveness event naming `spec_hash` as the spec its remediation
+/// produced: a remediation the history shows, with its whole trail.
+pub fn produces_spec(event: &AuditEvent, spec_hash: &str) -> bool {
+    event.event_category == EventCategory::Effectiveness
+        && text(event.event_data.as_map(), "post_remediation_spec_hash") == Some(spec_hash)
 }
 
 /// How the current spec relates to a remediation.
@@ -238,10 +252,7 @@ pub fn remediation_history(
     // bounded in time, as an assessment may land in a later tier than its workflow.
     let produced_current: HashSet<&str> = ordered
         .iter()
-        .filter(|e| {
-            e.event_category == EventCategory::Effectiveness
-                && text(e.event_data.as_map(), "post_remediation_spec_hash") == Some(current)
-        })
+        .filter(|e| produces_spec(e, current))
         .map(|e| e.correlation_id.as_str())
         .collect();
     let linked: Vec<&AuditEvent> = ordered
@@ -249,8 +260,7 @@ pub fn remediation_history(
         .copied()
         .filter(|e| request.targets(e))
         .filter(|e| {
-            text(e.event_data.as_map(), "pre_remediation_spec_hash") == Some(current)
-                || produced_current.contains(e.correlation_id.as_str())
+            request.started_from_current(e) || produced_current.contains(e.correlation_id.as_str())
         })
         .collect();
     let tier1_start = now - request.tier1.as_duration();

@@ -13,7 +13,7 @@ mod window;
 pub use effectiveness::{Effectiveness, HealthChecks};
 pub use history::{
     HashMatch, HistoryEntry, HistoryParamError, HistoryParams, HistoryRequest, HistoryTier,
-    LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED,
+    LIFECYCLE_COMPLETED, MAX_TIER_ENTRIES, RemediationHistory, WORKFLOW_CREATED, produces_spec,
     remediation_history,
 };
 pub use incident_page::{

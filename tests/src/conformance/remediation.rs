@@ -31,6 +31,7 @@ macro_rules! remediation_reads_conformance {
             a_retry_after_the_range_moves_the_row_out_of_it,
             a_choice_recorded_late_never_replaces_a_later_one,
             workflow_choices_are_a_targets_choices_in_range_newest_first,
+            remediations_producing_a_spec_are_those_whose_assessment_names_it,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -522,4 +523,46 @@ pub async fn workflow_choices_are_a_targets_choices_in_range_newest_first(repo: 
         [web("r2", "14:00:00")]
     );
     assert_eq!(choices("prod/Deployment", 0, 10_000, 10).await, []);
+}
+
+pub async fn remediations_producing_a_spec_are_those_whose_assessment_names_it(repo: Repo) {
+    let assessed = |c: &str, s: i64, category: &str, post: Value| {
+        let mut e = event(
+            c,
+            s,
+            "effectiveness.hash.computed",
+            json!({"post_remediation_spec_hash": post}),
+        );
+        let mut d = EventFactory::at(t0() + Duration::minutes(30)).draft(c);
+        d.event_timestamp = e.event.event_timestamp.as_datetime().to_rfc3339();
+        d.event_type = "effectiveness.hash.computed".into();
+        d.event_category = category.into();
+        d.event_data = json!({"post_remediation_spec_hash": e.event.event_data.as_map()["post_remediation_spec_hash"].clone()}).into();
+        e = EventFactory::at(t0() + Duration::minutes(30)).build(d);
+        e
+    };
+    repo.insert_batch(&[
+        assessed("p1", 10, "effectiveness", json!("sha256:aa")),
+        assessed("p2", 20, "effectiveness", json!("sha256:bb")),
+        // Not an effectiveness event, or not a string: no.
+        assessed("p3", 30, "workflow", json!("sha256:aa")),
+        assessed("p4", 40, "effectiveness", json!(["sha256:aa"])),
+        assessed("p5", 50, "effectiveness", json!("sha256:aa")),
+    ])
+    .await
+    .unwrap();
+    let asked = [id("p1"), id("p2"), id("p3"), id("p4"), id("nobody")];
+    let mut got = repo
+        .remediations_producing(&asked, "sha256:aa")
+        .await
+        .unwrap();
+    got.sort();
+    // p5 names it but was not asked about.
+    assert_eq!(got, [id("p1")]);
+    assert!(
+        repo.remediations_producing(&[], "sha256:aa")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -107,6 +107,13 @@ impl AuditEventRepository for FakeStore {
             .workflow_choices(target, since, until, limit)
             .await
     }
+    async fn remediations_producing(
+        &self,
+        ids: &[CorrelationId],
+        spec_hash: &str,
+    ) -> Result<Vec<CorrelationId>, RepositoryError> {
+        self.inner.remediations_producing(ids, spec_hash).await
+    }
     async fn incidents(
         &self,
         query: &datastorage_domain::remediation::IncidentQuery,
