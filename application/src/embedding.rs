@@ -11,7 +11,7 @@ use datastorage_domain::embedding::{Embedding, EmbeddingModel};
 use datastorage_domain::sha256_hex;
 use datastorage_domain::workflow::WorkflowId;
 
-use crate::ports::{CacheKey, EmbedError, Embedder, EmbeddingCache};
+use crate::ports::{CacheKey, EmbedError, EmbedRole, Embedder, EmbeddingCache};
 
 pub struct CachedEmbedder {
     inner: Arc<dyn Embedder>,
@@ -79,10 +79,19 @@ impl CachedEmbedder {
         self.misses.fetch_add(misses, Ordering::Relaxed);
         metrics::counter!("datastorage_embedding_cache_hits_total").increment(hits);
         metrics::counter!("datastorage_embedding_cache_misses_total").increment(misses);
-        if !missing.is_empty() {
-            let batch: Vec<String> = missing.iter().map(|&i| texts[i].0.clone()).collect();
-            let fresh = self.inner.embed(&batch).await?;
-            for (&i, embedding) in missing.iter().zip(fresh) {
+        // A workflow's text is a document; an untagged one a search query.
+        for role in [EmbedRole::Document, EmbedRole::Query] {
+            let of_role: Vec<usize> = missing
+                .iter()
+                .copied()
+                .filter(|&i| (texts[i].1.is_some()) == (role == EmbedRole::Document))
+                .collect();
+            if of_role.is_empty() {
+                continue;
+            }
+            let batch: Vec<String> = of_role.iter().map(|&i| texts[i].0.clone()).collect();
+            let fresh = self.inner.embed_as(role, &batch).await?;
+            for (&i, embedding) in of_role.iter().zip(fresh) {
                 if let Err(e) = self.cache.put(&keys[i], &embedding, self.ttl).await {
                     tracing::warn!(error = %e, "embedding cache unavailable; not caching");
                 }

@@ -37,6 +37,8 @@ pub(crate) fn build_embedder(
                     model: settings.embedder.model.clone(),
                     dimension: settings.embedder.dimension,
                     attempts: settings.embedder.attempts,
+                    query_prefix: settings.embedder.query_prefix.clone(),
+                    document_prefix: settings.embedder.document_prefix.clone(),
                 },
                 crate::tls::http_client(
                     Duration::from_millis(settings.embedder.timeout_ms),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datastorage_application::ports::{EmbedError, Embedder};
+use datastorage_application::ports::{EmbedError, EmbedRole, Embedder};
 use datastorage_domain::embedding::{Embedding, EmbeddingModel};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +20,10 @@ pub struct HttpEmbedderSettings {
     pub dimension: usize,
     /// Attempts in all (transient failures only: connection errors, timeouts, 5xx, 429).
     pub attempts: u32,
+    /// Put before each search query (`query: ` for E5-style models); empty: none.
+    pub query_prefix: String,
+    /// Put before each workflow text (`passage: ` for E5-style models); empty: none.
+    pub document_prefix: String,
 }
 
 pub struct HttpEmbedder {
@@ -55,11 +59,10 @@ impl HttpEmbedder {
         settings: HttpEmbedderSettings,
         client: reqwest::Client,
     ) -> Result<Self, EmbedError> {
-        let id =
-            EmbeddingModel::parse(settings.model.clone()).map_err(|e| EmbedError::BadAnswer {
-                embedder: settings.url.clone(),
-                reason: e.to_string(),
-            })?;
+        let id = EmbeddingModel::parse(model_id(&settings)).map_err(|e| EmbedError::BadAnswer {
+            embedder: settings.url.clone(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             client,
             endpoint: format!("{}/v1/embeddings", settings.url.trim_end_matches('/')),
@@ -116,10 +119,39 @@ impl HttpEmbedder {
     }
 }
 
+/// The id stored with every vector: the model's name, and with prefixes a digest of them,
+/// so vectors made with other prefixes count as another model's (and are re-embedded).
+fn model_id(settings: &HttpEmbedderSettings) -> String {
+    if settings.query_prefix.is_empty() && settings.document_prefix.is_empty() {
+        return settings.model.clone();
+    }
+    let digest = datastorage_domain::sha256_hex(&format!(
+        "{}\0{}",
+        settings.query_prefix, settings.document_prefix
+    ));
+    format!("{}+prefixes-{}", settings.model, &digest[..12])
+}
+
 #[async_trait]
 impl Embedder for HttpEmbedder {
     fn model(&self) -> &EmbeddingModel {
         &self.id
+    }
+
+    async fn embed_as(
+        &self,
+        role: EmbedRole,
+        texts: &[String],
+    ) -> Result<Vec<Embedding>, EmbedError> {
+        let prefix = match role {
+            EmbedRole::Query => &self.settings.query_prefix,
+            EmbedRole::Document => &self.settings.document_prefix,
+        };
+        if prefix.is_empty() {
+            return self.embed(texts).await;
+        }
+        let marked: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        self.embed(&marked).await
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Embedding>, EmbedError> {

@@ -444,6 +444,16 @@ mod embedding_ports {
         BadAnswer { embedder: String, reason: String },
     }
 
+    /// What a text is embedded as: instruction-tuned models (E5, BGE) want a search query
+    /// and the documents it is matched with marked differently.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum EmbedRole {
+        /// A search's free text.
+        Query,
+        /// A workflow's text, stored with the workflow.
+        Document,
+    }
+
     /// Turns texts into embeddings of one model.
     #[async_trait]
     pub trait Embedder: Send + Sync + 'static {
@@ -455,6 +465,20 @@ mod embedding_ports {
         /// [`EmbedError::Unavailable`] when it cannot answer; [`EmbedError::BadAnswer`] for
         /// a reply that is not one valid vector per text of the model's dimension.
         async fn embed(&self, texts: &[String]) -> Result<Vec<Embedding>, EmbedError>;
+
+        /// As [`Embedder::embed`], the texts being `role`; an embedder that marks roles (its
+        /// model id then names the marks, so changing them re-embeds) overrides this.
+        ///
+        /// # Errors
+        /// As [`Embedder::embed`].
+        async fn embed_as(
+            &self,
+            role: EmbedRole,
+            texts: &[String],
+        ) -> Result<Vec<Embedding>, EmbedError> {
+            let _ = role;
+            self.embed(texts).await
+        }
     }
 
     /// What a cached embedding is for: a query text, or a workflow's text (which its

@@ -80,6 +80,29 @@ pub struct EmbedderSettings {
         env = "DS_EMBEDDER__CA_FILE"
     )]
     pub ca_file: Option<std::path::PathBuf>,
+
+    /// Text put before every search query sent to the HTTP embedder, for instruction-tuned
+    /// models (`query: ` for E5, a query instruction for BGE). A change re-embeds the
+    /// catalog, as a model change does.
+    #[arg(
+        id = "embedder_query_prefix",
+        value_name = "EMBEDDER_QUERY_PREFIX",
+        long = "embedder-query-prefix",
+        env = "DS_EMBEDDER__QUERY_PREFIX",
+        default_value = ""
+    )]
+    pub query_prefix: String,
+
+    /// Text put before every workflow text sent to the HTTP embedder (`passage: ` for E5).
+    /// A change re-embeds the catalog.
+    #[arg(
+        id = "embedder_document_prefix",
+        value_name = "EMBEDDER_DOCUMENT_PREFIX",
+        long = "embedder-document-prefix",
+        env = "DS_EMBEDDER__DOCUMENT_PREFIX",
+        default_value = ""
+    )]
+    pub document_prefix: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -110,6 +110,11 @@ macro_rules! evidence_cases {
         async fn with_the_embedder_down_search_answers_from_labels_and_words() {
             super::with_the_embedder_down_search_answers_from_labels_and_words($storage).await;
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn instruction_prefixes_mark_queries_and_workflow_texts() {
+            super::instruction_prefixes_mark_queries_and_workflow_texts($storage).await;
+        }
     };
 }
 
@@ -216,4 +221,57 @@ async fn with_the_embedder_down_search_answers_from_labels_and_words(storage: St
         .unwrap();
     assert!(body.get("missing_evidence").is_none(), "{body}");
     assert_breakdowns_add_up(&body, true);
+}
+
+async fn instruction_prefixes_mark_queries_and_workflow_texts(storage: Storage) {
+    let server = spawn_embedding_server(Behaviour::Real).await;
+    let url = server.url.clone();
+    let app = spawn_app_with(storage, move |s| {
+        s.embedder.kind = datastorage::EmbedderKind::Http;
+        s.embedder.url = Some(url.into());
+        s.embedder.query_prefix = "query: ".into();
+        s.embedder.document_prefix = "passage: ".into();
+    })
+    .await;
+    register_three(&app).await;
+    let query = "the container exits at start because a ConfigMap key is missing";
+    let r = app
+        .post_json("/api/v1/workflows/search", &search_body(query))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("missing_evidence").is_none(), "{body}");
+    // Every text went out marked: the three workflows as passages, the search as a query.
+    let inputs = server.inputs();
+    let passages = inputs.iter().filter(|t| t.starts_with("passage: ")).count();
+    assert_eq!(passages, 3, "{inputs:?}");
+    assert!(inputs.contains(&format!("query: {query}")), "{inputs:?}");
+    assert_eq!(inputs.len(), 4, "nothing sent unmarked: {inputs:?}");
+}
+
+#[test]
+fn the_prefixes_are_part_of_the_model_id_so_a_change_re_embeds() {
+    use datastorage_application::ports::Embedder;
+    let embedder = |query: &str, document: &str| {
+        datastorage_embedder::HttpEmbedder::new(
+            datastorage_embedder::HttpEmbedderSettings {
+                url: "http://127.0.0.1:9".into(),
+                model: "intfloat/e5-small-v2".into(),
+                dimension: 384,
+                attempts: 1,
+                query_prefix: query.into(),
+                document_prefix: document.into(),
+            },
+            reqwest::Client::new(),
+        )
+        .unwrap()
+        .model()
+        .to_string()
+    };
+    assert_eq!(embedder("", ""), "intfloat/e5-small-v2");
+    let e5 = embedder("query: ", "passage: ");
+    assert!(e5.starts_with("intfloat/e5-small-v2+prefixes-"), "{e5}");
+    assert_eq!(e5, embedder("query: ", "passage: "));
+    assert_ne!(e5, embedder("query: ", ""));
+    assert_ne!(e5, embedder("", "query: passage: "));
 }

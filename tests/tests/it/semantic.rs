@@ -22,6 +22,8 @@ fn http_embedder(url: &str, timeout_ms: u64) -> HttpEmbedder {
             model: "sentence-transformers/all-MiniLM-L6-v2".into(),
             dimension: 384,
             attempts: 3,
+            query_prefix: String::new(),
+            document_prefix: String::new(),
         },
         datastorage::tls::http_client(Duration::from_millis(timeout_ms), None).unwrap(),
     )

@@ -184,6 +184,8 @@ fn https_embedder(url: &str, ca_file: Option<std::path::PathBuf>) -> HttpEmbedde
             model: "sentence-transformers/all-MiniLM-L6-v2".into(),
             dimension: 384,
             attempts: 1,
+            query_prefix: String::new(),
+            document_prefix: String::new(),
         },
         datastorage::tls::http_client(Duration::from_secs(30), ca_file.as_deref()).unwrap(),
     )
