@@ -218,6 +218,8 @@ scripts/bench.sh              # everything, about 25 minutes (SECONDS_PER_RUN=8 
 scripts/bench-ab.sh A B 3     # two service binaries, 3 alternating pairs on the batch path
 scripts/bench-reads.sh A B 2  # the same on the read path (keyset page, correlation query)
 scripts/bench-dlq-ab.sh A B 3 # the same on the dead-letter fallback (PostgreSQL stopped)
+scripts/bench-search-ab.sh A B 2 # the same on workflow search at 10k workflows (label-only, hybrid)
+scripts/bench-remediation.sh  # the remediation reads at 10M events (history, effectiveness, incidents, timeline)
 ```
 
 `scripts/bench.sh` starts PostgreSQL and Redis as the tests do, builds in release, and
