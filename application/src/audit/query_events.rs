@@ -178,7 +178,7 @@ pub(super) fn page_start<C>(
         (Some(_), Some(_)) => {
             errors.push(
                 "cursor",
-                "cannot be combined with offset; use one or the other",
+                "cannot be combined with offset (use one or the other)",
             );
             None
         }
