@@ -34,7 +34,7 @@ token="$(ds_token_file "$work/tokens.json" api-fuzz \
 port="$(ds_free_port)"
 DATABASE_URL="${DS_TEST_DATABASE_URL%/*}/$database" DS_HTTP__ADDR="127.0.0.1:$port" \
   DS_AUTH__TOKENS_FILE="$work/tokens.json" \
-  target/debug/datastorage --embedder local --model-dir "$DS_MODEL_DIR" >"$work/service.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}"/debug/datastorage --embedder local --model-dir "$DS_MODEL_DIR" >"$work/service.log" 2>&1 &
 service=$!
 stop() { kill "$service" 2>/dev/null || true; wait "$service" 2>/dev/null || true; rm -rf "$work"; }
 trap 'stop; [ -z "$own_services" ] || ds_services_stop' EXIT
