@@ -209,14 +209,8 @@ impl AuditEventRepository for MemoryAuditEventRepository {
         correlation_id: &CorrelationId,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, RepositoryError> {
-        let state = self.read();
-        Ok(state
-            .events
-            .values()
-            .filter(|s| &s.event.correlation_id == correlation_id)
-            .take(limit as usize)
-            .map(|s| s.event.clone())
-            .collect())
+        self.correlations(std::slice::from_ref(correlation_id), limit)
+            .await
     }
 
     async fn correlations(

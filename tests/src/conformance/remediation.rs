@@ -527,19 +527,13 @@ pub async fn workflow_choices_are_a_targets_choices_in_range_newest_first(repo: 
 
 pub async fn remediations_producing_a_spec_are_those_whose_assessment_names_it(repo: Repo) {
     let assessed = |c: &str, s: i64, category: &str, post: Value| {
-        let mut e = event(
-            c,
-            s,
-            "effectiveness.hash.computed",
-            json!({"post_remediation_spec_hash": post}),
-        );
-        let mut d = EventFactory::at(t0() + Duration::minutes(30)).draft(c);
-        d.event_timestamp = e.event.event_timestamp.as_datetime().to_rfc3339();
+        let factory = EventFactory::at(t0() + Duration::minutes(30));
+        let mut d = factory.draft(c);
+        d.event_timestamp = (t0() + Duration::seconds(s)).to_rfc3339();
         d.event_type = "effectiveness.hash.computed".into();
         d.event_category = category.into();
-        d.event_data = json!({"post_remediation_spec_hash": e.event.event_data.as_map()["post_remediation_spec_hash"].clone()}).into();
-        e = EventFactory::at(t0() + Duration::minutes(30)).build(d);
-        e
+        d.event_data = json!({"post_remediation_spec_hash": post}).into();
+        factory.build(d)
     };
     repo.insert_batch(&[
         assessed("p1", 10, "effectiveness", json!("sha256:aa")),
