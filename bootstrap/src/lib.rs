@@ -247,6 +247,8 @@ impl Application {
                     cap: Duration::from_millis(settings.retry.cap_ms),
                     ..RetryPolicy::default()
                 },
+                retry_deadline: Duration::from_millis(settings.retry.deadline_ms),
+                enqueue_timeout: Duration::from_millis(settings.dlq.enqueue_timeout_ms),
                 breaker: BreakerSettings {
                     failure_threshold: settings.breaker.failure_threshold,
                     open_for: Duration::from_millis(settings.breaker.open_ms),

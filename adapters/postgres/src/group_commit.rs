@@ -58,7 +58,8 @@ impl GroupCommit {
         self.0
             .write(event)
             .await
-            .map_err(|stopped| RepositoryError::Unavailable(Cause::new(stopped)))?
+            // The flusher ended without answering, perhaps mid-write.
+            .map_err(|stopped| RepositoryError::OutcomeUnknown(Cause::new(stopped)))?
     }
 }
 
@@ -80,10 +81,12 @@ impl GroupWrite for GroupWriter {
         match self.0.write(&events).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // Every caller retries (idempotently) or falls back to the queue on its own.
-            Err(RepositoryError::Unavailable(why)) => events
-                .iter()
-                .map(|_| Err(RepositoryError::Unavailable(why.clone())))
-                .collect(),
+            // The store's state, not one event's: the same answer for every event.
+            Err(
+                e @ (RepositoryError::Unavailable(_)
+                | RepositoryError::OutcomeUnknown(_)
+                | RepositoryError::Fault(_)),
+            ) => events.iter().map(|_| Err(e.clone())).collect(),
             Err(refused) if events.len() == 1 => vec![Err(refused)],
             Err(_) => {
                 let mut answers = Vec::with_capacity(events.len());

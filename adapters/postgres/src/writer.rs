@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnection, PgCopyIn};
 use uuid::Uuid;
 
 use crate::copy::{COPY_AUDIT_EVENTS, CopyRows};
-use crate::error::{is_missing_partition, to_repository_error};
+use crate::error::{is_missing_partition, to_repository_error, uncommitted};
 use crate::partitions::ensure_audit_partitions;
 
 /// Writes batches of events, each batch in one transaction.
@@ -42,7 +42,8 @@ impl Writer {
             other => other,
         }
         .map_err(|e| match e {
-            WriteError::Sql(e) => to_repository_error(e),
+            WriteError::Sql(e) => uncommitted(e),
+            WriteError::Commit(e) => to_repository_error(e),
             WriteError::Conflict(event_id) => RepositoryError::Conflict { event_id },
         })
     }
@@ -129,13 +130,16 @@ impl Writer {
             send_copy(tx.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
         }
         crate::remediation::record_choices(&mut tx, fresh).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(WriteError::Commit)?;
         Ok(outcomes)
     }
 }
 
 enum WriteError {
+    /// Before `COMMIT` was sent: the transaction is rolled back, nothing was written.
     Sql(sqlx::Error),
+    /// `COMMIT` itself: without its answer, the write may have happened.
+    Commit(sqlx::Error),
     Conflict(EventId),
 }
 

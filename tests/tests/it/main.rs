@@ -29,6 +29,7 @@ mod request_tracing;
 mod retrieval;
 mod search_evidence;
 mod semantic;
+mod sqlstate;
 mod timeline;
 mod tls;
 mod workflows_api;
