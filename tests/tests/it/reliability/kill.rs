@@ -9,9 +9,9 @@ use datastorage_tests::processes::free_port;
 use datastorage_tests::support::*;
 use sqlx::PgPool;
 
-use super::PATIENCE;
 use super::load::{Load, Shape};
 use super::tally::{Figures, Row, drained, watch_recovery};
+use super::{DATABASE_DEADLINE, ENQUEUE_TIMEOUT, PATIENCE};
 
 /// One `datastorage` process; killed if the test ends without stopping it.
 struct Service {
@@ -34,6 +34,14 @@ impl Service {
             .env("DS_DLQ__CONSUMER", "reliability")
             .env("DS_DLQ__IDLE_WAIT_MS", "20")
             .env("DS_BREAKER__OPEN_MS", "200")
+            .env(
+                "DS_RETRY__DEADLINE_MS",
+                DATABASE_DEADLINE.as_millis().to_string(),
+            )
+            .env(
+                "DS_DLQ__ENQUEUE_TIMEOUT_MS",
+                ENQUEUE_TIMEOUT.as_millis().to_string(),
+            )
             .env("DS_LOG", "warn")
             .stdout(
                 std::fs::OpenOptions::new()

@@ -12,6 +12,7 @@
 mod kill;
 mod load;
 mod postgres;
+mod redis;
 mod tally;
 
 use std::time::Duration;
@@ -23,11 +24,21 @@ use sqlx::PgPool;
 /// Bounds every wait of the suite: a service that hangs fails its case instead of stalling it.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// The write deadline the cases give the service (`retry.deadline_ms` for the database part,
+/// `dlq.enqueue_timeout_ms` for the queue's), shorter than the defaults to keep the suite quick.
+const DATABASE_DEADLINE: Duration = Duration::from_millis(1000);
+const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(1000);
+const WRITE_DEADLINE: Duration = DATABASE_DEADLINE.saturating_add(ENQUEUE_TIMEOUT);
+
+fn with_deadlines(s: &mut datastorage::Settings) {
+    s.retry.deadline_ms = DATABASE_DEADLINE.as_millis() as u64;
+    s.dlq.enqueue_timeout_ms = ENQUEUE_TIMEOUT.as_millis() as u64;
+}
+
 /// An in-process service whose PostgreSQL (and, when asked, Redis) is reached through a proxy.
 struct Rig {
     app: TestApp,
     postgres: Proxy,
-    #[expect(dead_code, reason = "the Redis case comes with the write deadline")]
     redis: Option<Proxy>,
     /// The case's own database, reached directly (for the count).
     pool: PgPool,
@@ -37,7 +48,6 @@ struct Rig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Through {
     Postgres,
-    #[expect(dead_code, reason = "the Redis case comes with the write deadline")]
     PostgresAndRedis,
 }
 
@@ -59,6 +69,7 @@ impl Rig {
                 .as_ref()
                 .map_or(redis_url.clone(), |r| r.url_for(&redis_url));
             with_redis_queue(s, queue_url);
+            with_deadlines(s);
             adjust(s);
         })
         .await;

@@ -7,7 +7,7 @@ use datastorage_tests::proxy::Mode;
 
 use super::load::{Load, Shape};
 use super::tally::{Figures, Row, drained, millis, quantile, watch_recovery};
-use super::{PATIENCE, Rig, Through};
+use super::{DATABASE_DEADLINE, ENQUEUE_TIMEOUT, PATIENCE, Rig, Through, WRITE_DEADLINE};
 
 /// Answers before a fault and after healing it, in each case.
 const AROUND: usize = 200;
@@ -136,5 +136,80 @@ async fn postgres_connections_reset_mid_copy_lose_and_double_nothing() {
         figures.answered("201") + figures.answered("202") + figures.answered("200"),
         figures.requests,
         "every answer acknowledged: {figures:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_hung_every_request_is_answered_within_the_write_deadline_and_stored_once() {
+    const HUNG: Duration = Duration::from_secs(25);
+    let case = "postgres-hung";
+    let rig = Rig::start(Through::Postgres, |_| {}).await;
+    let mut load = Load::start(&rig.app.base_url, case, Shape::Mixed);
+    load.until_answered(AROUND, PATIENCE).await;
+
+    rig.postgres.set_mode(Mode::Hang);
+    let hung = Instant::now();
+    // The fault is the scenario: held for a fixed time.
+    tokio::time::sleep(HUNG).await;
+    let healed = Instant::now();
+    rig.postgres.set_mode(Mode::Forward);
+    let during = load.exchanges_answered_between(hung, healed);
+    let recovery = watch_recovery(rig.pool.clone(), load.acknowledged());
+    load.until_more(AROUND, PATIENCE).await;
+
+    let record = load.finish().await;
+    drained(&rig.app.base_url).await;
+    let figures = Figures::count(&record, &rig.pool, Some(recovery.await.unwrap())).await;
+    let limit = WRITE_DEADLINE + Duration::from_secs(1);
+    let accepted_during = during
+        .iter()
+        .filter(|e| e.label() == "202" && !e.resend)
+        .count();
+    Row {
+        case,
+        test: "postgres_hung",
+        title: "PostgreSQL hung for 25 s",
+        fault: format!(
+            "PostgreSQL's connections held open with nothing read or answered for {} s \
+             (write deadline {} ms: {} ms for the database, {} ms for the queue)",
+            HUNG.as_secs(),
+            WRITE_DEADLINE.as_millis(),
+            DATABASE_DEADLINE.as_millis(),
+            ENQUEUE_TIMEOUT.as_millis()
+        ),
+        shape: Shape::Mixed,
+        proves: "A database that hangs is an outage, not a stall: every request is answered \
+                 within the write deadline plus a second, writes are acknowledged 202 from the \
+                 queue during the hang, and once PostgreSQL resumes (and the statements it \
+                 held run after all) every event is stored exactly once.",
+        details: vec![
+            (
+                "answers during the hang".into(),
+                format!("{}, of which 202: {accepted_during}", during.len()),
+            ),
+            (
+                "every answer within".into(),
+                format!("{} ms (the write deadline plus 1 s)", limit.as_millis()),
+            ),
+        ],
+    }
+    .write(&figures);
+
+    figures.assert_exactly_once();
+    assert_eq!(figures.refused, 0, "the queue was up: no 503 is due");
+    assert!(
+        accepted_during > 0,
+        "writes are acknowledged 202 during the hang"
+    );
+    let late: Vec<_> = record
+        .exchanges
+        .iter()
+        .filter(|e| e.status.is_none() || e.latency > limit)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{} answers missing or later than {limit:?}: {:?}",
+        late.len(),
+        late.iter().take(10).collect::<Vec<_>>()
     );
 }
