@@ -158,6 +158,12 @@ impl Application {
                                     max_events: settings.database.group_commit_max_events as usize,
                                     max_in_flight: settings.database.group_commit_in_flight
                                         as usize,
+                                    // A quarter of the write's deadline: a database that
+                                    // refuses connections fails every attempt in time to say
+                                    // "nothing was written".
+                                    connection_wait: Duration::from_millis(
+                                        settings.retry.deadline_ms / 4,
+                                    ),
                                 },
                             ),
                         ),

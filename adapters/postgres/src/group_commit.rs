@@ -24,6 +24,10 @@ pub struct GroupCommitSettings {
     pub max_events: usize,
     /// Groups being written at once (each holds one pooled connection while it commits).
     pub max_in_flight: usize,
+    /// Longest any write (grouped or not) waits for a pooled connection. Past it nothing was
+    /// sent, so the failure is a known "nothing written"; kept well inside a write's deadline
+    /// so that a database refusing connections is reported as down, not as an unknown outcome.
+    pub connection_wait: std::time::Duration,
 }
 
 impl Default for GroupCommitSettings {
@@ -31,6 +35,7 @@ impl Default for GroupCommitSettings {
         Self {
             max_events: 256,
             max_in_flight: 4,
+            connection_wait: std::time::Duration::from_millis(500),
         }
     }
 }

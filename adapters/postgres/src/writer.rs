@@ -22,6 +22,7 @@ use crate::partitions::ensure_audit_partitions;
 #[derive(Clone)]
 pub(crate) struct Writer {
     pub(crate) pool: PgPool,
+    pub(crate) connection_wait: std::time::Duration,
 }
 
 impl Writer {
@@ -60,7 +61,10 @@ impl Writer {
             hashes.push(new.event.content_hash().to_vec());
         }
 
-        let mut tx = self.pool.begin().await?;
+        let mut conn = tokio::time::timeout(self.connection_wait, self.pool.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let mut tx = sqlx::Acquire::begin(&mut conn).await?;
         // The id row decides: inserted means new; not inserted means the pair is already
         // stored (or being stored by a transaction this one waited for).
         let inserted: Vec<(String, Uuid)> = sqlx::query_as(
