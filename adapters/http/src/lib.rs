@@ -17,6 +17,7 @@ mod openapi;
 pub mod problem;
 pub mod ratelimit;
 pub mod remediation_history;
+pub mod serve;
 pub mod trace;
 pub mod trace_context;
 pub mod workflows;
@@ -81,6 +82,11 @@ pub struct HttpSettings {
     pub request_timeout: std::time::Duration,
     /// Most API requests in flight; beyond it 503 `saturated` (0 refuses all API traffic).
     pub max_in_flight: usize,
+    /// Longest a request head may take to arrive (also how long a kept-alive connection may
+    /// wait for its next request); then the connection is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// Most open connections; beyond it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -89,6 +95,8 @@ impl Default for HttpSettings {
             body_limit_bytes: 16 * 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
             max_in_flight: 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 4096,
         }
     }
 }
