@@ -303,6 +303,7 @@ impl Application {
             request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
             max_in_flight: settings.http.max_in_flight,
             header_read_timeout: Duration::from_millis(settings.http.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(settings.http.body_read_timeout_ms),
             max_connections: settings.http.max_connections,
         };
         let router = datastorage_http::router(

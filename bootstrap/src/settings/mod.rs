@@ -120,6 +120,18 @@ pub struct HttpSettings {
     )]
     pub header_read_timeout_ms: u64,
 
+    /// Milliseconds a request body may take to arrive, from its first read; then a 408
+    /// `body-timeout` and the connection is closed.
+    #[arg(
+        id = "body_read_timeout_ms",
+        value_name = "BODY_READ_TIMEOUT_MS",
+        long = "body-read-timeout-ms",
+        env = "DS_HTTP__BODY_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub body_read_timeout_ms: u64,
+
     /// Most open connections; beyond it new connections wait in the listen backlog until one
     /// closes.
     #[arg(
