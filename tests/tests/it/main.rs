@@ -28,6 +28,7 @@ mod request_tracing;
 mod retrieval;
 mod search_evidence;
 mod semantic;
+mod slow_clients;
 mod timeline;
 mod tls;
 mod workflows_api;
