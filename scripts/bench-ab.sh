@@ -7,6 +7,7 @@
 #   git stash; cargo build --release -p datastorage; cp target/release/datastorage /tmp/a
 #   git stash pop; cargo build --release -p datastorage; cp target/release/datastorage /tmp/b
 #   scripts/bench-ab.sh /tmp/a /tmp/b 3          # 3 alternating pairs, 8 s each
+#   SCENARIO=event scripts/bench-ab.sh /tmp/a /tmp/b 3   # single-event POSTs instead of batches of 100
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
@@ -16,6 +17,12 @@ cd "$(dirname "$0")/.."
 
 [ $# -ge 2 ] || { echo "usage: $0 <binary-a> <binary-b> [pairs]" >&2; exit 2; }
 A="$1"; B="$2"; PAIRS="${3:-3}"; SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
+SCENARIO="${SCENARIO:-batch}"
+case "$SCENARIO" in
+  batch) PER_REQUEST=100 ;;
+  event) PER_REQUEST=1 ;;
+  *) echo "SCENARIO is batch or event, not $SCENARIO" >&2; exit 2 ;;
+esac
 
 ds_services_start_for_service
 SQLX_OFFLINE=true cargo build --release --locked -q -p datastorage-bench
@@ -37,15 +44,16 @@ run() { # $1 = label, $2 = binary
   ceiling="$(python3 -c "print(round($tps * 100))")"
   ds_settle "$db"
   p0="$(ds_postgres_ticks)"; s0="$(ds_ticks "$SERVICE_PID")"; m0="$(ds_machine_ticks)"
-  out="$(target/release/loadgen --url "$url" --scenario batch --batch-size 100 --clients 16 \
+  out="$(target/release/loadgen --url "$url" --scenario "$SCENARIO" --batch-size 100 --clients 16 \
     --warmup-seconds 0 --seconds "$SECONDS_PER_RUN" --label ab)"
   p1="$(ds_postgres_ticks)"; s1="$(ds_ticks "$SERVICE_PID")"
-  local events rate
-  events="$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"] * 100)')"
+  local events rate p99
+  events="$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"] * '"$PER_REQUEST"')')"
   rate="$(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_per_s"]))')"
-  printf '%s: ceiling %s/s (machine %s us/row) | service %s/s, ratio %s | CPU per event: service %s us, PostgreSQL %s us, machine %s us\n' \
+  p99="$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p99_ms"])')"
+  printf '%s: ceiling %s/s (machine %s us/row) | service %s events/s, p99 %s ms, ratio %s | CPU per event: service %s us, PostgreSQL %s us, machine %s us\n' \
     "$1" "$ceiling" "$(ds_per_unit_us "$c0" "$c1" "$(python3 -c "print($tps * 100 * $SECONDS_PER_RUN)")")" \
-    "$rate" "$(python3 -c "print(round($rate / $ceiling, 2))")" \
+    "$rate" "$p99" "$(python3 -c "print(round($rate / $ceiling, 2))")" \
     "$(ds_per_unit_us "$s0" "$s1" "$events")" "$(ds_per_unit_us "$p0" "$p1" "$events")" \
     "$(ds_per_unit_us "$m0" "$(ds_machine_ticks)" "$events")"
   kill "$SERVICE_PID"; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=""

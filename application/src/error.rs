@@ -60,9 +60,17 @@ pub enum AuditError {
     /// The store refused the data for good.
     #[error("the store rejected the event")]
     Rejected(#[source] Cause),
-    /// The store is unreachable; the client may retry.
+    /// The store is unreachable and nothing was written; the client may retry.
     #[error("storage is unavailable")]
     Unavailable(#[source] Cause),
+    /// Neither store answered in time, and the write may have happened: a retry with
+    /// `event_ids` (the ids this write used) stores each event once.
+    #[error("the outcome of the write is unknown")]
+    OutcomeUnknown {
+        event_ids: Vec<EventId>,
+        #[source]
+        cause: Cause,
+    },
     /// Something that should not happen did; details are for the log only.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -73,8 +81,13 @@ impl From<RepositoryError> for AuditError {
         match e {
             RepositoryError::Conflict { event_id } => AuditError::Conflict { event_id },
             RepositoryError::Rejected(why) => AuditError::Rejected(why),
-            RepositoryError::Unavailable(why) => AuditError::Unavailable(why),
-            RepositoryError::Corrupt(why) => AuditError::Internal(why),
+            // Outside a write (which handles it itself) nothing was written either way.
+            RepositoryError::Unavailable(why) | RepositoryError::OutcomeUnknown(why) => {
+                AuditError::Unavailable(why)
+            }
+            RepositoryError::Fault(why) | RepositoryError::Corrupt(why) => {
+                AuditError::Internal(why)
+            }
         }
     }
 }
@@ -134,7 +147,7 @@ impl From<crate::ports::CatalogError> for WorkflowError {
             }
             e @ C::Transition(_) => WorkflowError::InvalidTransition(e.to_string()),
             C::Unavailable(why) => WorkflowError::Unavailable(why),
-            C::Corrupt(why) => WorkflowError::Internal(why),
+            C::Fault(why) | C::Corrupt(why) => WorkflowError::Internal(why),
         }
     }
 }

@@ -74,3 +74,11 @@ ON CONFLICT (correlation_id) DO UPDATE SET
 WHERE (EXCLUDED.action_at, EXCLUDED.action_event_id) > (r.action_at, r.action_event_id);
 VACUUM (ANALYZE) remediations;
 \endif
+-- Every event's id row too, as the writer makes it (migration 20261208000100): the repeat
+-- check and the remediation reads use it.
+SELECT to_regclass('audit_event_ids') IS NOT NULL AS has_ids \gset
+\if :has_ids
+INSERT INTO audit_event_ids (correlation_id, event_id, event_date, content_hash)
+SELECT correlation_id, event_id, event_date, content_hash FROM :"part";
+VACUUM (ANALYZE) audit_event_ids;
+\endif

@@ -14,6 +14,10 @@ fn pg_settings(settings: &Settings, url: &str) -> PgSettings {
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_secs),
         tls: settings.database.tls(),
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+        idle_in_transaction_timeout: Duration::from_millis(
+            settings.database.idle_in_transaction_timeout_ms,
+        ),
     }
 }
 

@@ -160,6 +160,12 @@ impl Application {
                                     max_events: settings.database.group_commit_max_events as usize,
                                     max_in_flight: settings.database.group_commit_in_flight
                                         as usize,
+                                    // A quarter of the write's deadline: a database that
+                                    // refuses connections fails every attempt in time to say
+                                    // "nothing was written".
+                                    connection_wait: Duration::from_millis(
+                                        settings.retry.deadline_ms / 4,
+                                    ),
                                 },
                             ),
                         ),
@@ -249,6 +255,8 @@ impl Application {
                     cap: Duration::from_millis(settings.retry.cap_ms),
                     ..RetryPolicy::default()
                 },
+                retry_deadline: Duration::from_millis(settings.retry.deadline_ms),
+                enqueue_timeout: Duration::from_millis(settings.dlq.enqueue_timeout_ms),
                 breaker: BreakerSettings {
                     failure_threshold: settings.breaker.failure_threshold,
                     open_for: Duration::from_millis(settings.breaker.open_ms),

@@ -97,6 +97,8 @@ pub async fn fresh_pool() -> PgPool {
         max_connections: 8,
         acquire_timeout: std::time::Duration::from_secs(30),
         tls: Default::default(),
+        statement_timeout: std::time::Duration::from_secs(30),
+        idle_in_transaction_timeout: std::time::Duration::from_secs(60),
     })
     .await
     .expect("connect and migrate the test database")

@@ -164,7 +164,10 @@ fn guard(operation: &mut Operation, roles: &[auth::Role]) {
             "saturated",
             "Service Unavailable",
             "Too many requests in flight (`saturated`), the request outlived its deadline \
-             (`request-timeout`) or storage is down (`service-unavailable`); see Retry-After",
+             (`request-timeout`), storage is down and nothing was written \
+             (`service-unavailable`), or, for a write, a store did not answer in time and the \
+             events may be stored (`outcome-unknown`, with their `event_ids`: retry with \
+             them); see Retry-After",
         ),
     ];
     if operation.request_body.is_some() {

@@ -43,6 +43,11 @@ pub struct Problem {
     /// For validation errors: field name → what is wrong with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_errors: Option<BTreeMap<String, String>>,
+    /// For `outcome-unknown`: the ids of the request's events, in request order. Re-sending
+    /// the events with these ids stores each once, whatever happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["0193a5c2-7e4b-7d1a-9c3e-5f2b8a9d0e11"]))]
+    pub event_ids: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -54,6 +59,7 @@ impl Problem {
             detail: Some(detail.into()),
             instance: None,
             field_errors: None,
+            event_ids: None,
         }
     }
 
@@ -116,8 +122,15 @@ pub enum ApiError {
     PayloadTooLarge,
     NotFound(String),
     Conflict(String),
-    /// Storage is down; the client should retry after a moment. The cause chain, for the log.
+    /// Storage is down and nothing was written; the client should retry after a moment. The
+    /// cause chain, for the log.
     Unavailable(String),
+    /// Neither store answered in time: the events may be stored. The client should retry
+    /// with these ids. The cause chain, for the log.
+    OutcomeUnknown {
+        event_ids: Vec<String>,
+        cause: String,
+    },
     /// The cause chain, for the log.
     Internal(String),
     /// A client error with its own problem type (`version-not-incremented`, ...).
@@ -212,6 +225,10 @@ impl From<AuditError> for ApiError {
                 }
             }
             AuditError::Unavailable(why) => ApiError::Unavailable(why.chain()),
+            AuditError::OutcomeUnknown { event_ids, cause } => ApiError::OutcomeUnknown {
+                event_ids: event_ids.iter().map(ToString::to_string).collect(),
+                cause: cause.chain(),
+            },
             AuditError::Internal(why) => ApiError::Internal(why.chain()),
         }
     }
@@ -340,6 +357,17 @@ impl IntoResponse for ApiError {
                 ),
                 Some(cause),
             ),
+            ApiError::OutcomeUnknown { event_ids, cause } => {
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome-unknown",
+                    "Outcome Unknown",
+                    "storage did not answer in time: the events may or may not be stored; \
+                     retry with the same event_id values (event_ids), which stores each once",
+                );
+                p.event_ids = Some(event_ids);
+                (p, Some(cause))
+            }
             ApiError::Internal(cause) => (
                 Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR),
                 Some(cause),

@@ -34,7 +34,10 @@ impl PgAuditEventRepository {
     }
 
     pub fn with_group_commit(pool: PgPool, settings: GroupCommitSettings) -> Self {
-        let writer = Writer { pool: pool.clone() };
+        let writer = Writer {
+            pool: pool.clone(),
+            connection_wait: settings.connection_wait,
+        };
         Self {
             pool,
             group: Arc::new(GroupCommit::new(writer.clone(), settings)),

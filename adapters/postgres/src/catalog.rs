@@ -27,6 +27,7 @@ impl PgWorkflowCatalog {
 fn unavailable(e: sqlx::Error) -> CatalogError {
     match crate::error::to_repository_error(e) {
         RepositoryError::Corrupt(why) => CatalogError::Corrupt(why),
+        RepositoryError::Fault(why) => CatalogError::Fault(why),
         other => CatalogError::Unavailable(Cause::new(other)),
     }
 }

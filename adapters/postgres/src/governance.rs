@@ -161,6 +161,12 @@ impl RetentionStore for PgGovernance {
         let end = month.checked_add_months(Months::new(1)).unwrap_or(month);
         let partition = format!("audit_events_{}", month.format("%Y_%m"));
         let mut tx = self.pool.begin().await.map_err(to_repository_error)?;
+        // Retention is a background job over a whole month: not bound by the requests'
+        // statement timeout.
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(to_repository_error)?;
         // One drop at a time across replicas: a second one waits here, then finds the
         // partition gone and does nothing (unserialised, the two deadlock or one fails on
         // the table the other dropped).

@@ -24,6 +24,10 @@ pub struct GroupCommitSettings {
     pub max_events: usize,
     /// Groups being written at once (each holds one pooled connection while it commits).
     pub max_in_flight: usize,
+    /// Longest any write (grouped or not) waits for a pooled connection. Past it nothing was
+    /// sent, so the failure is a known "nothing written"; kept well inside a write's deadline
+    /// so that a database refusing connections is reported as down, not as an unknown outcome.
+    pub connection_wait: std::time::Duration,
 }
 
 impl Default for GroupCommitSettings {
@@ -31,6 +35,7 @@ impl Default for GroupCommitSettings {
         Self {
             max_events: 256,
             max_in_flight: 4,
+            connection_wait: std::time::Duration::from_millis(500),
         }
     }
 }
@@ -58,7 +63,8 @@ impl GroupCommit {
         self.0
             .write(event)
             .await
-            .map_err(|stopped| RepositoryError::Unavailable(Cause::new(stopped)))?
+            // The flusher ended without answering, perhaps mid-write.
+            .map_err(|stopped| RepositoryError::OutcomeUnknown(Cause::new(stopped)))?
     }
 }
 
@@ -80,10 +86,12 @@ impl GroupWrite for GroupWriter {
         match self.0.write(&events).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // Every caller retries (idempotently) or falls back to the queue on its own.
-            Err(RepositoryError::Unavailable(why)) => events
-                .iter()
-                .map(|_| Err(RepositoryError::Unavailable(why.clone())))
-                .collect(),
+            // The store's state, not one event's: the same answer for every event.
+            Err(
+                e @ (RepositoryError::Unavailable(_)
+                | RepositoryError::OutcomeUnknown(_)
+                | RepositoryError::Fault(_)),
+            ) => events.iter().map(|_| Err(e.clone())).collect(),
             Err(refused) if events.len() == 1 => vec![Err(refused)],
             Err(_) => {
                 let mut answers = Vec::with_capacity(events.len());

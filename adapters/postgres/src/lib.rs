@@ -29,6 +29,7 @@ use sqlx::{Connection, PgConnection};
 pub use audit::PgAuditEventRepository;
 pub use catalog::PgWorkflowCatalog;
 pub use citus::distribute as distribute_on_citus;
+pub use error::{Failure, classify as classify_failure, classify_sqlstate};
 pub use governance::PgGovernance;
 pub use group_commit::GroupCommitSettings;
 pub use log::{PgAuditLog, log_queueing_enabled, queue_events_for_log};
@@ -48,6 +49,12 @@ pub struct PgSettings {
     pub acquire_timeout: Duration,
     /// TLS beyond what the URL says (each set field wins over the URL's parameter).
     pub tls: PgTls,
+    /// The server cancels a statement running longer (`statement_timeout`; zero: never).
+    pub statement_timeout: Duration,
+    /// The server ends a session idle this long inside a transaction, so a client that
+    /// vanished mid-write does not hold its locks (`idle_in_transaction_session_timeout`;
+    /// zero: never).
+    pub idle_in_transaction_timeout: Duration,
 }
 
 /// TLS to PostgreSQL (rustls, with the ring provider). Each field left `None` keeps what the
@@ -95,9 +102,17 @@ pub fn is_tls_failure(e: &sqlx::Error) -> bool {
 /// The URL is invalid, the server is unreachable, or a migration fails.
 pub async fn connect_and_migrate(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
     let pool = connect(settings).await?;
-    MIGRATOR.run(&pool).await?;
     let mut conn = pool.acquire().await?;
+    // A migration's backfill may run longer than any request may: no statement timeout for
+    // this session until it is done (RESET goes back to the pool's startup value).
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    MIGRATOR.run(&mut *conn).await?;
     citus::distribute(&mut conn).await?;
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *conn)
+        .await?;
     drop(conn);
     Ok(pool)
 }
@@ -118,6 +133,16 @@ pub async fn connect(settings: &PgSettings) -> Result<PgPool, sqlx::Error> {
         let _ = conn.close().await;
         citus?
     };
+    let options = options.options([
+        (
+            "statement_timeout",
+            settings.statement_timeout.as_millis().to_string(),
+        ),
+        (
+            "idle_in_transaction_session_timeout",
+            settings.idle_in_transaction_timeout.as_millis().to_string(),
+        ),
+    ]);
     let options = if citus {
         options
     } else {

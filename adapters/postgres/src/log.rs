@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use datastorage_application::ports::{
-    AuditLogStore, Cause, LogBacklog, LogEntry, LogError, SequenceOutcome, StoredCheckpoint,
+    AuditLogStore, Cause, LogBacklog, LogEntry, LogError, RepositoryError, SequenceOutcome,
+    StoredCheckpoint,
 };
 use datastorage_domain::audit::{AuditEvent, CorrelationId, EventId};
 use datastorage_domain::log::Hash;
@@ -46,7 +47,11 @@ impl PgAuditLog {
 }
 
 fn unavailable(e: sqlx::Error) -> LogError {
-    LogError::Unavailable(Cause::new(e))
+    match crate::error::to_repository_error(e) {
+        RepositoryError::Fault(why) => LogError::Fault(why),
+        RepositoryError::Corrupt(why) => LogError::Corrupt(why),
+        other => LogError::Unavailable(Cause::new(other)),
+    }
 }
 
 fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> LogError {

@@ -15,13 +15,14 @@ use sqlx::postgres::{PgConnection, PgCopyIn};
 use uuid::Uuid;
 
 use crate::copy::{COPY_AUDIT_EVENTS, CopyRows};
-use crate::error::{is_missing_partition, to_repository_error};
+use crate::error::{is_missing_partition, to_repository_error, uncommitted};
 use crate::partitions::ensure_audit_partitions;
 
 /// Writes batches of events, each batch in one transaction.
 #[derive(Clone)]
 pub(crate) struct Writer {
     pub(crate) pool: PgPool,
+    pub(crate) connection_wait: std::time::Duration,
 }
 
 impl Writer {
@@ -42,7 +43,8 @@ impl Writer {
             other => other,
         }
         .map_err(|e| match e {
-            WriteError::Sql(e) => to_repository_error(e),
+            WriteError::Sql(e) => uncommitted(e),
+            WriteError::Commit(e) => to_repository_error(e),
             WriteError::Conflict(event_id) => RepositoryError::Conflict { event_id },
         })
     }
@@ -59,7 +61,10 @@ impl Writer {
             hashes.push(new.event.content_hash().to_vec());
         }
 
-        let mut tx = self.pool.begin().await?;
+        let mut conn = tokio::time::timeout(self.connection_wait, self.pool.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let mut tx = sqlx::Acquire::begin(&mut conn).await?;
         // The id row decides: inserted means new; not inserted means the pair is already
         // stored (or being stored by a transaction this one waited for).
         let inserted: Vec<(String, Uuid)> = sqlx::query_as(
@@ -129,13 +134,16 @@ impl Writer {
             send_copy(tx.copy_in_raw(COPY_AUDIT_EVENTS).await?, payload).await?;
         }
         crate::remediation::record_choices(&mut tx, fresh).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(WriteError::Commit)?;
         Ok(outcomes)
     }
 }
 
 enum WriteError {
+    /// Before `COMMIT` was sent: the transaction is rolled back, nothing was written.
     Sql(sqlx::Error),
+    /// `COMMIT` itself: without its answer, the write may have happened.
+    Commit(sqlx::Error),
     Conflict(EventId),
 }
 

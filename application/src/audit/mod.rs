@@ -44,8 +44,12 @@ pub struct AuditSettings {
     pub max_trail: u32,
     /// Retries of a transient storage failure inside one request.
     pub retry: RetryPolicy,
-    /// Longest a request waits in retries before falling back to the queue.
+    /// Longest a write's storage part takes (attempts, waits and retries) before it falls
+    /// back to the queue; an attempt still unanswered then counts as a failure whose outcome
+    /// is unknown.
     pub retry_deadline: Duration,
+    /// Longest the fallback's enqueue takes before its outcome counts as unknown.
+    pub enqueue_timeout: Duration,
     pub breaker: BreakerSettings,
     /// How long each lifecycle phase may take to begin before the timeline calls it late.
     pub timeline: LateAfter,
@@ -59,6 +63,7 @@ impl Default for AuditSettings {
             max_trail: 10_000,
             retry: RetryPolicy::default(),
             retry_deadline: Duration::from_secs(2),
+            enqueue_timeout: Duration::from_secs(2),
             breaker: BreakerSettings::default(),
             timeline: LateAfter::default(),
         }
@@ -94,7 +99,14 @@ impl AuditService {
 
     /// Whether the audit store answers right now.
     pub async fn storage_ready(&self) -> Result<(), String> {
-        self.repository.ping().await.map_err(|e| chain(&e))
+        // A store that hangs is not ready, and the probe must say so in time.
+        match tokio::time::timeout(self.settings.retry_deadline, self.repository.ping()).await {
+            Ok(answer) => answer.map_err(|e| chain(&e)),
+            Err(_) => Err(format!(
+                "no answer within {} ms",
+                self.settings.retry_deadline.as_millis()
+            )),
+        }
     }
 
     /// The repository behind the use-cases (for governance's counts).

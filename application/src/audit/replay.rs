@@ -7,7 +7,7 @@
 //! to be claimed again and written again harmlessly. An entry the store refuses for good is
 //! moved to the dead-letter stream with the reason, without holding up the others.
 
-use crate::cause::chain;
+use crate::cause::{Cause, chain};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,6 +36,9 @@ pub struct ReplaySettings {
     pub entry_backoff: RetryPolicy,
     /// Failed attempts after which an entry is dead-lettered.
     pub max_attempts: u32,
+    /// Longest one pass's write (or the probe's ping) waits for storage: a store that hangs
+    /// holds the worker no longer than this, and the entries stay pending.
+    pub write_timeout: Duration,
 }
 
 impl Default for ReplaySettings {
@@ -58,6 +61,7 @@ impl Default for ReplaySettings {
                 jitter: 0.2,
             },
             max_attempts: 10,
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -225,8 +229,14 @@ impl ReplayWorker {
                 metrics::counter!("datastorage_dlq_replayed_entries_total")
                     .increment(ids.len() as u64);
             }
-            Err(RepositoryError::Unavailable(_)) => {
+            Err(e) if e.is_transient() => {
                 self.breaker.record_failure(self.clock.now());
+                report.storage_down = true;
+            }
+            // Not the entries' fault, nor an outage: they stay pending (never dead-lettered
+            // for it) while the cause is logged for an operator.
+            Err(RepositoryError::Fault(why)) => {
+                tracing::error!(cause = %why.chain(), "replay: storage refused the write; entries stay queued");
                 report.storage_down = true;
             }
             // Something in the batch is refused for good: find it entry by entry.
@@ -257,12 +267,13 @@ impl ReplayWorker {
         if !self.breaker.allows_probe(self.clock.now()) {
             return false;
         }
-        match self.repository.ping().await {
-            Ok(()) => {
+        let ping = tokio::time::timeout(self.settings.write_timeout, self.repository.ping());
+        match ping.await {
+            Ok(Ok(())) => {
                 self.breaker.record_success();
                 true
             }
-            Err(_) => {
+            Ok(Err(_)) | Err(_) => {
                 self.breaker.record_failure(self.clock.now());
                 false
             }
@@ -281,7 +292,11 @@ impl ReplayWorker {
                 metrics::counter!("datastorage_dlq_replayed_entries_total").increment(1);
                 report.events_stored += stored;
             }
-            Err(RepositoryError::Unavailable(why)) => {
+            Err(
+                RepositoryError::Unavailable(why)
+                | RepositoryError::OutcomeUnknown(why)
+                | RepositoryError::Fault(why),
+            ) => {
                 let attempts = entry.attempts + 1;
                 if attempts >= self.settings.max_attempts {
                     let reason = format!("gave up after {attempts} attempts: {}", why.chain());
@@ -318,7 +333,17 @@ impl ReplayWorker {
         let (unique, _) =
             dedupe(events).map_err(|event_id| RepositoryError::Conflict { event_id })?;
         let unique: Vec<NewAuditEvent> = unique.into_iter().map(may_exist).collect();
-        let outcomes = self.repository.insert_batch(&unique).await?;
+        let outcomes = tokio::time::timeout(
+            self.settings.write_timeout,
+            self.repository.insert_batch(&unique),
+        )
+        .await
+        .map_err(|_| {
+            RepositoryError::OutcomeUnknown(Cause::msg(format!(
+                "no answer within the replay's {} ms write timeout",
+                self.settings.write_timeout.as_millis()
+            )))
+        })??;
         Ok(outcomes
             .iter()
             .filter(|o| **o == crate::ports::InsertOutcome::Created)

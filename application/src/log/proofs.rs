@@ -43,7 +43,7 @@ impl From<LogError> for AuditError {
     fn from(e: LogError) -> Self {
         match e {
             LogError::Unavailable(why) => AuditError::Unavailable(why),
-            LogError::Corrupt(why) => AuditError::Internal(why),
+            LogError::Fault(why) | LogError::Corrupt(why) => AuditError::Internal(why),
         }
     }
 }

@@ -17,6 +17,9 @@ use crate::cause::Cause;
 pub enum LogError {
     #[error("the log store is unavailable")]
     Unavailable(#[source] Cause),
+    /// Neither transient nor the data's: a fault of ours or of the deployment.
+    #[error("the log's store refused the statement")]
+    Fault(#[source] Cause),
     /// Stored log data contradicts itself (a tile that does not decode, an edge tile missing).
     #[error("the log's stored data is inconsistent")]
     Corrupt(#[source] Cause),

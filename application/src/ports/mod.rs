@@ -24,7 +24,7 @@ pub enum InsertOutcome {
 }
 
 /// Why a repository call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RepositoryError {
     /// An event with this id is stored with different content.
     #[error("event {event_id} already exists with different content")]
@@ -32,13 +32,34 @@ pub enum RepositoryError {
     /// The store refused the data for good (a constraint); retrying cannot help.
     #[error("the store rejected the data")]
     Rejected(#[source] Cause),
-    /// The store could not be reached or did not answer in time; retrying may help. The write
-    /// may or may not have happened (callers rely on idempotent re-sends).
+    /// The store could not be reached, or answered with a transient error; retrying may
+    /// help. Nothing was written: the call never reached the store, or the store said it
+    /// failed (an aborted transaction commits nothing).
     #[error("the store is unavailable")]
     Unavailable(#[source] Cause),
+    /// The call reached the store and no answer came (a timeout, a connection lost after
+    /// sending): a write may or may not have happened; an idempotent re-send settles it.
+    /// Retrying may help.
+    #[error("the store did not answer")]
+    OutcomeUnknown(#[source] Cause),
+    /// The store refused the statement for a reason that is neither transient nor the data's
+    /// (a missing grant, a statement the engine cannot plan): a fault of ours or of the
+    /// deployment. Never retried, never queued.
+    #[error("the store refused the statement")]
+    Fault(#[source] Cause),
     /// A stored row no longer satisfies the domain's rules.
     #[error("stored data is corrupt")]
     Corrupt(#[source] Cause),
+}
+
+impl RepositoryError {
+    /// Whether trying again later may succeed (the store was down or did not answer).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RepositoryError::Unavailable(_) | RepositoryError::OutcomeUnknown(_)
+        )
+    }
 }
 
 /// Durable storage of audit events.
@@ -212,8 +233,13 @@ pub enum QueueError {
     /// The queue holds `capacity` entries; it refuses rather than dropping old ones.
     #[error("the dead-letter queue is full ({capacity} entries)")]
     Full { capacity: u64 },
+    /// The queue could not be reached or refused the call; nothing was added.
     #[error("the dead-letter queue is unavailable")]
     Unavailable(#[source] Cause),
+    /// The call reached the queue and no (sufficient) answer came: the entry may have been
+    /// added, and then it will be replayed.
+    #[error("the dead-letter queue did not answer")]
+    OutcomeUnknown(#[source] Cause),
 }
 
 /// A durable queue of writes that storage could not take, replayed later.
@@ -350,6 +376,9 @@ mod catalog_port {
         Transition(#[from] TransitionError),
         #[error("the catalog is unavailable")]
         Unavailable(#[source] Cause),
+        /// Neither transient nor the data's: a fault of ours or of the deployment.
+        #[error("the catalog's store refused the statement")]
+        Fault(#[source] Cause),
         #[error("stored workflow is corrupt")]
         Corrupt(#[source] Cause),
     }

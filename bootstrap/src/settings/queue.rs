@@ -184,6 +184,19 @@ pub struct DlqSettings {
         default_value_t = 250
     )]
     pub idle_wait_ms: u64,
+
+    /// Milliseconds the fallback's enqueue may take; unanswered by then, the write's outcome
+    /// is unknown (503 `outcome-unknown` with the events' ids). A write is answered within
+    /// DS_RETRY__DEADLINE_MS plus this.
+    #[arg(
+        id = "dlq_enqueue_timeout_ms",
+        value_name = "DLQ_ENQUEUE_TIMEOUT_MS",
+        long = "dlq-enqueue-timeout-ms",
+        env = "DS_DLQ__ENQUEUE_TIMEOUT_MS",
+        default_value_t = 2000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub enqueue_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,6 +226,19 @@ pub struct RetrySettings {
         default_value_t = 1000
     )]
     pub cap_ms: u64,
+
+    /// Milliseconds a write's storage part may take, its attempts and retries together,
+    /// before the write falls back to the dead-letter queue. An attempt still unanswered then
+    /// is a timeout of unknown outcome, counted by the circuit breaker; the replay settles it.
+    #[arg(
+        id = "retry_deadline_ms",
+        value_name = "RETRY_DEADLINE_MS",
+        long = "retry-deadline-ms",
+        env = "DS_RETRY__DEADLINE_MS",
+        default_value_t = 2000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub deadline_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]

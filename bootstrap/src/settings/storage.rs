@@ -39,6 +39,29 @@ pub struct DatabaseSettings {
     )]
     pub acquire_timeout_secs: u64,
 
+    /// Milliseconds PostgreSQL lets one statement of the service run before cancelling it
+    /// (`statement_timeout`, set by the pool on each connection; 0: never). Migrations and
+    /// retention are exempt.
+    #[arg(
+        id = "database_statement_timeout_ms",
+        value_name = "DATABASE_STATEMENT_TIMEOUT_MS",
+        long = "database-statement-timeout-ms",
+        env = "DS_DATABASE__STATEMENT_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub statement_timeout_ms: u64,
+
+    /// Milliseconds PostgreSQL keeps a session that sits idle inside a transaction before
+    /// ending it and releasing its locks (`idle_in_transaction_session_timeout`; 0: never).
+    #[arg(
+        id = "database_idle_in_transaction_timeout_ms",
+        value_name = "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        long = "database-idle-in-transaction-timeout-ms",
+        env = "DS_DATABASE__IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        default_value_t = 60_000
+    )]
+    pub idle_in_transaction_timeout_ms: u64,
+
     /// Most single-event writes committed together in one transaction (group commit).
     #[arg(id = "database_group_commit_max_events",
         value_name = "DATABASE_GROUP_COMMIT_MAX_EVENTS", long = "database-group-commit-max-events", env = "DS_DATABASE__GROUP_COMMIT_MAX_EVENTS", default_value_t = 256,

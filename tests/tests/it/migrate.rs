@@ -248,6 +248,8 @@ async fn the_service_runs_as_a_role_without_ddl_on_a_schema_that_migrate_applied
         max_connections: 2,
         acquire_timeout: std::time::Duration::from_secs(30),
         tls: Default::default(),
+        statement_timeout: std::time::Duration::from_secs(30),
+        idle_in_transaction_timeout: std::time::Duration::from_secs(60),
     })
     .await
     .unwrap();
@@ -317,6 +319,8 @@ async fn without_migrate_at_start_an_unmigrated_database_stops_the_service_namin
         max_connections: 1,
         acquire_timeout: std::time::Duration::from_secs(30),
         tls: Default::default(),
+        statement_timeout: std::time::Duration::from_secs(30),
+        idle_in_transaction_timeout: std::time::Duration::from_secs(60),
     })
     .await
     .unwrap();
@@ -425,4 +429,63 @@ async fn events_stored_before_the_id_table_keep_their_idempotency() {
         repo.insert(&elsewhere).await.unwrap(),
         InsertOutcome::Created
     );
+}
+
+/// DESIGN.md §3.7: a statement refused for a reason of the deployment (here a revoked
+/// INSERT grant, SQLSTATE 42501) is neither the client's fault nor an outage: a 500 with the
+/// cause in the log, never retried, never queued behind a 202, never a 503 telling the client
+/// to retry. Nothing of the write is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_insert_grant_is_a_500_and_nothing_is_written_or_queued() {
+    let (database, migrator) = owned_database().await;
+    let grants = grants_file();
+    let out = datastorage(
+        &["migrate", "--grants", grants.to_str().unwrap()],
+        &[("DATABASE_URL", &url_for(&migrator, &database))],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mut owner = PgConnection::connect(&url_for(&migrator, &database))
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "REVOKE INSERT ON audit_events FROM {SERVING_ROLE}"
+    ))
+    .execute(&mut owner)
+    .await
+    .unwrap();
+
+    let serving_url = url_for(SERVING_ROLE, &database);
+    let redis = test_redis_url();
+    let app = spawn_app_with(Storage::Memory, |s| {
+        s.database.url = Some(serving_url.clone().into());
+        s.database.migrate_at_start = false;
+        with_redis_queue(s, redis);
+    })
+    .await;
+
+    for (path, body) in [
+        ("/api/v1/audit/events", event_body("revoked-grant")),
+        (
+            "/api/v1/audit/events/batch",
+            json!([event_body("revoked-grant"), event_body("revoked-grant")]),
+        ),
+    ] {
+        let problem = json_of(app.post_json(path, &body).await, 500).await;
+        assert_eq!(
+            problem["type"], "https://kubernaut.io/problems/internal-error",
+            "{problem}"
+        );
+    }
+    let dlq: Value = app.get("/api/v1/dlq").await.json().await.unwrap();
+    assert_eq!(dlq["depth"], 0, "nothing queued: {dlq}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_event_ids")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "the id rows rolled back with the refused COPY");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
 }

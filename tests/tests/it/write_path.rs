@@ -23,6 +23,12 @@ enum Behaviour {
     FailTimes(u32),
     AlwaysUnavailable,
     Refuses,
+    /// Never answers (a database whose processes are stopped).
+    Hangs,
+    /// The call went out and the connection broke before an answer.
+    Unanswered,
+    /// Refuses the statement for a reason of the deployment (a missing grant).
+    Faults,
 }
 
 struct FakeStore {
@@ -46,9 +52,16 @@ impl FakeStore {
         self.calls.load(Ordering::SeqCst)
     }
 
-    fn answer(&self) -> Result<(), RepositoryError> {
+    async fn answer(&self) -> Result<(), RepositoryError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         match self.behaviour {
+            Behaviour::Hangs => std::future::pending().await,
+            Behaviour::Unanswered => Err(RepositoryError::OutcomeUnknown(
+                datastorage_application::Cause::msg("connection reset"),
+            )),
+            Behaviour::Faults => Err(RepositoryError::Fault(datastorage_application::Cause::msg(
+                "permission denied for table audit_events",
+            ))),
             Behaviour::FailTimes(k) if n < k => Err(RepositoryError::Unavailable(
                 datastorage_application::Cause::msg("connection refused"),
             )),
@@ -66,14 +79,14 @@ impl FakeStore {
 #[async_trait]
 impl AuditEventRepository for FakeStore {
     async fn insert(&self, event: &NewAuditEvent) -> Result<InsertOutcome, RepositoryError> {
-        self.answer()?;
+        self.answer().await?;
         self.inner.insert(event).await
     }
     async fn insert_batch(
         &self,
         events: &[NewAuditEvent],
     ) -> Result<Vec<InsertOutcome>, RepositoryError> {
-        self.answer()?;
+        self.answer().await?;
         self.inner.insert_batch(events).await
     }
     async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
@@ -139,15 +152,25 @@ struct Setup {
 }
 
 fn setup(behaviour: Behaviour, with_queue: bool, capacity: u64) -> Setup {
-    let store = FakeStore::new(behaviour);
     let queue = Arc::new(MemoryDeadLetterQueue::new(
         capacity,
         Duration::from_secs(60),
     ));
+    let fallback = with_queue.then(|| queue.clone() as Arc<dyn DeadLetterQueue>);
+    setup_with(behaviour, queue, fallback)
+}
+
+/// `queue` is what the test inspects; `fallback` what the service enqueues into.
+fn setup_with(
+    behaviour: Behaviour,
+    queue: Arc<MemoryDeadLetterQueue>,
+    fallback: Option<Arc<dyn DeadLetterQueue>>,
+) -> Setup {
+    let store = FakeStore::new(behaviour);
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let service = AuditService::new(
         store.clone(),
-        with_queue.then(|| queue.clone() as Arc<dyn DeadLetterQueue>),
+        fallback,
         clock.clone(),
         AuditSettings {
             breaker: BreakerSettings {
@@ -372,4 +395,164 @@ async fn a_repeated_id_in_a_batch_is_written_once_and_other_content_under_it_is_
         1,
         "a conflict inside a batch writes nothing"
     );
+}
+
+/// A dead-letter queue whose enqueue goes unanswered: it hangs, or fails after sending.
+struct UnansweringQueue {
+    hangs: bool,
+    inner: Arc<MemoryDeadLetterQueue>,
+}
+
+#[async_trait]
+impl DeadLetterQueue for UnansweringQueue {
+    async fn enqueue(&self, _events: &[NewAuditEvent]) -> Result<(), QueueError> {
+        if self.hangs {
+            std::future::pending().await
+        } else {
+            Err(QueueError::OutcomeUnknown(
+                datastorage_application::Cause::msg("connection reset after the command"),
+            ))
+        }
+    }
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
+        self.inner.claim(max).await
+    }
+    async fn ack(&self, ids: &[QueueEntryId]) -> Result<(), QueueError> {
+        self.inner.ack(ids).await
+    }
+    async fn requeue(
+        &self,
+        entry: &QueuedEntry,
+        attempts: u32,
+        not_before: chrono::DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        self.inner
+            .requeue(entry, attempts, not_before, reason)
+            .await
+    }
+    async fn dead_letter(&self, id: &QueueEntryId, reason: &str) -> Result<(), QueueError> {
+        self.inner.dead_letter(id, reason).await
+    }
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        self.inner.stats().await
+    }
+    async fn durability(&self) -> Result<QueueDurability, QueueError> {
+        self.inner.durability().await
+    }
+}
+
+fn setup_unanswering_queue(behaviour: Behaviour, hangs: bool) -> Setup {
+    let queue = Arc::new(MemoryDeadLetterQueue::new(10, Duration::from_secs(60)));
+    let fallback = Arc::new(UnansweringQueue {
+        hangs,
+        inner: queue.clone(),
+    });
+    setup_with(behaviour, queue, Some(fallback))
+}
+
+fn draft_with_id(id: uuid::Uuid) -> AuditEventDraft {
+    AuditEventDraft {
+        event_id: Some(id.to_string()),
+        ..draft()
+    }
+}
+
+/// Time is tokio's paused clock: the deadline passes when every task waits, not in real time.
+#[tokio::test(start_paused = true)]
+async fn a_store_that_hangs_costs_a_write_its_storage_deadline_then_the_event_is_queued() {
+    let s = setup(Behaviour::Hangs, true, 10);
+    let started = tokio::time::Instant::now();
+    let recorded = s.service.record(draft()).await.unwrap();
+    assert_eq!(recorded.outcome, WriteOutcome::Queued);
+    assert_eq!(
+        started.elapsed(),
+        AuditSettings::default().retry_deadline,
+        "one attempt used the whole storage deadline; no retry could start after it"
+    );
+    assert_eq!(s.store.calls(), 1);
+    let queued = s.queue.claim(10).await.unwrap().entries;
+    assert_eq!(queued[0].events[0].event.event_id, recorded.event_id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_open_the_breaker_so_later_writes_skip_the_hung_store_at_once() {
+    let s = setup(Behaviour::Hangs, true, 100);
+    for _ in 0..5 {
+        s.service.record(draft()).await.unwrap();
+    }
+    assert_eq!(s.store.calls(), 5);
+    let started = tokio::time::Instant::now();
+    let recorded = s.service.record(draft()).await.unwrap();
+    assert_eq!(recorded.outcome, WriteOutcome::Queued);
+    assert_eq!(started.elapsed(), Duration::ZERO, "straight to the queue");
+    assert_eq!(
+        s.store.calls(),
+        5,
+        "the open breaker kept the write off the store"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_queue_a_hung_store_is_an_unknown_outcome_naming_the_event_ids() {
+    let s = setup(Behaviour::Hangs, false, 10);
+    let id = uuid::Uuid::now_v7();
+    match s.service.record(draft_with_id(id)).await {
+        Err(AuditError::OutcomeUnknown { event_ids, .. }) => {
+            assert_eq!(event_ids, vec![EventId::from_uuid(id)]);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_broken_after_sending_is_an_unknown_outcome_even_when_nothing_queued() {
+    let s = setup(Behaviour::Unanswered, false, 10);
+    assert!(matches!(
+        s.service.record(draft()).await,
+        Err(AuditError::OutcomeUnknown { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_queue_that_hangs_after_storage_refused_is_an_unknown_outcome_not_nothing_written() {
+    let s = setup_unanswering_queue(Behaviour::AlwaysUnavailable, true);
+    let started = tokio::time::Instant::now();
+    let id = uuid::Uuid::now_v7();
+    match s.service.record(draft_with_id(id)).await {
+        Err(AuditError::OutcomeUnknown { event_ids, .. }) => {
+            assert_eq!(event_ids, vec![EventId::from_uuid(id)]);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+    assert_eq!(
+        started.elapsed(),
+        AuditSettings::default().enqueue_timeout,
+        "the retries' waits are the manual clock's; only the enqueue's deadline passed"
+    );
+}
+
+#[tokio::test]
+async fn a_queue_broken_after_sending_a_batch_names_every_event_of_it() {
+    let s = setup_unanswering_queue(Behaviour::AlwaysUnavailable, false);
+    let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
+    let drafts = ids.iter().map(|id| draft_with_id(*id)).collect();
+    match s.service.record_batch(drafts).await {
+        Err(AuditError::OutcomeUnknown { event_ids, .. }) => {
+            let expected: Vec<EventId> = ids.into_iter().map(EventId::from_uuid).collect();
+            assert_eq!(event_ids, expected);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_fault_of_the_deployment_is_neither_retried_nor_queued() {
+    let s = setup(Behaviour::Faults, true, 10);
+    assert!(matches!(
+        s.service.record(draft()).await,
+        Err(AuditError::Internal(_))
+    ));
+    assert_eq!(s.store.calls(), 1, "not retried");
+    assert_eq!(depth(&s.queue).await, 0, "not queued");
 }

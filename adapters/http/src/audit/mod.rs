@@ -85,7 +85,10 @@ async fn one_of_few_batches(
 /// identical event with this `event_id` was already stored in this correlation (idempotent
 /// re-send; nothing written). 409: the `event_id` is stored in this correlation with other
 /// content (the same id in another correlation is another event). 202: storage was unavailable and the event is durably queued for replay (only
-/// with a dead-letter queue configured). 503: nothing could take the event; retry.
+/// with a dead-letter queue configured). 503 `service-unavailable`: nothing could take the
+/// event, nothing was written; retry. 503 `outcome-unknown`: a store did not answer within
+/// the write's deadline, so the event may be stored; retry with the `event_ids` the problem
+/// names (the same `event_id`), which stores it once either way.
 #[utoipa::path(
     post, path = "/api/v1/audit/events", tag = "Audit Write API",
     operation_id = "createAuditEvent",
@@ -99,7 +102,7 @@ async fn one_of_few_batches(
         (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service-unavailable`: neither store could take the write, nothing was written. `outcome-unknown`: a store did not answer in time, so the events may be stored; `event_ids` names them: retry with those ids, which stores each once. Both with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create_event(
@@ -144,7 +147,7 @@ async fn create_event(
         (status = 413, description = "Body larger than the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service-unavailable`: neither store could take the write, nothing was written. `outcome-unknown`: a store did not answer in time, so the events may be stored; `event_ids` names them: retry with those ids, which stores each once. Both with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create_batch(
@@ -210,7 +213,7 @@ async fn create_batch(
         (status = 400, description = "Validation error or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "notification_id already stored with other content", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Storage unavailable; nothing written; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service-unavailable`: neither store could take the write, nothing was written. `outcome-unknown`: a store did not answer in time, so the events may be stored; `event_ids` names them: retry with those ids, which stores each once. Both with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create_notification(

@@ -9,7 +9,6 @@ use datastorage_application::ports::{Cause, QueueError};
 use datastorage_grouping::{GroupSettings, GroupWrite};
 
 use super::capacity::CapacityWatch;
-use super::unavailable;
 use crate::cluster;
 use crate::resp::{self, Reply, RespConnection};
 
@@ -133,7 +132,7 @@ impl GroupWrite for Enqueuer {
             Ok(added) => {
                 let why = format!("enqueue answered {} of {entries} entries", added.len());
                 (0..entries)
-                    .map(|_| Err(QueueError::Unavailable(Cause::msg(why.clone()))))
+                    .map(|_| Err(QueueError::OutcomeUnknown(Cause::msg(why.clone()))))
                     .collect()
             }
             Err(e) => (0..entries).map(|_| Err(e.clone())).collect(),
@@ -221,7 +220,7 @@ impl Enqueuer {
                 None => self.exchange(&command).await,
                 Some(node) => self.asking(&node, &command).await,
             }
-            .map_err(unavailable)?;
+            .map_err(ExchangeFailed::into_queue_error)?;
             match &reply {
                 Reply::Error(e) if e.starts_with("NOSCRIPT") && script.0 == b"EVALSHA" => {
                     script = (b"EVAL", ENQUEUE_UNLESS_FULL.as_bytes());
@@ -256,9 +255,10 @@ impl Enqueuer {
             };
             if reached < i64::from(self.replication.replicas) {
                 metrics::counter!("datastorage_dlq_enqueue_unreplicated_total").increment(1);
-                // Added, but not known to survive a failover: not acknowledged. Replay may
-                // still store the entries; a client's retry with its event_id stores each once.
-                return Err(QueueError::Unavailable(Cause::msg(format!(
+                // Added, but not known to survive a failover: not acknowledged, and not
+                // "nothing written" either. Replay may still store the entries; a client's
+                // retry with its event_ids stores each once.
+                return Err(QueueError::OutcomeUnknown(Cause::msg(format!(
                     "WAIT: {reached} of {} replicas had the entries within {} ms",
                     self.replication.replicas,
                     self.replication.timeout.as_millis()
@@ -274,19 +274,22 @@ impl Enqueuer {
     /// on a new one. Were its entries added before it broke, they are queued twice, and
     /// replay stores each event once. Only a connection that answered in full goes back: its
     /// stream is in step.
-    async fn exchange(&self, command: &[u8]) -> io::Result<(Reply, Option<Reply>)> {
+    async fn exchange(&self, command: &[u8]) -> Result<(Reply, Option<Reply>), ExchangeFailed> {
         let (answer, conn) = match self.idle_connection() {
             Some(mut conn) => match self.call(&mut conn, command).await {
                 Err(e) if e.kind() != io::ErrorKind::TimedOut => {
                     tracing::debug!(error = %e, "idle Redis connection failed; reconnecting");
-                    let mut conn = self.connect().await?;
-                    (self.call(&mut conn, command).await?, conn)
+                    // The first try was sent: whatever fails from here, it may have landed.
+                    let mut conn = self.connect().await.map_err(ExchangeFailed::sent)?;
+                    let answer = self.call(&mut conn, command).await;
+                    (answer.map_err(ExchangeFailed::sent)?, conn)
                 }
-                answered => (answered?, conn),
+                answered => (answered.map_err(ExchangeFailed::sent)?, conn),
             },
             None => {
-                let mut conn = self.connect().await?;
-                (self.call(&mut conn, command).await?, conn)
+                let mut conn = self.connect().await.map_err(ExchangeFailed::unsent)?;
+                let answer = self.call(&mut conn, command).await;
+                (answer.map_err(ExchangeFailed::sent)?, conn)
             }
         };
         self.release(conn);
@@ -323,11 +326,16 @@ impl Enqueuer {
         &self,
         node: &cluster::Node,
         command: &[u8],
-    ) -> io::Result<(Reply, Option<Reply>)> {
+    ) -> Result<(Reply, Option<Reply>), ExchangeFailed> {
         let Some(cluster) = &self.cluster else {
-            return Err(io::Error::other("ASK from a single Redis"));
+            return Err(ExchangeFailed::unsent(io::Error::other(
+                "ASK from a single Redis",
+            )));
         };
-        let mut conn = self.open(&node.info(&cluster.like)).await?;
+        let mut conn = self
+            .open(&node.info(&cluster.like))
+            .await
+            .map_err(ExchangeFailed::unsent)?;
         let mut asking = Vec::new();
         resp::pack(&mut asking, &[b"ASKING"]);
         asking.extend_from_slice(command);
@@ -338,15 +346,17 @@ impl Enqueuer {
         }
         let mut replies = tokio::time::timeout(limit, conn.call_many(&asking, count))
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "waiting for Redis's reply"))??;
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "waiting for Redis's reply"))
+            .and_then(|replies| replies)
+            .map_err(ExchangeFailed::sent)?;
         let wait = if self.wait.is_some() {
             replies.pop()
         } else {
             None
         };
-        let reply = replies
-            .pop()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no reply"))?;
+        let reply = replies.pop().ok_or_else(|| {
+            ExchangeFailed::sent(io::Error::new(io::ErrorKind::InvalidData, "no reply"))
+        })?;
         Ok((reply, wait))
     }
 
@@ -456,6 +466,31 @@ impl Enqueuer {
         )
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting to Redis"))?
+    }
+}
+
+/// An exchange that failed, and whether its command had been sent (then it may have run,
+/// and the enqueue's outcome is unknown) or not (nothing was added).
+struct ExchangeFailed {
+    sent: bool,
+    error: io::Error,
+}
+
+impl ExchangeFailed {
+    fn sent(error: io::Error) -> Self {
+        Self { sent: true, error }
+    }
+
+    fn unsent(error: io::Error) -> Self {
+        Self { sent: false, error }
+    }
+
+    fn into_queue_error(self) -> QueueError {
+        if self.sent {
+            QueueError::OutcomeUnknown(Cause::new(self.error))
+        } else {
+            QueueError::Unavailable(Cause::new(self.error))
+        }
     }
 }
 

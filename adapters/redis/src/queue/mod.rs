@@ -210,7 +210,11 @@ impl DeadLetterQueue for RedisStreamDeadLetterQueue {
         // Encoded here, on the caller's task; the depth check and the add are one atomic
         // script call per group, so concurrent enqueues cannot race past capacity.
         let fields = entries::encode(events, 0, Utc::now(), None, "")?;
-        self.enqueues.write(fields).await.map_err(unavailable)?
+        // The flusher ended without answering, perhaps mid-call.
+        self.enqueues
+            .write(fields)
+            .await
+            .map_err(|stopped| QueueError::OutcomeUnknown(Cause::new(stopped)))?
     }
 
     async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
