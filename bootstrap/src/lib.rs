@@ -80,6 +80,8 @@ pub enum StorageKind {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The connection limits the accept loop applies.
+    http: HttpSettings,
     shutting_down: Arc<AtomicBool>,
     storage: StorageKind,
     /// Empty without a queue.
@@ -304,6 +306,14 @@ impl Application {
         let catalog = CatalogService::new(catalog, audit.clone(), clock, embedder)
             .with_search_settings(wiring::search_settings(&settings)?);
         let shutting_down = Arc::new(AtomicBool::new(false));
+        let http = HttpSettings {
+            body_limit_bytes: settings.http.body_limit_bytes,
+            request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
+            max_in_flight: settings.http.max_in_flight,
+            header_read_timeout: Duration::from_millis(settings.http.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(settings.http.body_read_timeout_ms),
+            max_connections: settings.http.max_connections,
+        };
         let router = datastorage_http::router(
             AppState::new(Services {
                 audit,
@@ -315,11 +325,7 @@ impl Application {
                 rate_limiter,
                 shutting_down: shutting_down.clone(),
             }),
-            HttpSettings {
-                body_limit_bytes: settings.http.body_limit_bytes,
-                request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
-                max_in_flight: settings.http.max_in_flight,
-            },
+            http,
         );
         let listener = TcpListener::bind(settings.http.addr)
             .await
@@ -330,6 +336,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            http,
             shutting_down,
             storage,
             replay,
@@ -397,7 +404,8 @@ impl Application {
     /// worker makes a final pass while storage is up; all within the shutdown timeout.
     ///
     /// # Errors
-    /// When serving fails.
+    /// None today: a failed accept is logged and retried by the accept loop. The `Result`
+    /// stays so that a listener that can fail needs no change of callers.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -429,17 +437,18 @@ impl Application {
                 tokio::spawn(async move { worker.run(&stop).await })
             })
             .collect();
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            flag.store(true, Ordering::SeqCst);
-            let _ = signalled.send(());
-            tracing::info!(
-                delay_ms = delay.as_millis() as u64,
-                "shutting down: readiness is 503"
-            );
-            tokio::time::sleep(delay).await;
-            tracing::info!("shutting down: listener closed, finishing in-flight requests");
-        });
+        let serve =
+            datastorage_http::serve::serve(self.listener, self.router, self.http, async move {
+                shutdown.await;
+                flag.store(true, Ordering::SeqCst);
+                let _ = signalled.send(());
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "shutting down: readiness is 503"
+                );
+                tokio::time::sleep(delay).await;
+                tracing::info!("shutting down: listener closed, finishing in-flight requests");
+            });
         let budget = self.shutdown.timeout;
         let deadline = async move {
             match on_signal.await {
@@ -447,13 +456,12 @@ impl Application {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        let served = tokio::select! {
-            served = serve.into_future() => served,
+        tokio::select! {
+            () = serve => {}
             () = deadline => {
                 tracing::warn!("shutdown timeout: in-flight requests did not finish in time");
-                Ok(())
             }
-        };
+        }
         self.shutting_down.store(true, Ordering::SeqCst);
         // Searches answered before the listener closed may still be writing their audit
         // events; they are written (or queued) before the final replay pass.
@@ -488,7 +496,7 @@ impl Application {
                 ),
             }
         }
-        served
+        Ok(())
     }
 
     /// Serves until SIGTERM or Ctrl-C.

@@ -37,6 +37,14 @@ fn every_invalid_setting_is_refused_naming_its_key() {
             "DS_HTTP__REQUEST_TIMEOUT_MS",
         ),
         (
+            vec![("DS_HTTP__MAX_CONNECTIONS", "0")],
+            "DS_HTTP__MAX_CONNECTIONS",
+        ),
+        (
+            vec![("DS_HTTP__BODY_READ_TIMEOUT_MS", "0")],
+            "DS_HTTP__BODY_READ_TIMEOUT_MS",
+        ),
+        (
             vec![("DS_DATABASE__MAX_CONNECTIONS", "many")],
             "DS_DATABASE__MAX_CONNECTIONS",
         ),

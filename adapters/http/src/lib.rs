@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_timeout;
 pub mod dlq;
 pub mod effectiveness;
 mod extract;
@@ -17,6 +18,7 @@ mod openapi;
 pub mod problem;
 pub mod ratelimit;
 pub mod remediation_history;
+pub mod serve;
 pub mod trace;
 pub mod trace_context;
 pub mod workflows;
@@ -81,6 +83,14 @@ pub struct HttpSettings {
     pub request_timeout: std::time::Duration,
     /// Most API requests in flight; beyond it 503 `saturated` (0 refuses all API traffic).
     pub max_in_flight: usize,
+    /// Longest a request head may take to arrive (also how long a kept-alive connection may
+    /// wait for its next request); then the connection is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// Longest a request body may take to arrive from its first read; then a 408
+    /// `body-timeout` and the connection is closed.
+    pub body_read_timeout: std::time::Duration,
+    /// Most open connections; beyond it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -89,6 +99,9 @@ impl Default for HttpSettings {
             body_limit_bytes: 16 * 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
             max_in_flight: 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 4096,
         }
     }
 }
@@ -138,6 +151,11 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .merge(SwaggerUi::new("/swagger-ui").config(Config::from("/api-docs/openapi.json")))
         .with_state(state)
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        // Inside the problem layer, which writes its 408 out.
+        .layer(axum::middleware::from_fn_with_state(
+            settings.body_read_timeout,
+            body_timeout::enforce,
+        ))
         .layer(axum::middleware::from_fn(problem::problem_details))
         // Outermost, so that the problem layer's 5xx lines are inside the request's span.
         .layer(axum::middleware::from_fn(trace::trace_request))

@@ -172,6 +172,13 @@ fn guard(operation: &mut Operation, roles: &[auth::Role]) {
     ];
     if operation.request_body.is_some() {
         shared.push((
+            408,
+            "body-timeout",
+            "Body Timeout",
+            "The body did not fully arrive within the configured time once the service began \
+             reading it; the connection is closed",
+        ));
+        shared.push((
             413,
             "payload-too-large",
             "Payload Too Large",

@@ -107,6 +107,42 @@ pub struct HttpSettings {
         default_value_t = 1024
     )]
     pub max_in_flight: usize,
+
+    /// Milliseconds a request head may take to arrive (also how long a kept-alive connection
+    /// may wait for its next request); then the connection is closed.
+    #[arg(
+        id = "header_read_timeout_ms",
+        value_name = "HEADER_READ_TIMEOUT_MS",
+        long = "header-read-timeout-ms",
+        env = "DS_HTTP__HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// Milliseconds a request body may take to arrive, from its first read; then a 408
+    /// `body-timeout` and the connection is closed.
+    #[arg(
+        id = "body_read_timeout_ms",
+        value_name = "BODY_READ_TIMEOUT_MS",
+        long = "body-read-timeout-ms",
+        env = "DS_HTTP__BODY_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub body_read_timeout_ms: u64,
+
+    /// Most open connections; beyond it new connections wait in the listen backlog until one
+    /// closes.
+    #[arg(
+        id = "max_connections",
+        value_name = "MAX_CONNECTIONS",
+        long = "max-connections",
+        env = "DS_HTTP__MAX_CONNECTIONS",
+        default_value_t = 4096,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -29,6 +29,7 @@ mod request_tracing;
 mod retrieval;
 mod search_evidence;
 mod semantic;
+mod slow_clients;
 mod sqlstate;
 mod timeline;
 mod tls;

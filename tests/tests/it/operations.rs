@@ -131,6 +131,7 @@ async fn a_request_over_the_timeout_is_a_503_problem() {
         "component": "pod", "environment": "production", "priority": "P0"}});
     let response = app.post_json("/api/v1/workflows/search", &search).await;
     assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
     let problem: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         problem["type"],
