@@ -9,6 +9,7 @@
 //! Each case writes its row of docs/reliability.md (`scripts/reliability.sh` runs the suite
 //! and renders the page).
 
+mod half_sent;
 mod kill;
 mod load;
 mod postgres;
