@@ -67,7 +67,7 @@ def render(rows, suite):
         "",
         INTRO,
         "```sh",
-        "scripts/reliability.sh               # the whole suite, every case at once",
+        "scripts/reliability.sh               # the whole suite",
         "scripts/reliability.sh postgres_hung # one case (a test name, or part of one)",
         "```",
         "",
@@ -75,8 +75,8 @@ def render(rows, suite):
     if suite:
         out += [
             f"Last run: {suite['date']}, commit `{suite['commit']}`, {suite['machine']}; the "
-            f"whole suite took {suite['seconds']:.0f} s (its cases run at once, beside each "
-            "other's load).",
+            f"whole suite took {suite['seconds']:.0f} s (its cases side by side, one per core, "
+            "each beside another's load).",
             "",
         ]
     out += [

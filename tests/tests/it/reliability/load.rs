@@ -269,16 +269,27 @@ impl Client {
 
     /// Sends `body` until an answer settles it.
     async fn settle(&self, path: &str, body: &Value, ids: &[Uuid]) -> Verdict {
+        // The answers so far, for the message of a write that fails.
+        let mut history = Vec::new();
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(RESEND_PAUSE).await;
             }
             let exchange = self.send(path, body, ids, attempt > 0).await;
             let settles = settles(&exchange);
+            history.push(exchange.label());
             self.record.lock().expect("record").exchanges.push(exchange);
             self.answered.send_modify(|n| *n += 1);
-            if let Settles::Yes(verdict) = settles {
-                return verdict;
+            match settles {
+                Settles::Yes(Verdict::Failed(_)) => {
+                    return Verdict::Failed(format!(
+                        "{} (event {} of {path})",
+                        history.join(" → "),
+                        ids[0]
+                    ));
+                }
+                Settles::Yes(verdict) => return verdict,
+                Settles::No => {}
             }
         }
         Verdict::Failed(format!("not settled in {MAX_ATTEMPTS} attempts"))
@@ -346,6 +357,6 @@ fn settles(exchange: &Exchange) -> Settles {
             Some(StatusCode::SERVICE_UNAVAILABLE),
             Some("outcome-unknown" | "request-timeout" | "saturated"),
         ) => Settles::No,
-        (Some(_), _) => Settles::Yes(Verdict::Failed(exchange.label())),
+        (Some(_), _) => Settles::Yes(Verdict::Failed(String::new())),
     }
 }

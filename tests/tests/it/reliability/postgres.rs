@@ -125,18 +125,14 @@ async fn postgres_connections_reset_mid_copy_lose_and_double_nothing() {
         shape: Shape::Batch,
         proves: "A connection that dies mid-write is an ambiguous failure the service settles \
                  itself: the batch is retried on another connection or queued (202), never \
-                 refused while the queue is up, and stored exactly once.",
+                 refused while the queue is up (a 503 `outcome-unknown` only if the queue is \
+                 also too slow to answer), and stored exactly once.",
         details: vec![("connections reset mid-COPY".into(), RESETS.to_string())],
     }
     .write(&figures);
 
     figures.assert_exactly_once();
     assert_eq!(figures.refused, 0, "the queue was up: no 503 is due");
-    assert_eq!(
-        figures.answered("201") + figures.answered("202") + figures.answered("200"),
-        figures.requests,
-        "every answer acknowledged: {figures:#?}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
