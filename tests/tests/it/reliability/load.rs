@@ -62,6 +62,8 @@ pub struct Exchange {
     pub answered_at: Instant,
     /// Whether it re-sent a write an earlier exchange left open.
     pub resend: bool,
+    /// A batch (else a single event).
+    pub batch: bool,
     /// Whether the answer had a `Retry-After`.
     pub retry_after: bool,
     /// For a problem with `event_ids`: whether they are exactly the request's events.
@@ -309,6 +311,7 @@ impl Client {
             latency: Duration::ZERO,
             answered_at: started,
             resend,
+            batch: path == BATCHES,
             retry_after: false,
             names_its_events: None,
         };

@@ -187,6 +187,14 @@ async fn postgres_hung_every_request_is_answered_within_the_write_deadline_and_s
                 "every answer within".into(),
                 format!("{} ms (the write deadline plus 1 s)", limit.as_millis()),
             ),
+            (
+                "slowest single-event answer, slowest batch answer".into(),
+                format!(
+                    "{:.0} ms, {:.0} ms",
+                    millis(slowest(&record, false)),
+                    millis(slowest(&record, true))
+                ),
+            ),
         ],
     }
     .write(&figures);
@@ -208,4 +216,15 @@ async fn postgres_hung_every_request_is_answered_within_the_write_deadline_and_s
         late.len(),
         late.iter().take(10).collect::<Vec<_>>()
     );
+}
+
+/// The slowest answer to a batch (or to a single event).
+fn slowest(record: &super::load::Record, batch: bool) -> Duration {
+    record
+        .exchanges
+        .iter()
+        .filter(|e| e.batch == batch && e.status.is_some())
+        .map(|e| e.latency)
+        .max()
+        .unwrap_or_default()
 }
