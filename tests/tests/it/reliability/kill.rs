@@ -112,7 +112,7 @@ async fn the_service_killed_mid_load_and_restarted_loses_and_doubles_nothing() {
     load.until_answered(300, PATIENCE).await;
     service.kill();
     let killed = Instant::now();
-    let mut service = Service::spawn(port, &database_url, &key_prefix, log);
+    let mut service = Service::spawn(port, &database_url, &key_prefix, log.clone());
     service.wait_ready(&base_url).await;
     let down_for = killed.elapsed();
     let recovery = watch_recovery(pool.clone(), load.acknowledged());
@@ -144,4 +144,6 @@ async fn the_service_killed_mid_load_and_restarted_loses_and_doubles_nothing() {
 
     figures.assert_exactly_once();
     assert_eq!(figures.refused, 0, "the stores were up: no 503 is due");
+    // Kept only when the case fails, to read.
+    let _ = std::fs::remove_file(&log);
 }
