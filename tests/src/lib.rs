@@ -10,5 +10,6 @@ pub mod cluster;
 pub mod conformance;
 pub mod embedding_server;
 pub mod processes;
+pub mod proxy;
 pub mod support;
 pub mod tls;

@@ -82,6 +82,10 @@ pub fn classify(e: &sqlx::Error) -> Failure {
         sqlx::Error::Database(db) => classify_sqlstate(db.code().as_deref().unwrap_or("")),
         // No connection could be had: nothing was sent.
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Failure::Transient,
+        // BEGIN left the connection outside a transaction: the connection came back from a
+        // write cancelled at its deadline in a state the pool did not catch (seen by the
+        // fault suite's hung PostgreSQL). Nothing of this attempt ran.
+        sqlx::Error::BeginFailed => Failure::Transient,
         // The connection broke or spoke nonsense: whatever was sent may have run.
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -167,6 +171,7 @@ mod tests {
     #[test]
     fn a_pool_timeout_wrote_nothing_and_a_broken_connection_may_have() {
         assert_eq!(classify(&sqlx::Error::PoolTimedOut), Failure::Transient);
+        assert_eq!(classify(&sqlx::Error::BeginFailed), Failure::Transient);
         let reset = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
         assert_eq!(classify(&reset), Failure::Unanswered);
         assert!(matches!(

@@ -22,6 +22,7 @@ mod partitions;
 mod ranking;
 mod rate_limits;
 mod redis_cluster;
+mod reliability;
 mod remediation_history;
 mod replicas;
 mod request_tracing;
