@@ -44,7 +44,7 @@ run() { # $1 = label, $2 = binary
   ceiling="$(python3 -c "print(round($tps * 100))")"
   ds_settle "$db"
   p0="$(ds_postgres_ticks)"; s0="$(ds_ticks "$SERVICE_PID")"; m0="$(ds_machine_ticks)"
-  out="$(target/release/loadgen --url "$url" --scenario "$SCENARIO" --batch-size 100 --clients 16 \
+  out="$("${CARGO_TARGET_DIR:-target}"/release/loadgen --url "$url" --scenario "$SCENARIO" --batch-size 100 --clients 16 \
     --warmup-seconds 0 --seconds "$SECONDS_PER_RUN" --label ab)"
   p1="$(ds_postgres_ticks)"; s1="$(ds_ticks "$SERVICE_PID")"
   local events rate p99

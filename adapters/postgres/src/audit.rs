@@ -191,7 +191,14 @@ impl AuditEventRepository for PgAuditEventRepository {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        self.writer.write(events).await
+        // Written to the end in a task of its own, as the group commit's writes are: a caller
+        // that stops waiting (its deadline) must not drop a write halfway through the
+        // protocol, which leaves the pooled connection out of step (a transaction still open,
+        // a COPY half sent) for the next statement it carries.
+        let (writer, events) = (self.writer.clone(), events.to_vec());
+        tokio::spawn(async move { writer.write(&events).await })
+            .await
+            .map_err(|stopped| RepositoryError::OutcomeUnknown(Cause::new(stopped)))?
     }
 
     async fn get(&self, id: EventId) -> Result<Option<AuditEvent>, RepositoryError> {
