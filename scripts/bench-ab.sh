@@ -8,6 +8,7 @@
 #   git stash pop; cargo build --release -p datastorage; cp target/release/datastorage /tmp/b
 #   scripts/bench-ab.sh /tmp/a /tmp/b 3          # 3 alternating pairs, 8 s each
 #   SCENARIO=event scripts/bench-ab.sh /tmp/a /tmp/b 3   # single-event POSTs instead of batches of 100
+#   SECTION="Deadlines on" scripts/bench-ab.sh /tmp/a /tmp/b 3  # also a block of docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
@@ -62,7 +63,17 @@ run() { # $1 = label, $2 = binary
 # A fresh cluster's first runs are its slowest (its WAL segments are still being created):
 # one unreported pair first.
 run "warm-up" "$A" >/dev/null
+OUT_DIR="${OUT_DIR:-bench/results/latest}"
+mkdir -p "$OUT_DIR"
 for i in $(seq 1 "$PAIRS"); do
   run "A ($i)" "$A"
   run "B ($i)" "$B"
-done
+done | tee "$OUT_DIR/write-ab-$SCENARIO.txt"
+# With SECTION set (e.g. SECTION="Deadlines on and off"), the runs also become the
+# "write_ab_<scenario>" block of docs/benchmarks.md.
+if [ -n "${SECTION:-}" ]; then
+  python3 bench/ab_table.py "$OUT_DIR/write-ab-$SCENARIO.txt" "$A" "$B" >"$OUT_DIR/write-ab-$SCENARIO.md"
+  python3 bench/report.py --section "write_ab_$SCENARIO" \
+    "$SECTION: $SCENARIO writes, A/B (scripts/bench-ab.sh, $(date -u +%Y-%m-%d))" \
+    "$OUT_DIR/write-ab-$SCENARIO.md"
+fi
