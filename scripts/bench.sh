@@ -241,7 +241,14 @@ target/release/embed-latency >>"$RESULTS"
 
 emit_rss VmRSS "RSS at the end of the run"
 
-rm -rf bench/results/latest && mv "$RUN_DIR" bench/results/latest
+# This run's files replace their earlier versions; the other scripts' results (remediation,
+# reliability, A/B runs, ...) in the same directory stay.
+mkdir -p bench/results/latest
+for f in "$RUN_DIR"/*; do
+  rm -rf "bench/results/latest/${f##*/}"
+  mv "$f" bench/results/latest/
+done
+rmdir "$RUN_DIR"
 python3 bench/report.py bench/results/latest --run-id "$RUN_ID" --docs docs/benchmarks.md \
   --history bench/results/history.jsonl
 echo "[bench] run $RUN_ID: bench/results/latest, docs/benchmarks.md" >&2
