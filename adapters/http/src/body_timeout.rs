@@ -41,14 +41,6 @@ impl From<&BodyTimedOut> for ApiError {
     }
 }
 
-/// The timeout among an error's causes, if it is what ended a body read.
-pub(crate) fn cause_of<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a BodyTimedOut> {
-    std::iter::successors(Some(error), |e| std::error::Error::source(*e))
-        .find_map(|e| e.downcast_ref())
-}
-
 /// Gives every request body `limit` from its first read, and closes the connection of a
 /// request whose body ran out of time.
 pub async fn enforce(State(limit): State<Duration>, request: Request, next: Next) -> Response {
@@ -67,10 +59,9 @@ pub async fn enforce(State(limit): State<Duration>, request: Request, next: Next
     });
     let mut response = next.run(request).await;
     if expired.load(Ordering::Relaxed) {
-        // Our extractors answer the 408 themselves; axum's own would call it a bad request.
-        if response.status() != StatusCode::REQUEST_TIMEOUT {
-            response = ApiError::from(&BodyTimedOut { limit }).into_response();
-        }
+        // Whatever the reader made of the failed read (a bad request, say), the answer is the
+        // timeout's: one place decides it for every extractor.
+        response = ApiError::from(&BodyTimedOut { limit }).into_response();
         // The rest of the body may still be on its way: the connection cannot carry another
         // request, and closing it is what frees the socket.
         response

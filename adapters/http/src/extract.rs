@@ -49,9 +49,8 @@ async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
-        } else if let Some(timed_out) = crate::body_timeout::cause_of(&rejection) {
-            timed_out.into()
         } else {
+            // A body that ran out of time is answered 408 by `body_timeout::enforce`.
             ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
         }
     })
