@@ -105,22 +105,17 @@ pub fn classify(e: &sqlx::Error) -> Failure {
 /// SQLSTATE) here, where it is still known; the HTTP layer logs its cause with the 500.
 pub(crate) fn to_repository_error(e: sqlx::Error) -> RepositoryError {
     let failure = classify(&e);
-    let cause = match &e {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            if failure == Failure::Fault {
-                metrics::counter!("datastorage_storage_faults_total", "sqlstate" => code.clone())
-                    .increment(1);
-            }
-            Cause::new(Refused { code, source: e })
-        }
-        _ => {
-            if failure == Failure::Fault {
-                metrics::counter!("datastorage_storage_faults_total", "sqlstate" => "none")
-                    .increment(1);
-            }
-            Cause::new(e)
-        }
+    let code = match &e {
+        sqlx::Error::Database(db) => Some(db.code().map(|c| c.into_owned()).unwrap_or_default()),
+        _ => None,
+    };
+    if failure == Failure::Fault {
+        let sqlstate = code.clone().unwrap_or_else(|| "none".to_owned());
+        metrics::counter!("datastorage_storage_faults_total", "sqlstate" => sqlstate).increment(1);
+    }
+    let cause = match code {
+        Some(code) => Cause::new(Refused { code, source: e }),
+        None => Cause::new(e),
     };
     match failure {
         Failure::Transient => RepositoryError::Unavailable(cause),
