@@ -577,3 +577,20 @@ pub fn with_local_embedder(settings: &mut Settings) {
     settings.embedder.kind = datastorage::EmbedderKind::Local;
     settings.model.dir = model_dir();
 }
+
+/// Polls `check` every 50 ms until it holds, and fails naming `what` once `limit` has passed:
+/// a wait for an outcome, never for a length of time.
+pub async fn eventually<F, Fut>(what: &str, limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,19 +21,6 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 const EVENTS: &str = "/api/v1/audit/events";
-
-/// Polls `check` until it holds or `limit` passes (then fails with `what`).
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn dlq(app: &TestApp) -> Value {
     app.get("/api/v1/dlq").await.json().await.unwrap()

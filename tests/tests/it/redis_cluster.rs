@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datastorage_application::ports::DeadLetterQueue;
 use datastorage_tests::cluster::{RedisCluster, shared_redis_cluster};
@@ -18,17 +18,8 @@ use sqlx::PgPool;
 
 const EVENTS: &str = "/api/v1/audit/events";
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// How long a cluster's failover and a queue's drain may take.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 async fn drained(app: &TestApp) -> bool {
     let q: Value = app.get("/api/v1/dlq").await.json().await.unwrap();
@@ -101,9 +92,11 @@ async fn a_master_killed_under_enqueue_load_loses_no_acknowledged_event_and_dupl
     let accepted_reach = |n: usize| {
         let accepted = accepted.clone();
         async move {
-            eventually(&format!("{n} writes are acknowledged"), || async {
-                accepted.load(Ordering::Relaxed) >= n
-            })
+            eventually(
+                &format!("{n} writes are acknowledged"),
+                PATIENCE,
+                || async { accepted.load(Ordering::Relaxed) >= n },
+            )
             .await
         }
     };
@@ -152,7 +145,10 @@ async fn a_master_killed_under_enqueue_load_loses_no_acknowledged_event_and_dupl
     tokio::task::spawn_blocking(move || starter.start())
         .await
         .unwrap();
-    eventually("the replay worker drains the queue", || drained(&app)).await;
+    eventually("the replay worker drains the queue", PATIENCE, || {
+        drained(&app)
+    })
+    .await;
     let pool = PgPool::connect(&pg.url()).await.unwrap();
     let sent: Vec<uuid::Uuid> = answers.iter().map(|(id, _)| *id).collect();
     let (rows, distinct, of_sent) = count(&pool, &sent).await;
@@ -259,7 +255,7 @@ async fn a_service_starting_on_the_v1_layout_replays_every_entry_once<C: Connect
         s.redis.key_prefix = prefix.clone();
     })
     .await;
-    eventually("the moved entries are replayed", || drained(&app)).await;
+    eventually("the moved entries are replayed", PATIENCE, || drained(&app)).await;
     let pool = PgPool::connect(app.database_url.as_deref().unwrap())
         .await
         .unwrap();

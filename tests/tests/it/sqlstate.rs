@@ -5,7 +5,7 @@
 //! write whose statement is cancelled is retried, queued, and stored once). The fault class end
 //! to end (a revoked grant: 500, nothing queued) is in `migrate`, which has the serving role.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datastorage_postgres::{Failure, classify_failure};
 use datastorage_tests::support::*;
@@ -114,15 +114,11 @@ async fn a_statement_cancelled_by_its_timeout_is_transient_so_the_write_is_queue
         .execute(&mut holder)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually("the queue drains", Duration::from_secs(30), || async {
         let dlq: Value = app.get("/api/v1/dlq").await.json().await.unwrap();
-        if dlq["depth"] == 0 && dlq["pending"] == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the queue never drained: {dlq}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        dlq["depth"] == 0 && dlq["pending"] == 0
+    })
+    .await;
     let stored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_events WHERE correlation_id = 'statement-timeout'",
     )
